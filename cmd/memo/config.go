@@ -1,0 +1,145 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/storage"
+)
+
+// config is every setting, read the same way by every subcommand so that `memo publish` beside `memo serve` works
+// on the same database.
+type config struct {
+	Listen       string
+	PublicURL    string
+	Database     string
+	Data         string
+	Username     string
+	DisplayName  string
+	AllowPrivate bool
+	LogLevel     string
+}
+
+// settings lists each setting once: flag name, environment variable, default and help.
+var settings = []struct {
+	flag, env, def, help string
+	target               func(*config) *string
+}{
+	{"listen", "MEMO_LISTEN", "127.0.0.1:8080", "address to listen on (host:port)", func(c *config) *string { return &c.Listen }},
+	{"public-url", "MEMO_PUBLIC_URL", "", "public URL, scheme and host, e.g. https://memo.example (default http://localhost:PORT)", func(c *config) *string { return &c.PublicURL }},
+	{"database", "MEMO_DATABASE", "", "SQLite file path or postgres:// URL (default DATA/memo.db)", func(c *config) *string { return &c.Database }},
+	{"data", "MEMO_DATA", "./data", "data folder: SQLite database and the actor's private key", func(c *config) *string { return &c.Data }},
+	{"username", "MEMO_USERNAME", "memo", "the actor's username, as in @USERNAME@HOST", func(c *config) *string { return &c.Username }},
+	{"display-name", "MEMO_DISPLAY_NAME", "Pour du libre et de l’open en conscience", "the actor's display name", func(c *config) *string { return &c.DisplayName }},
+	{"log-level", "MEMO_LOG_LEVEL", "info", "log level: debug, info, warn or error", func(c *config) *string { return &c.LogLevel }},
+}
+
+const allowPrivateFlag, allowPrivateEnv = "allow-private-networks", "MEMO_ALLOW_PRIVATE_NETWORKS"
+
+// bindConfig registers the shared settings on fs; environment variables give the defaults, flags win.
+func bindConfig(fs *flag.FlagSet) (*config, func() error) {
+	c := &config{}
+	for _, s := range settings {
+		def := s.def
+		if v, ok := os.LookupEnv(s.env); ok {
+			def = v
+		}
+		fs.StringVar(s.target(c), s.flag, def, fmt.Sprintf("%s [%s]", s.help, s.env))
+	}
+	allowRaw := os.Getenv(allowPrivateEnv)
+	fs.Func(allowPrivateFlag, "allow fetching from private, loopback and link-local addresses (tests, local demos) ["+allowPrivateEnv+"]", func(v string) error {
+		allowRaw = v
+		return nil
+	})
+	finish := func() error {
+		if allowRaw != "" {
+			b, err := strconv.ParseBool(allowRaw)
+			if err != nil {
+				return fmt.Errorf("%s=%q: use true or false", allowPrivateEnv, allowRaw)
+			}
+			c.AllowPrivate = b
+		}
+		return c.validate()
+	}
+	return c, finish
+}
+
+var usernameRE = regexp.MustCompile(`^[a-zA-Z0-9_]{1,30}$`)
+
+// validate checks every setting and fills the derived defaults. Its errors are one line that says what to fix.
+func (c *config) validate() error {
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil || port == "" {
+		return fmt.Errorf("MEMO_LISTEN=%q: use host:port, e.g. 127.0.0.1:8080", c.Listen)
+	}
+	if _, err := strconv.Atoi(port); err != nil {
+		return fmt.Errorf("MEMO_LISTEN=%q: the port must be a number", c.Listen)
+	}
+	if c.PublicURL == "" {
+		if host == "" || host == "0.0.0.0" || host == "::" || host == "127.0.0.1" {
+			host = "localhost"
+		}
+		c.PublicURL = "http://" + net.JoinHostPort(host, port)
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("MEMO_PUBLIC_URL=%q: use a scheme and a host only, e.g. https://memo.example", c.PublicURL)
+	}
+	c.PublicURL = u.Scheme + "://" + strings.ToLower(u.Host)
+	if !usernameRE.MatchString(c.Username) {
+		return fmt.Errorf("MEMO_USERNAME=%q: use 1 to 30 letters, digits or underscores", c.Username)
+	}
+	if strings.TrimSpace(c.DisplayName) == "" || len(c.DisplayName) > 100 {
+		return fmt.Errorf("MEMO_DISPLAY_NAME: give a name of 1 to 100 characters")
+	}
+	if c.Data == "" {
+		return errors.New("MEMO_DATA is empty: give a folder for the database and the key, e.g. ./data")
+	}
+	if c.Database == "" {
+		c.Database = filepath.Join(c.Data, "memo.db")
+	}
+	if storage.IsPostgresURL(c.Database) {
+		pu, err := url.Parse(c.Database)
+		if err != nil || pu.Host == "" {
+			return fmt.Errorf("MEMO_DATABASE=%q: a PostgreSQL URL looks like postgres://user@host:5432/dbname", c.Database)
+		}
+	} else if strings.Contains(c.Database, "://") {
+		return fmt.Errorf("MEMO_DATABASE=%q: use a SQLite file path or a postgres:// URL", c.Database)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("MEMO_LOG_LEVEL=%q: use debug, info, warn or error", c.LogLevel)
+	}
+	return nil
+}
+
+// checkDataDir makes sure the data folder exists and is writable, so a bad one stops start-up with a clear message
+// rather than failing later on the key or the database.
+func (c *config) checkDataDir() error {
+	if err := os.MkdirAll(c.Data, 0o700); err != nil {
+		return fmt.Errorf("MEMO_DATA=%q: cannot create the data folder: %v", c.Data, errors.Unwrap(err))
+	}
+	f, err := os.CreateTemp(c.Data, ".write-check-*")
+	if err != nil {
+		return fmt.Errorf("MEMO_DATA=%q: the data folder is not writable by this user", c.Data)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+func (c *config) urls() content.URLs {
+	return content.URLs{Base: c.PublicURL, Username: c.Username}
+}
+
+func (c *config) keyPath() string { return filepath.Join(c.Data, "actor-key.pem") }

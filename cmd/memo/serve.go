@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/memo-fediverse/memo/federation"
+	"github.com/memo-fediverse/memo/storage"
+	"github.com/memo-fediverse/memo/views"
+)
+
+// app is what every subcommand opens: settings, database, key and logger.
+type app struct {
+	cfg   *config
+	store *storage.Store
+	key   *rsa.PrivateKey
+	log   *slog.Logger
+}
+
+// openApp validates the data folder, opens (and migrates) the database, loads or creates the key and seeds the
+// memo on first start.
+func openApp(ctx context.Context, cfg *config, stderr io.Writer) (*app, error) {
+	if err := cfg.checkDataDir(); err != nil {
+		return nil, err
+	}
+	store, err := storage.Open(ctx, cfg.Database)
+	if err != nil {
+		return nil, fmt.Errorf("MEMO_DATABASE=%q: %v", redactDSN(cfg.Database), err)
+	}
+	key, err := loadKey(ctx, cfg, store)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	a := &app{cfg: cfg, store: store, key: key, log: newLogger(cfg, stderr)}
+	if err := seed(ctx, store, cfg.urls()); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *app) close() { a.store.Close() }
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cfg, finish := newFlagSet("serve", "", "Run the server: web pages, ActivityPub endpoints and background delivery.", stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	if err := finish(); err != nil {
+		return err
+	}
+	a, err := openApp(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+
+	handler, fed, err := a.handler()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("MEMO_LISTEN=%q: %v", cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	workCtx, stopWork := context.WithCancel(context.Background())
+	workDone := make(chan error, 1)
+	go func() { workDone <- fed.Run(workCtx) }()
+
+	a.log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "actor", "@"+cfg.Username+"@"+cfg.urls().Host(), "database", string(a.store.Dialect()), "version", version)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		stopWork()
+		<-workDone
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down")
+	// Requests get 10 s to finish; background work is told to stop and given as long to release what it holds.
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		a.log.Warn("shutdown", "err", err)
+	}
+	stopWork()
+	select {
+	case err := <-workDone:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			a.log.Warn("background work", "err", err)
+		}
+	case <-shutCtx.Done():
+		a.log.Warn("background work did not stop in time")
+	}
+	a.log.Info("stopped")
+	return nil
+}
+
+// handler builds the whole HTTP surface: federation registers the ActivityPub routes and hands HTML requests on
+// the same URLs to the site; everything else is the site's.
+func (a *app) handler() (http.Handler, *federation.Server, error) {
+	urls := a.cfg.urls()
+	site, err := views.New(views.Config{URLs: urls, DisplayName: a.cfg.DisplayName, Version: version, Logger: a.log}, a.store)
+	if err != nil {
+		return nil, nil, fmt.Errorf("views: %w", err)
+	}
+	fed, err := federation.New(federation.Config{
+		URLs: urls, DisplayName: a.cfg.DisplayName, Version: version, AllowPrivate: a.cfg.AllowPrivate,
+		Key: a.key, Logger: a.log,
+	}, a.store)
+	if err != nil {
+		return nil, nil, fmt.Errorf("federation: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := a.store.DB().PingContext(r.Context()); err != nil {
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	fed.Register(mux, site.Handler())
+	mux.Handle("/", site.Handler())
+	return accessLog(a.log, mux), fed, nil
+}
+
+// accessLog logs each request at debug level with its status and duration.
+func accessLog(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: 200}
+		next.ServeHTTP(rec, r)
+		log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "ms", time.Since(start).Milliseconds())
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+
+	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation"
+	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/storage"
+)
+
+// redactDSN hides a password in a database URL before it is printed.
+func redactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// loadKey returns the actor's private key. With SQLite it lives in DATA/actor-key.pem (0600). With PostgreSQL the
+// replicas must share one key, so the database holds it: the first process to start stores its key (from the file
+// if there is one) and every other process uses that one.
+func loadKey(ctx context.Context, cfg *config, store *storage.Store) (*rsa.PrivateKey, error) {
+	if store.Dialect() == storage.SQLite {
+		key, err := sigs.LoadOrCreateKey(cfg.keyPath())
+		if err != nil {
+			return nil, fmt.Errorf("MEMO_DATA=%q: %v", cfg.Data, err)
+		}
+		return key, nil
+	}
+	if pemText, err := store.Meta(ctx, "actor_key"); err == nil {
+		return sigs.ParsePrivateKey([]byte(pemText))
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return nil, err
+	}
+	if _, err := sigs.LoadOrCreateKey(cfg.keyPath()); err != nil {
+		return nil, fmt.Errorf("MEMO_DATA=%q: %v", cfg.Data, err)
+	}
+	pemBytes, err := os.ReadFile(cfg.keyPath())
+	if err != nil {
+		return nil, fmt.Errorf("read key: %w", err)
+	}
+	if err := store.SetMetaIfAbsent(ctx, "actor_key", string(pemBytes)); err != nil {
+		return nil, err
+	}
+	pemText, err := store.Meta(ctx, "actor_key")
+	if err != nil {
+		return nil, err
+	}
+	return sigs.ParsePrivateKey([]byte(pemText))
+}
+
+// seed publishes the shipped memo as revision 1 and its impulses on first start. It is idempotent: a database that
+// already has a revision is left as it is.
+func seed(ctx context.Context, store *storage.Store, urls content.URLs) error {
+	if _, err := store.CurrentRevision(ctx); err == nil {
+		return federation.EnsurePublished(ctx, store, urls)
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	doc, err := content.Parse([]byte(content.MemoMarkdown()))
+	if err != nil {
+		return fmt.Errorf("shipped memo: %w", err)
+	}
+	imps, err := content.ParseImpulses(content.ImpulsesMarkdown())
+	if err != nil {
+		return fmt.Errorf("shipped impulses: %w", err)
+	}
+	if err := store.SeedRevision(ctx, storage.Revision{
+		Title: doc.Title, Summary: content.Abstract, Markdown: doc.Markdown, HTML: doc.HTML,
+		Changelog: "Version du 3 mai 2020.", PublishedAt: content.FirstRevisionDate,
+	}); err != nil {
+		return err
+	}
+	for _, it := range imps.Items {
+		if err := store.PutImpulse(ctx, storage.Impulse{
+			Slug: it.Slug, Kind: it.Kind, Position: it.Position, Markdown: it.Markdown, HTML: it.HTML,
+			PublishedAt: content.FirstRevisionDate, UpdatedAt: content.FirstRevisionDate,
+		}); err != nil {
+			return err
+		}
+	}
+	return federation.EnsurePublished(ctx, store, urls)
+}

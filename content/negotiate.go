@@ -1,0 +1,48 @@
+package content
+
+import (
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// ActivityJSON is the media type of every ActivityPub answer.
+const ActivityJSON = "application/activity+json"
+
+// WantsActivityJSON tells whether a request asks for ActivityPub JSON rather than a web page. Peers send
+// `application/activity+json` or `application/ld+json; profile="https://www.w3.org/ns/activitystreams"`
+// (GoToSocial); a browser sends text/html first; a bare `*/*` gets the page, as Mastodon's own server does.
+func WantsActivityJSON(r *http.Request) bool {
+	best, bestQ := "", -1.0
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		q := 1.0
+		if v, ok := params["q"]; ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				q = f
+			} else {
+				q = 0
+			}
+		}
+		kind := ""
+		switch mt {
+		case "application/activity+json", "application/json":
+			kind = "json"
+		case "application/ld+json":
+			kind = "json"
+		case "text/html", "application/xhtml+xml":
+			kind = "html"
+		default:
+			continue
+		}
+		// On a tie the first listed wins, so "text/html, application/activity+json" stays a page.
+		if q > bestQ {
+			best, bestQ = kind, q
+		}
+	}
+	return best == "json"
+}

@@ -1,0 +1,120 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Revision is one published version of the memo.
+type Revision struct {
+	Number      int       `db:"number"`
+	Title       string    `db:"title"`
+	Summary     string    `db:"summary"`
+	Markdown    string    `db:"markdown"`
+	HTML        string    `db:"html"`
+	Changelog   string    `db:"changelog"`
+	PublishedAt time.Time `db:"-"`
+	PublishedMS int64     `db:"published_at"`
+}
+
+func (r *Revision) fill() { r.PublishedAt = fromMS(r.PublishedMS) }
+
+const revisionCols = `number, title, summary, markdown, html, changelog, published_at`
+
+// AddRevision stores rev as the next revision and returns its number. The number is assigned inside the
+// transaction so two concurrent publishers cannot take the same one.
+func (s *Store) AddRevision(ctx context.Context, rev Revision) (int, error) {
+	var number int
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		number, err = addRevisionTx(ctx, tx, rev)
+		return err
+	})
+	return number, err
+}
+
+// AddRevisionTx is AddRevision inside a caller's transaction, so the revision and its outgoing activities commit
+// together.
+func (s *Store) AddRevisionTx(ctx context.Context, tx *sqlx.Tx, rev Revision) (int, error) {
+	return addRevisionTx(ctx, tx, rev)
+}
+
+func addRevisionTx(ctx context.Context, tx *sqlx.Tx, rev Revision) (int, error) {
+	if tx.DriverName() == "pgx" {
+		// Serialise publishers: MAX+1 under READ COMMITTED would hand two of them the same number. SQLite
+		// transactions here start IMMEDIATE, which already serialises writers.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(727275)`); err != nil {
+			return 0, fmt.Errorf("lock revisions: %w", err)
+		}
+	}
+	var last sql.NullInt64
+	if err := tx.GetContext(ctx, &last, `SELECT MAX(number) FROM revisions`); err != nil {
+		return 0, fmt.Errorf("read last revision: %w", err)
+	}
+	number := int(last.Int64) + 1
+	if rev.PublishedAt.IsZero() {
+		rev.PublishedAt = time.Now()
+	}
+	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO revisions (`+revisionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		number, rev.Title, rev.Summary, rev.Markdown, rev.HTML, rev.Changelog, ms(rev.PublishedAt))
+	if err != nil {
+		return 0, fmt.Errorf("insert revision %d: %w", number, err)
+	}
+	return number, nil
+}
+
+// CurrentRevision returns the latest revision.
+func (s *Store) CurrentRevision(ctx context.Context) (Revision, error) {
+	var r Revision
+	err := s.db.GetContext(ctx, &r, `SELECT `+revisionCols+` FROM revisions ORDER BY number DESC LIMIT 1`)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, ErrNotFound
+	}
+	if err != nil {
+		return r, fmt.Errorf("current revision: %w", err)
+	}
+	r.fill()
+	return r, nil
+}
+
+// Revision returns revision number n.
+func (s *Store) Revision(ctx context.Context, n int) (Revision, error) {
+	var r Revision
+	err := s.db.GetContext(ctx, &r, s.rebind(`SELECT `+revisionCols+` FROM revisions WHERE number = ?`), n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, ErrNotFound
+	}
+	if err != nil {
+		return r, fmt.Errorf("revision %d: %w", n, err)
+	}
+	r.fill()
+	return r, nil
+}
+
+// Revisions lists every revision, newest first, without their text.
+func (s *Store) Revisions(ctx context.Context) ([]Revision, error) {
+	var out []Revision
+	if err := s.db.SelectContext(ctx, &out, `SELECT number, title, summary, '' AS markdown, '' AS html, changelog, published_at FROM revisions ORDER BY number DESC`); err != nil {
+		return nil, fmt.Errorf("list revisions: %w", err)
+	}
+	for i := range out {
+		out[i].fill()
+	}
+	return out, nil
+}
+
+// SeedRevision stores rev as revision 1 unless a revision 1 exists (two processes starting together on a fresh
+// database both try; one wins).
+func (s *Store) SeedRevision(ctx context.Context, rev Revision) error {
+	_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO revisions (`+revisionCols+`) VALUES (1, ?, ?, ?, ?, ?, ?) ON CONFLICT (number) DO NOTHING`),
+		rev.Title, rev.Summary, rev.Markdown, rev.HTML, rev.Changelog, ms(rev.PublishedAt))
+	if err != nil {
+		return fmt.Errorf("seed revision 1: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,143 @@
+// Package storage keeps the publication's state in SQLite (the embedded default) or PostgreSQL (for several
+// replicas). Queries are plain SQL written once with `?` placeholders and rebound per driver by sqlx.
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jmoiron/sqlx"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// ErrNotFound is returned when a row asked for by key does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Dialect names the database engine behind a Store.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Store is the handle every other package uses. It is safe for concurrent use.
+type Store struct {
+	db      *sqlx.DB
+	dialect Dialect
+	now     func() time.Time
+}
+
+// IsPostgresURL tells whether a database setting names a PostgreSQL server rather than a SQLite file.
+func IsPostgresURL(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open connects to the database named by dsn (a SQLite file path or a postgres:// URL), checks it answers and
+// applies pending migrations.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	var (
+		db      *sqlx.DB
+		dialect Dialect
+		err     error
+	)
+	if IsPostgresURL(dsn) {
+		if _, perr := url.Parse(dsn); perr != nil {
+			return nil, fmt.Errorf("database URL: %w", perr)
+		}
+		dialect = Postgres
+		db, err = sqlx.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		db.SetMaxOpenConns(20)
+		db.SetMaxIdleConns(10)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+	} else {
+		if strings.Contains(dsn, "://") {
+			return nil, fmt.Errorf("database %q: use a SQLite file path or a postgres:// URL", dsn)
+		}
+		dialect = SQLite
+		if dir := filepath.Dir(dsn); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("create database folder: %w", err)
+			}
+		}
+		// WAL lets readers run beside the writer; busy_timeout makes a second process (memo publish next to memo
+		// serve) wait for the lock instead of failing at once.
+		q := "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		db, err = sqlx.Open("sqlite", "file:"+dsn+q)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
+		}
+		db.SetMaxOpenConns(4)
+		db.SetConnMaxIdleTime(0)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	s := &Store{db: db, dialect: dialect, now: time.Now}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close releases the connections.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Dialect tells which engine this store runs on.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// DB exposes the handle for packages that need a query this package does not offer yet; prefer adding a method.
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// SetClock replaces the clock used for timestamps (tests inject one).
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+// Now returns the store's clock reading.
+func (s *Store) Now() time.Time { return s.now() }
+
+func (s *Store) rebind(q string) string { return s.db.Rebind(q) }
+
+// ms converts a time to the Unix milliseconds stored in every *_at column.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// fromMS converts stored Unix milliseconds back to a UTC time.
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// fromNullMS converts a nullable column; the zero time stands for NULL.
+func fromNullMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMS(v.Int64)
+}
+
+// inTx runs fn in a transaction, committing when it returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
