@@ -40,6 +40,7 @@ func New(cfg Config, store *storage.Store) (*Server, error) {
 // Register adds the ActivityPub routes to mux. Object URLs are negotiated: requests that do not ask for
 // ActivityPub JSON go to pages, the HTML site, on the same URL.
 func (s *Server) Register(mux *http.ServeMux, pages http.Handler) {
+	s.registerInbox(mux)
 	// TODO(read side): routes.
 }
 
