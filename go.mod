@@ -3,6 +3,7 @@ module github.com/memo-fediverse/memo
 go 1.26.8
 
 require (
+	github.com/go-fed/activity v1.0.0
 	github.com/go-fed/httpsig v1.1.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/jmoiron/sqlx v1.4.0
