@@ -1,0 +1,189 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The web pages read signatures with these rules: a row counts while its status is 'active'; it is listed by name
+// only when its reply was 'public' or 'unlisted' (followers-only and direct replies are private signatures, counted
+// but never named).
+const (
+	listedWhere = `status = 'active' AND visibility IN ('public', 'unlisted')`
+	activeWhere = `status = 'active'`
+)
+
+// SignatureTally is the live count of signatures shown on the pages.
+type SignatureTally struct {
+	Listed  int // public and unlisted, shown by name
+	Private int // followers-only and direct, counted only
+}
+
+// Total is what the pages announce as the number of signatures.
+func (t SignatureTally) Total() int { return t.Listed + t.Private }
+
+// SignatureTally counts the active signatures.
+func (s *Store) SignatureTally(ctx context.Context) (SignatureTally, error) {
+	var row struct {
+		Listed sql.NullInt64 `db:"listed"`
+		All    int           `db:"total"`
+	}
+	err := s.db.GetContext(ctx, &row, `SELECT SUM(CASE WHEN visibility IN ('public', 'unlisted') THEN 1 ELSE 0 END) AS listed, COUNT(*) AS total FROM signatures WHERE `+activeWhere)
+	if err != nil {
+		return SignatureTally{}, fmt.Errorf("count signatures: %w", err)
+	}
+	return SignatureTally{Listed: int(row.Listed.Int64), Private: row.All - int(row.Listed.Int64)}, nil
+}
+
+// ListedSignature is what the web shows of one signature: public profile data only, never the evidence.
+type ListedSignature struct {
+	ID          int64     `db:"id"`
+	ActorIRI    string    `db:"actor_iri"`
+	ActorType   string    `db:"actor_type"`
+	Handle      string    `db:"handle"`
+	DisplayName string    `db:"display_name"`
+	Domain      string    `db:"domain"`
+	ProfileURL  string    `db:"profile_url"`
+	NoteIRI     string    `db:"note_iri"`
+	Revision    int       `db:"revision"`
+	SignedMS    int64     `db:"signed_at"`
+	SignedAt    time.Time `db:"-"`
+}
+
+const listedCols = `id, actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, revision, signed_at`
+
+// SignatureQuery selects a page of listed signatures, oldest first (signature number order). Search matches the
+// display name, the handle or the instance. After and Before are keyset cursors (signature ids); at most one is set.
+type SignatureQuery struct {
+	Search string
+	After  int64
+	Before int64
+	Limit  int
+}
+
+// searchPattern turns free text into a LIKE pattern that matches it literally, anywhere, ignoring (ASCII) case.
+func searchPattern(q string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(strings.ToLower(strings.TrimSpace(q))) + "%"
+}
+
+func searchClause(q string) (string, []any) {
+	if strings.TrimSpace(q) == "" {
+		return "", nil
+	}
+	p := searchPattern(q)
+	return ` AND (LOWER(display_name) LIKE ? ESCAPE '\' OR LOWER(handle) LIKE ? ESCAPE '\' OR LOWER(domain) LIKE ? ESCAPE '\')`, []any{p, p, p}
+}
+
+// ListedSignatures returns one page of listed signatures in ascending id order.
+func (s *Store) ListedSignatures(ctx context.Context, q SignatureQuery) ([]ListedSignature, error) {
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	where, args := searchClause(q.Search)
+	order := "ASC"
+	switch {
+	case q.Before > 0:
+		where += ` AND id < ?`
+		args = append(args, q.Before)
+		order = "DESC"
+	case q.After > 0:
+		where += ` AND id > ?`
+		args = append(args, q.After)
+	}
+	args = append(args, q.Limit)
+	var out []ListedSignature
+	query := `SELECT ` + listedCols + ` FROM signatures WHERE ` + listedWhere + where + ` ORDER BY id ` + order + ` LIMIT ?`
+	if err := s.db.SelectContext(ctx, &out, s.rebind(query), args...); err != nil {
+		return nil, fmt.Errorf("list signatures: %w", err)
+	}
+	if order == "DESC" {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	for i := range out {
+		out[i].SignedAt = fromMS(out[i].SignedMS)
+	}
+	return out, nil
+}
+
+// CountListedSignatures counts the listed signatures a search matches.
+func (s *Store) CountListedSignatures(ctx context.Context, search string) (int, error) {
+	where, args := searchClause(search)
+	var n int
+	if err := s.db.GetContext(ctx, &n, s.rebind(`SELECT COUNT(*) FROM signatures WHERE `+listedWhere+where), args...); err != nil {
+		return 0, fmt.Errorf("count listed signatures: %w", err)
+	}
+	return n, nil
+}
+
+// HasListedSignature tells whether a listed signature exists on the given side of id, for pagination links.
+func (s *Store) HasListedSignature(ctx context.Context, search string, beyond int64, after bool) (bool, error) {
+	where, args := searchClause(search)
+	cmp := " AND id < ?"
+	if after {
+		cmp = " AND id > ?"
+	}
+	args = append(args, beyond)
+	var n int
+	if err := s.db.GetContext(ctx, &n, s.rebind(`SELECT COUNT(*) FROM (SELECT id FROM signatures WHERE `+listedWhere+where+cmp+` LIMIT 1) AS x`), args...); err != nil {
+		return false, fmt.Errorf("look for more signatures: %w", err)
+	}
+	return n > 0, nil
+}
+
+// ListedSignatureByID returns one listed signature; a private, hidden or withdrawn one is ErrNotFound.
+func (s *Store) ListedSignatureByID(ctx context.Context, id int64) (ListedSignature, error) {
+	var sig ListedSignature
+	err := s.db.GetContext(ctx, &sig, s.rebind(`SELECT `+listedCols+` FROM signatures WHERE id = ? AND `+listedWhere), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sig, ErrNotFound
+	}
+	if err != nil {
+		return sig, fmt.Errorf("signature %d: %w", id, err)
+	}
+	sig.SignedAt = fromMS(sig.SignedMS)
+	return sig, nil
+}
+
+// CurrentRevisionNumber returns the number of the latest revision (ErrNotFound before the first), a cheap query
+// that lets the home page reuse what it rendered for that revision.
+func (s *Store) CurrentRevisionNumber(ctx context.Context) (int, error) {
+	var n sql.NullInt64
+	if err := s.db.GetContext(ctx, &n, `SELECT MAX(number) FROM revisions`); err != nil {
+		return 0, fmt.Errorf("current revision number: %w", err)
+	}
+	if !n.Valid {
+		return 0, ErrNotFound
+	}
+	return int(n.Int64), nil
+}
+
+// PublicNote is a note of the memo actor as the web shows it.
+type PublicNote struct {
+	Slug        string    `db:"slug"`
+	Kind        string    `db:"kind"`
+	Content     string    `db:"content"`
+	InReplyTo   string    `db:"in_reply_to"`
+	PublishedMS int64     `db:"published_at"`
+	PublishedAt time.Time `db:"-"`
+}
+
+// PublicNoteBySlug returns a public, not deleted note of ours; anything else is ErrNotFound.
+func (s *Store) PublicNoteBySlug(ctx context.Context, slug string) (PublicNote, error) {
+	var n PublicNote
+	err := s.db.GetContext(ctx, &n, s.rebind(`SELECT slug, kind, content, in_reply_to, published_at FROM notes WHERE slug = ? AND public = TRUE AND deleted_at IS NULL`), slug)
+	if errors.Is(err, sql.ErrNoRows) {
+		return n, ErrNotFound
+	}
+	if err != nil {
+		return n, fmt.Errorf("note %s: %w", slug, err)
+	}
+	n.PublishedAt = fromMS(n.PublishedMS)
+	return n, nil
+}
