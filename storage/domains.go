@@ -1,0 +1,95 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Domain is a remote domain that failed deliveries since its last success. Once Unavailable, its deliveries are
+// parked: workers leave them alone until NextAttemptAt, when a few are tried as a probe.
+type Domain struct {
+	Domain             string        `db:"domain"`
+	Failures           int           `db:"failures"`
+	FirstFailureMS     sql.NullInt64 `db:"first_failure_at"`
+	UnavailableSinceMS sql.NullInt64 `db:"unavailable_since"`
+	LastError          string        `db:"last_error"`
+	NextAttemptMS      sql.NullInt64 `db:"next_attempt_at"`
+}
+
+func (d Domain) Unavailable() bool         { return d.UnavailableSinceMS.Valid }
+func (d Domain) FirstFailureAt() time.Time { return fromNullMS(d.FirstFailureMS) }
+func (d Domain) UnavailableSince() time.Time {
+	return fromNullMS(d.UnavailableSinceMS)
+}
+func (d Domain) NextAttemptAt() time.Time { return fromNullMS(d.NextAttemptMS) }
+
+const domainCols = `domain, failures, first_failure_at, unavailable_since, last_error, next_attempt_at`
+
+// DomainRule decides when failures make a domain unavailable, and how rarely it is then tried.
+type DomainRule struct {
+	After       time.Duration // failing without a success for at least this long...
+	MinFailures int           // ...and at least this many times
+	Probe       time.Duration // then tried again this long after each failed probe
+}
+
+// RecordDomainFailure counts one failed attempt (network error, timeout, 5xx) against domain, marks it unavailable
+// when rule says so, and returns its state. An unavailable domain's next probe moves on with each failure.
+func (s *Store) RecordDomainFailure(ctx context.Context, domain, errText string, now time.Time, rule DomainRule) (Domain, error) {
+	var d Domain
+	t := ms(now)
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO domains (domain, failures, first_failure_at, last_error) VALUES (?, 1, ?, ?)
+ON CONFLICT (domain) DO UPDATE SET failures = domains.failures + 1,
+  first_failure_at = COALESCE(domains.first_failure_at, excluded.first_failure_at), last_error = excluded.last_error`),
+			domain, t, truncate(errText, 500)); err != nil {
+			return fmt.Errorf("record failure of %s: %w", domain, err)
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE domains SET unavailable_since = COALESCE(unavailable_since, ?), next_attempt_at = ?
+WHERE domain = ? AND (unavailable_since IS NOT NULL OR (failures >= ? AND first_failure_at <= ?))`),
+			t, ms(now.Add(rule.Probe)), domain, rule.MinFailures, ms(now.Add(-rule.After))); err != nil {
+			return fmt.Errorf("mark %s unavailable: %w", domain, err)
+		}
+		if err := tx.GetContext(ctx, &d, tx.Rebind(`SELECT `+domainCols+` FROM domains WHERE domain = ?`), domain); err != nil {
+			return fmt.Errorf("read domain %s: %w", domain, err)
+		}
+		return nil
+	})
+	return d, err
+}
+
+// ClearDomain forgets a domain's failures: a delivery to it succeeded, or an activity arrived from it. Its parked
+// deliveries become due again at once.
+func (s *Store) ClearDomain(ctx context.Context, domain string) error {
+	if _, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM domains WHERE domain = ?`), domain); err != nil {
+		return fmt.Errorf("clear domain %s: %w", domain, err)
+	}
+	return nil
+}
+
+// DomainStatus returns one domain's failure record (ErrNotFound when it has none).
+func (s *Store) DomainStatus(ctx context.Context, domain string) (Domain, error) {
+	var d Domain
+	err := s.db.GetContext(ctx, &d, s.rebind(`SELECT `+domainCols+` FROM domains WHERE domain = ?`), domain)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, ErrNotFound
+	}
+	if err != nil {
+		return d, fmt.Errorf("domain %s: %w", domain, err)
+	}
+	return d, nil
+}
+
+// FailingDomains lists domains with failures, unavailable ones first.
+func (s *Store) FailingDomains(ctx context.Context) ([]Domain, error) {
+	var out []Domain
+	if err := s.db.SelectContext(ctx, &out, `SELECT `+domainCols+` FROM domains
+ORDER BY CASE WHEN unavailable_since IS NULL THEN 1 ELSE 0 END, domain`); err != nil {
+		return nil, fmt.Errorf("failing domains: %w", err)
+	}
+	return out, nil
+}
