@@ -9,12 +9,12 @@ import (
 	"time"
 )
 
-// The web pages read signatures with these rules: a row counts while its status is 'active'; it is listed by name
-// only when its reply was 'public' or 'unlisted' (followers-only and direct replies are private signatures, counted
-// but never named).
+// The web pages read signatures with these rules: a row counts while it stands (not withdrawn, not hidden by a
+// moderator, as SignatureTotal counts); it is listed by name only when its reply was 'public' or 'unlisted'
+// (followers-only and direct replies are private signatures, counted but never named).
 const (
-	listedWhere = `status = 'active' AND visibility IN ('public', 'unlisted')`
-	activeWhere = `status = 'active'`
+	activeWhere = `withdrawn_at IS NULL AND status <> 'hidden'`
+	listedWhere = activeWhere + ` AND visibility IN ('public', 'unlisted')`
 )
 
 // SignatureTally is the live count of signatures shown on the pages.
@@ -162,28 +162,4 @@ func (s *Store) CurrentRevisionNumber(ctx context.Context) (int, error) {
 		return 0, ErrNotFound
 	}
 	return int(n.Int64), nil
-}
-
-// PublicNote is a note of the memo actor as the web shows it.
-type PublicNote struct {
-	Slug        string    `db:"slug"`
-	Kind        string    `db:"kind"`
-	Content     string    `db:"content"`
-	InReplyTo   string    `db:"in_reply_to"`
-	PublishedMS int64     `db:"published_at"`
-	PublishedAt time.Time `db:"-"`
-}
-
-// PublicNoteBySlug returns a public, not deleted note of ours; anything else is ErrNotFound.
-func (s *Store) PublicNoteBySlug(ctx context.Context, slug string) (PublicNote, error) {
-	var n PublicNote
-	err := s.db.GetContext(ctx, &n, s.rebind(`SELECT slug, kind, content, in_reply_to, published_at FROM notes WHERE slug = ? AND public = TRUE AND deleted_at IS NULL`), slug)
-	if errors.Is(err, sql.ErrNoRows) {
-		return n, ErrNotFound
-	}
-	if err != nil {
-		return n, fmt.Errorf("note %s: %w", slug, err)
-	}
-	n.PublishedAt = fromMS(n.PublishedMS)
-	return n, nil
 }
