@@ -1,0 +1,132 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Kinds of notes the memo actor writes.
+const (
+	NoteHowToSign       = "how-to-sign"     // the pinned explanation of how to sign
+	NoteRevision        = "revision"        // the announcement of a new revision, with its changelog
+	NoteAcknowledgement = "acknowledgement" // the reply to a signer
+)
+
+// Note is a Note the memo actor wrote. Content is HTML we produced ourselves; To and Cc are audience IRIs; Tags is
+// the JSON array of tag objects (mentions, hashtags) exactly as it goes into the Note.
+type Note struct {
+	ID          int64         `db:"id"`
+	Slug        string        `db:"slug"`
+	Kind        string        `db:"kind"`
+	Content     string        `db:"content"`
+	InReplyTo   string        `db:"in_reply_to"`
+	ToJSON      string        `db:"to_json"`
+	CcJSON      string        `db:"cc_json"`
+	Tags        string        `db:"tags_json"`
+	Public      bool          `db:"public"`
+	PublishedMS int64         `db:"published_at"`
+	DeletedMS   sql.NullInt64 `db:"deleted_at"`
+
+	To          []string  `db:"-"`
+	Cc          []string  `db:"-"`
+	PublishedAt time.Time `db:"-"`
+	DeletedAt   time.Time `db:"-"` // zero while the note stands
+}
+
+// Deleted tells whether the note was deleted (its object then answers 410).
+func (n Note) Deleted() bool { return n.DeletedMS.Valid }
+
+func (n *Note) fill() error {
+	n.PublishedAt, n.DeletedAt = fromMS(n.PublishedMS), fromNullMS(n.DeletedMS)
+	if err := json.Unmarshal([]byte(n.ToJSON), &n.To); err != nil {
+		return fmt.Errorf("note %s: to: %w", n.Slug, err)
+	}
+	if err := json.Unmarshal([]byte(n.CcJSON), &n.Cc); err != nil {
+		return fmt.Errorf("note %s: cc: %w", n.Slug, err)
+	}
+	return nil
+}
+
+const noteCols = `id, slug, kind, content, in_reply_to, to_json, cc_json, tags_json, public, published_at, deleted_at`
+
+// InsertNoteTx stores n in the caller's transaction unless a note with its slug exists; it reports whether it
+// stored it. Slugs are chosen by the caller so that seeding and publishing can run twice without duplicates.
+func (s *Store) InsertNoteTx(ctx context.Context, tx *sqlx.Tx, n Note) (bool, error) {
+	if n.Slug == "" || n.Kind == "" {
+		return false, fmt.Errorf("insert note: slug and kind are required")
+	}
+	if n.PublishedAt.IsZero() {
+		n.PublishedAt = s.now()
+	}
+	to, err := json.Marshal(nonNil(n.To))
+	if err != nil {
+		return false, fmt.Errorf("insert note %s: %w", n.Slug, err)
+	}
+	cc, err := json.Marshal(nonNil(n.Cc))
+	if err != nil {
+		return false, fmt.Errorf("insert note %s: %w", n.Slug, err)
+	}
+	if n.Tags == "" {
+		n.Tags = "[]"
+	}
+	if !json.Valid([]byte(n.Tags)) {
+		return false, fmt.Errorf("insert note %s: tags are not JSON", n.Slug)
+	}
+	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO notes (slug, kind, content, in_reply_to, to_json, cc_json, tags_json, public, published_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (slug) DO NOTHING`),
+		n.Slug, n.Kind, n.Content, n.InReplyTo, string(to), string(cc), n.Tags, n.Public, ms(n.PublishedAt))
+	if err != nil {
+		return false, fmt.Errorf("insert note %s: %w", n.Slug, err)
+	}
+	added, _ := res.RowsAffected()
+	return added > 0, nil
+}
+
+// InsertNote is InsertNoteTx in a transaction of its own.
+func (s *Store) InsertNote(ctx context.Context, n Note) (bool, error) {
+	var added bool
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		added, err = s.InsertNoteTx(ctx, tx, n)
+		return err
+	})
+	return added, err
+}
+
+// NoteBySlug returns one note, deleted or not.
+func (s *Store) NoteBySlug(ctx context.Context, slug string) (Note, error) {
+	var n Note
+	err := s.db.GetContext(ctx, &n, s.rebind(`SELECT `+noteCols+` FROM notes WHERE slug = ?`), slug)
+	if errors.Is(err, sql.ErrNoRows) {
+		return n, ErrNotFound
+	}
+	if err != nil {
+		return n, fmt.Errorf("note %s: %w", slug, err)
+	}
+	return n, n.fill()
+}
+
+// DeleteNote marks a note deleted. It reports ErrNotFound for an unknown or already deleted slug.
+func (s *Store) DeleteNote(ctx context.Context, slug string) error {
+	res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE notes SET deleted_at = ? WHERE slug = ? AND deleted_at IS NULL`), ms(s.now()), slug)
+	if err != nil {
+		return fmt.Errorf("delete note %s: %w", slug, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func nonNil(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	return v
+}
