@@ -1,0 +1,212 @@
+package signing
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-fed/httpsig"
+
+	"github.com/memo-fediverse/memo/federation/sigs"
+)
+
+// Evidence is what proves a signature: the signed inbox request as it was received and the key that verified it.
+// Stored as JSON with the signature and exported with --evidence, it lets anyone re-check the HTTP signature
+// without trusting this server: rebuild the request from method, path, host and headers, compare the Digest with
+// the SHA-256 of the body, and verify the Signature header with the PEM key (draft-cavage, rsa-sha256).
+type Evidence struct {
+	// Kind is "inbox" for a signed request; "fetched" for a forwarded reply accepted after fetching it from its
+	// own server, which carries no HTTP signature of its author.
+	Kind     string      `json:"kind"`
+	Method   string      `json:"method"`
+	Path     string      `json:"path"` // request target: path and query
+	Host     string      `json:"host"`
+	Headers  http.Header `json:"headers"`
+	Body     []byte      `json:"body"` // exact bytes received (base64 in JSON)
+	KeyID    string      `json:"key_id"`
+	KeyOwner string      `json:"key_owner"`
+	KeyPEM   string      `json:"key_pem"`
+	// LDSignature is an embedded Linked Data signature of the activity, if it had one.
+	LDSignature json.RawMessage `json:"ld_signature,omitempty"`
+	ReceivedAt  time.Time       `json:"received_at"`
+}
+
+const (
+	EvidenceInbox   = "inbox"
+	EvidenceFetched = "fetched"
+)
+
+// ErrEvidence marks evidence that does not prove its signature.
+var ErrEvidence = errors.New("evidence does not verify")
+
+// requiredSigned are the headers a signature must cover to bind it to this request and body.
+var requiredSigned = []string{"(request-target)", "host", "date", "digest"}
+
+// NewEvidence records a verified inbox request. body must be the exact bytes read from it.
+func NewEvidence(r *http.Request, body []byte, keyID, keyOwner, keyPEM string, received time.Time) Evidence {
+	h := r.Header.Clone()
+	if h.Get("Host") == "" {
+		h.Set("Host", r.Host)
+	}
+	ev := Evidence{
+		Kind: EvidenceInbox, Method: r.Method, Path: r.URL.RequestURI(), Host: r.Host, Headers: h, Body: body,
+		KeyID: keyID, KeyOwner: keyOwner, KeyPEM: keyPEM, ReceivedAt: received.UTC(),
+	}
+	var act struct {
+		Signature json.RawMessage `json:"signature"`
+	}
+	if json.Unmarshal(body, &act) == nil && len(act.Signature) > 0 {
+		ev.LDSignature = act.Signature
+	}
+	return ev
+}
+
+// Marshal encodes the evidence for the store.
+func (e Evidence) Marshal() (string, error) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return "", fmt.Errorf("encode evidence: %w", err)
+	}
+	return string(b), nil
+}
+
+// ParseEvidence decodes stored evidence.
+func ParseEvidence(s string) (Evidence, error) {
+	var e Evidence
+	if err := json.Unmarshal([]byte(s), &e); err != nil {
+		return e, fmt.Errorf("%w: unreadable: %v", ErrEvidence, err)
+	}
+	return e, nil
+}
+
+// Verify re-checks, offline, that the evidence proves actorIRI sent noteIRI: the Digest matches the body, the
+// signature covers the request target, host, date and digest and verifies with the stored key, the key belongs to
+// the actor, and the body is an activity of that actor carrying that note. Evidence of kind "fetched" has no HTTP
+// signature; only its body is checked, and ErrUnsigned says so.
+func (e Evidence) Verify(actorIRI, noteIRI string) error {
+	if err := e.checkBody(actorIRI, noteIRI); err != nil {
+		return err
+	}
+	if e.Kind == EvidenceFetched {
+		return ErrUnsigned
+	}
+	if e.KeyOwner != actorIRI {
+		return fmt.Errorf("%w: key %s belongs to %s, not %s", ErrEvidence, e.KeyID, e.KeyOwner, actorIRI)
+	}
+	if kh, err := hostOf(e.KeyID); err != nil || kh != mustHost(actorIRI) {
+		return fmt.Errorf("%w: key %s is not on the actor's host", ErrEvidence, e.KeyID)
+	}
+	if err := e.checkDigest(); err != nil {
+		return err
+	}
+	req, err := http.NewRequest(e.Method, "http://"+e.Host+e.Path, bytes.NewReader(e.Body))
+	if err != nil {
+		return fmt.Errorf("%w: rebuild request: %v", ErrEvidence, err)
+	}
+	req.Header = e.Headers.Clone()
+	req.Host = e.Host
+	params := e.signatureParams()
+	if params["keyid"] != e.KeyID {
+		return fmt.Errorf("%w: signature keyId %q is not the stored key %q", ErrEvidence, params["keyid"], e.KeyID)
+	}
+	signed := strings.Fields(strings.ToLower(params["headers"]))
+	for _, h := range requiredSigned {
+		if !contains(signed, h) {
+			return fmt.Errorf("%w: signature does not cover %s", ErrEvidence, h)
+		}
+	}
+	pub, err := sigs.ParsePublicKeyPEM(e.KeyPEM)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrEvidence, err)
+	}
+	v, err := httpsig.NewVerifier(req)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrEvidence, err)
+	}
+	if err := v.Verify(pub, httpsig.RSA_SHA256); err != nil {
+		return fmt.Errorf("%w: HTTP signature: %v", ErrEvidence, err)
+	}
+	return nil
+}
+
+// ErrUnsigned tells that evidence holds a fetched note, which has no HTTP signature to re-check.
+var ErrUnsigned = errors.New("fetched from the author's server: no HTTP signature to re-check")
+
+func (e Evidence) checkDigest() error {
+	want := e.bodySum()
+	for _, part := range strings.Split(e.Headers.Get("Digest"), ",") {
+		algo, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if ok && strings.EqualFold(algo, "SHA-256") {
+			if subtle.ConstantTimeCompare([]byte(val), []byte(want)) == 1 {
+				return nil
+			}
+			return fmt.Errorf("%w: Digest does not match the body", ErrEvidence)
+		}
+	}
+	return fmt.Errorf("%w: no SHA-256 Digest header", ErrEvidence)
+}
+
+// bodySum is the base64 SHA-256 of the body, as the Digest header carries it.
+func (e Evidence) bodySum() string {
+	sum := sha256.Sum256(e.Body)
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// checkBody requires the body to be an activity by actorIRI whose object is, or names, noteIRI.
+func (e Evidence) checkBody(actorIRI, noteIRI string) error {
+	var m map[string]any
+	if err := json.Unmarshal(e.Body, &m); err != nil {
+		return fmt.Errorf("%w: body is not JSON: %v", ErrEvidence, err)
+	}
+	if e.Kind == EvidenceFetched {
+		n, err := NoteFromMap(m)
+		if err != nil || n.ID != noteIRI {
+			return fmt.Errorf("%w: fetched body is not note %s", ErrEvidence, noteIRI)
+		}
+		return CheckAuthor(actorIRI, n)
+	}
+	if idOf(m["actor"]) != actorIRI {
+		return fmt.Errorf("%w: body's actor is %q, not %s", ErrEvidence, idOf(m["actor"]), actorIRI)
+	}
+	if idOf(m["object"]) != noteIRI {
+		return fmt.Errorf("%w: body's object is %q, not %s", ErrEvidence, idOf(m["object"]), noteIRI)
+	}
+	return nil
+}
+
+// signatureParams parses the Signature (or Authorization: Signature) header's parameters, keys lower-cased.
+func (e Evidence) signatureParams() map[string]string {
+	raw := e.Headers.Get("Signature")
+	if raw == "" {
+		raw = strings.TrimPrefix(e.Headers.Get("Authorization"), "Signature ")
+	}
+	out := map[string]string{}
+	for _, part := range strings.Split(raw, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if ok {
+			out[strings.ToLower(k)] = strings.Trim(v, `"`)
+		}
+	}
+	return out
+}
+
+func mustHost(iri string) string {
+	h, _ := hostOf(iri)
+	return h
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
