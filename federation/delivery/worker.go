@@ -1,0 +1,315 @@
+// Package delivery sends the stored outgoing activities to remote inboxes: workers lease due rows of the
+// deliveries table, sign and POST each one, and record the result, retrying for days with backoff. The queue lives in
+// the database, so nothing is lost on a crash, and several processes on one PostgreSQL share it.
+package delivery
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/memo-fediverse/memo/federation/metrics"
+	"github.com/memo-fediverse/memo/storage"
+)
+
+// EnvLease overrides the lease length (a Go duration, e.g. "3s"). It exists for tests and demos that kill a process
+// and do not want to wait the default lease out; production leaves it unset.
+const EnvLease = "MEMO_DELIVERY_LEASE"
+
+// Config is what a Worker needs. Store, Client, Key and KeyID are required; the rest have defaults.
+type Config struct {
+	Store  *storage.Store
+	Client *http.Client // the safe client in production; tests pass one for loopback
+	Key    *rsa.PrivateKey
+	KeyID  string
+	// UserAgent is sent with every delivery, e.g. "memo/1.2 (+https://memo.example)".
+	UserAgent string
+	Logger    *slog.Logger
+	// Clock schedules retries and leases; tests inject one. Signatures always carry the real time, since the
+	// receiver checks it against its own clock.
+	Clock func() time.Time
+	// Owner identifies this process in leased_by; by default host, pid and a random suffix, so a restarted process
+	// or a replica on the same host never mistakes another's rows for its own.
+	Owner       string
+	Concurrency int           // deliveries in flight at most (default 16)
+	PerDomain   int           // deliveries in flight per domain at most, across replicas (default 4)
+	Lease       time.Duration // how long a claimed row stays ours (default 2 min, or EnvLease)
+	Poll        time.Duration // how often to look for due rows (default 500 ms)
+	Timeout     time.Duration // per request (default 30 s, and never more than half the lease)
+	Grace       time.Duration // on shutdown, how long running requests may finish (default 5 s)
+	Policy      Policy
+	Rand        func() float64 // jitter source, uniform in [0, 1)
+}
+
+// Worker runs the delivery queue of one process.
+type Worker struct {
+	cfg  Config
+	log  *slog.Logger
+	poke chan struct{}
+}
+
+// New checks cfg and fills its defaults.
+func New(cfg Config) (*Worker, error) {
+	if cfg.Store == nil || cfg.Client == nil || cfg.Key == nil || cfg.KeyID == "" {
+		return nil, errors.New("delivery: Store, Client, Key and KeyID are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "memo"
+	}
+	if cfg.Owner == "" {
+		host, _ := os.Hostname()
+		var b [4]byte
+		rand.Read(b[:])
+		cfg.Owner = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 16
+	}
+	if cfg.PerDomain <= 0 {
+		cfg.PerDomain = 4
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 2 * time.Minute
+		if v := os.Getenv(EnvLease); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 100*time.Millisecond {
+				return nil, fmt.Errorf("%s=%q: give a duration of at least 100ms, e.g. 3s", EnvLease, v)
+			}
+			cfg.Lease = d
+		}
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 500 * time.Millisecond
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	// A request must end before its lease does, or another process could send the same row meanwhile.
+	if cfg.Timeout > cfg.Lease/2 {
+		cfg.Timeout = cfg.Lease / 2
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = 5 * time.Second
+	}
+	if cfg.Policy.Delays == nil {
+		cfg.Policy = DefaultPolicy()
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = mrand.Float64
+	}
+	return &Worker{cfg: cfg, log: cfg.Logger.With("owner", cfg.Owner), poke: make(chan struct{}, 1)}, nil
+}
+
+// Owner is the id this worker writes in leased_by.
+func (w *Worker) Owner() string { return w.cfg.Owner }
+
+// Poke makes the worker look for due rows now rather than at the next poll (same process publishing).
+func (w *Worker) Poke() {
+	select {
+	case w.poke <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx ends, then stops claiming, lets running requests finish for up to Grace, cancels the
+// rest and hands every row it still holds back to the queue. It returns within Grace plus a few seconds.
+func (w *Worker) Run(ctx context.Context) error {
+	metrics.SetQueueCounter(w.cfg.Store.DeliveryCounts)
+	// Requests run under sendCtx, not ctx: on shutdown they get the grace period before being cut.
+	sendCtx, cut := context.WithCancel(context.Background())
+	defer cut()
+	var wg sync.WaitGroup
+	done := make(chan struct{}, w.cfg.Concurrency)
+	active := 0
+	ticker := time.NewTicker(w.cfg.Poll)
+	defer ticker.Stop()
+	w.log.Info("delivery worker started", "concurrency", w.cfg.Concurrency, "per_domain", w.cfg.PerDomain, "lease", w.cfg.Lease.String())
+	for ctx.Err() == nil {
+		if free := w.cfg.Concurrency - active; free > 0 {
+			batch, err := w.claim(ctx, free)
+			if err != nil && ctx.Err() == nil {
+				w.log.Warn("claim deliveries", "err", err)
+			}
+			for _, j := range batch {
+				active++
+				wg.Add(1)
+				go func(j job) {
+					defer wg.Done()
+					w.deliver(sendCtx, j)
+					done <- struct{}{}
+				}(j)
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-done:
+			active--
+		case <-ticker.C:
+		case <-w.poke:
+		}
+	}
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(w.cfg.Grace):
+		cut()
+		<-finished
+	}
+	// Whatever is still ours (a result that could not be written, a claim that raced the shutdown) goes back.
+	rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n, err := w.cfg.Store.ReleaseDeliveries(rctx, w.cfg.Owner)
+	if err != nil {
+		w.log.Warn("release deliveries on shutdown", "err", err)
+	}
+	w.log.Info("delivery worker stopped", "released", n)
+	return nil
+}
+
+// job is a claimed row with the body it sends.
+type job struct {
+	storage.Delivery
+	body []byte
+}
+
+func (w *Worker) claim(ctx context.Context, limit int) ([]job, error) {
+	now := w.cfg.Clock()
+	due, err := w.cfg.Store.HasDueDeliveries(ctx, now)
+	if err != nil || !due {
+		return nil, err
+	}
+	rows, err := w.cfg.Store.ClaimDeliveries(ctx, storage.Claim{
+		Now: now, LeaseUntil: now.Add(w.cfg.Lease), Owner: w.cfg.Owner, Limit: limit, PerDomain: w.cfg.PerDomain,
+	})
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	iris := make([]string, 0, len(rows))
+	for _, r := range rows {
+		iris = append(iris, r.ActivityIRI)
+	}
+	bodies, err := w.cfg.Store.ActivityBodies(ctx, iris)
+	if err != nil {
+		ids := make([]int64, len(rows))
+		for i, r := range rows {
+			ids[i] = r.ID
+		}
+		if _, rerr := w.cfg.Store.ReleaseDeliveries(context.Background(), w.cfg.Owner, ids...); rerr != nil {
+			w.log.Warn("release after failed claim", "err", rerr)
+		}
+		return nil, err
+	}
+	out := make([]job, len(rows))
+	for i, r := range rows {
+		out[i] = job{Delivery: r, body: []byte(bodies[r.ActivityIRI])}
+	}
+	return out, nil
+}
+
+// deliver makes one attempt and records what it means. Results are written even during shutdown (with a context
+// of their own): a request that reached the inbox must not be sent again because the process was stopping.
+func (w *Worker) deliver(sendCtx context.Context, j job) {
+	log := w.log.With("activity", j.ActivityIRI, "inbox", j.Inbox, "attempt", j.Attempts+1)
+	rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if len(j.body) == 0 {
+		w.record(rctx, log, j, 0, "", fmt.Errorf("activity %s is not stored", j.ActivityIRI), result{failed, "missing", false})
+		return
+	}
+	reqCtx, cancelReq := context.WithTimeout(sendCtx, w.cfg.Timeout)
+	start := time.Now()
+	status, retryAfter, err := w.post(reqCtx, j)
+	cancelReq()
+	metrics.DeliveryTook(time.Since(start))
+	if sendCtx.Err() != nil {
+		// Cut by shutdown: not the remote's fault, so no attempt is counted.
+		if _, rerr := w.cfg.Store.ReleaseDeliveries(rctx, w.cfg.Owner, j.ID); rerr != nil {
+			log.Warn("release interrupted delivery", "err", rerr)
+		}
+		return
+	}
+	w.record(rctx, log, j, status, retryAfter, err, classify(status, err))
+}
+
+func (w *Worker) record(ctx context.Context, log *slog.Logger, j job, status int, retryAfter string, sendErr error, res result) {
+	now := w.cfg.Clock()
+	o := storage.Outcome{ID: j.ID, Owner: w.cfg.Owner, Status: status, Now: now}
+	if sendErr != nil {
+		o.Error = sendErr.Error()
+	} else if res.verdict != delivered {
+		o.Error = fmt.Sprintf("HTTP %d", status)
+	}
+	// Side effects on followers and domains come first and the row's new state last, so that anyone who sees the
+	// row settled also sees its effects, and a crash in between only repeats idempotent steps.
+	var (
+		ok  bool
+		err error
+	)
+	switch res.verdict {
+	case delivered:
+		if err = w.cfg.Store.ClearDomain(ctx, j.Domain); err == nil {
+			ok, err = w.cfg.Store.MarkDelivered(ctx, o)
+		}
+		if err == nil && ok {
+			metrics.DeliverySent()
+			log.Debug("delivered", "status", status)
+		}
+	case retry:
+		if res.domainFailure {
+			var d storage.Domain
+			d, err = w.cfg.Store.RecordDomainFailure(ctx, j.Domain, o.Error, now, w.cfg.Policy.Domain)
+			if err == nil && d.Unavailable() && d.UnavailableSinceMS.Int64 == now.UnixMilli() {
+				log.Warn("domain marked unavailable", "domain", j.Domain, "failures", d.Failures, "since", d.FirstFailureAt())
+			}
+		}
+		if err != nil {
+			break
+		}
+		next, again := w.cfg.Policy.Next(now, j.CreatedAt(), j.Attempts+1, parseRetryAfter(retryAfter, now), w.cfg.Rand())
+		if again {
+			ok, err = w.cfg.Store.MarkRetry(ctx, o, next)
+			metrics.DeliveryRetried(res.reason)
+			log.Info("delivery will be retried", "reason", res.reason, "error", o.Error, "next", next)
+		} else {
+			o.Error = "gave up after retrying for days: " + o.Error
+			ok, err = w.cfg.Store.MarkFailed(ctx, o)
+			metrics.DeliveryFailed("expired")
+			log.Warn("delivery given up", "reason", res.reason, "error", o.Error)
+		}
+	case failed:
+		ok, err = w.cfg.Store.MarkFailed(ctx, o)
+		metrics.DeliveryFailed(res.reason)
+		log.Warn("delivery refused", "status", status, "error", o.Error)
+	case gone:
+		var g storage.GoneInbox
+		if g, err = w.cfg.Store.RemoveGoneInbox(ctx, j.ActivityIRI, j.Inbox, now); err == nil {
+			log.Info("inbox gone", "followers_removed", g.FollowersRemoved, "rerouted", g.Rerouted)
+			ok, err = w.cfg.Store.MarkFailed(ctx, o)
+			metrics.DeliveryFailed("gone")
+		}
+	}
+	if err != nil {
+		log.Error("record delivery result", "err", err)
+		return
+	}
+	if !ok {
+		// Our lease ran out and another worker owns the row now; its result stands.
+		log.Warn("delivery result dropped: lease lost")
+	}
+}
