@@ -1,0 +1,90 @@
+package storage_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/memo-fediverse/memo/storage"
+	"github.com/memo-fediverse/memo/storage/storagetest"
+)
+
+func addFollowers(t *testing.T, s *storage.Store, actors map[string]string) {
+	t.Helper()
+	err := s.InTx(context.Background(), func(tx *sqlx.Tx) error {
+		for iri, domain := range actors {
+			if err := s.AddFollowerTx(context.Background(), tx, storage.Follower{ActorIRI: iri, FollowIRI: iri + "#follow", Inbox: iri + "/inbox", Domain: domain}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBlockHidesAndUnfollows(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		mustSign(t, s, newSig(1, "Ana", "a.example", "public"))
+		mustSign(t, s, newSig(2, "Spam", "spam.example", "public"))
+		mustSign(t, s, newSig(3, "Spam too", "eu.spam.example", "followers"))
+		mustSign(t, s, newSig(4, "Not spam", "notspam.example", "public"))
+		addFollowers(t, s, map[string]string{
+			"https://a.example/users/u1": "a.example", "https://spam.example/users/u2": "spam.example",
+			"https://eu.spam.example/users/u3": "eu.spam.example", "https://notspam.example/users/u4": "notspam.example",
+		})
+
+		eff, err := s.BlockAndHide(ctx, storage.BlockDomain, "Spam.Example", "spam wave")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if eff.SignaturesHidden != 2 || eff.FollowersRemoved != 2 || eff.AlreadyBlocked {
+			t.Fatalf("domain block effect = %+v; want 2 hidden, 2 unfollowed (subdomain included, notspam.example spared)", eff)
+		}
+		mustCount(t, s, storage.SignatureCounts{Public: 2, Hidden: 2})
+		if n, _ := s.FollowersCount(ctx); n != 2 {
+			t.Fatalf("followers left = %d, want 2", n)
+		}
+		blocked, err := s.IsBlocked(ctx, "https://eu.spam.example/users/u9", "eu.spam.example")
+		if err != nil || !blocked {
+			t.Fatalf("inbox check after the block = %v, %v", blocked, err)
+		}
+		if eff, _ := s.BlockAndHide(ctx, storage.BlockDomain, "spam.example", ""); !eff.AlreadyBlocked {
+			t.Fatal("blocking twice not reported")
+		}
+
+		eff, err = s.BlockAndHide(ctx, storage.BlockActor, "https://a.example/users/u1", "")
+		if err != nil || eff.SignaturesHidden != 1 || eff.FollowersRemoved != 1 {
+			t.Fatalf("actor block = %+v, %v", eff, err)
+		}
+		mustCount(t, s, storage.SignatureCounts{Public: 1, Hidden: 3})
+
+		blocks, err := s.Blocks(ctx)
+		if err != nil || len(blocks) != 2 {
+			t.Fatalf("blocks = %+v, %v", blocks, err)
+		}
+		if ok, err := s.Unblock(ctx, storage.BlockDomain, "SPAM.example"); !ok || err != nil {
+			t.Fatalf("unblock = %v, %v", ok, err)
+		}
+		if ok, _ := s.Unblock(ctx, storage.BlockDomain, "spam.example"); ok {
+			t.Fatal("unblocking twice reported a block")
+		}
+		if blocked, _ := s.IsBlocked(ctx, "https://spam.example/users/u2", "spam.example"); blocked {
+			t.Fatal("still blocked after unblock")
+		}
+		// Unblocking leaves the hidden signatures hidden.
+		mustCount(t, s, storage.SignatureCounts{Public: 1, Hidden: 3})
+
+		for kind, bad := range map[string]string{storage.BlockActor: "javascript:alert(1)", storage.BlockDomain: "https://x.example/", "user": "x"} {
+			if _, err := s.BlockAndHide(ctx, kind, bad, ""); err == nil {
+				t.Errorf("block %s %q accepted", kind, bad)
+			}
+		}
+		if blocks, _ := s.Blocks(ctx); len(blocks) != 1 {
+			t.Fatalf("bad blocks were stored: %+v", blocks)
+		}
+	})
+}

@@ -1,0 +1,408 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/jmoiron/sqlx"
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Signatures: one row per actor (actor_iri is unique). A row stands while withdrawn_at is NULL and status is not
+// 'hidden' (status is 'active' or 'hidden'; hiding is a moderator's act, withdrawing the signer's, and the two are
+// independent). visibility keeps the reply's addressing: 'public', 'unlisted', 'followers' or 'direct'; only the
+// first two are listed by name (listedWhere in web_read.go).
+//
+// Numbering: a signature's number is its id. Signing again after a withdrawal re-activates the same row, so the
+// signer keeps their first number and place in the list; the new reply, text, revision, visibility, time and
+// evidence replace the old ones.
+
+// ErrAlreadySigned means the actor has a standing (or hidden) signature: the new reply is a comment, not a
+// second signature.
+var ErrAlreadySigned = errors.New("actor has already signed")
+
+// Signature is a whole signatures row.
+type Signature struct {
+	ID          int64         `db:"id"`
+	ActorIRI    string        `db:"actor_iri"`
+	ActorType   string        `db:"actor_type"` // the ActivityPub type: Person, Organization, Group, Service…
+	Handle      string        `db:"handle"`
+	DisplayName string        `db:"display_name"`
+	Domain      string        `db:"domain"`
+	ProfileURL  string        `db:"profile_url"`
+	NoteIRI     string        `db:"note_iri"`
+	InReplyTo   string        `db:"in_reply_to"`
+	Content     string        `db:"content"` // plain text; templates escape it
+	Revision    int           `db:"revision"`
+	Visibility  string        `db:"visibility"`
+	Status      string        `db:"status"`
+	ViaCopy     string        `db:"via_copy"`
+	Evidence    string        `db:"evidence"` // JSON, see federation/signing.Evidence
+	SignedMS    int64         `db:"signed_at"`
+	WithdrawnMS sql.NullInt64 `db:"withdrawn_at"`
+	SignedAt    time.Time     `db:"-"`
+	WithdrawnAt time.Time     `db:"-"` // zero while it stands
+}
+
+// Signature statuses.
+const (
+	SignatureActive = "active"
+	SignatureHidden = "hidden"
+)
+
+// Listed tells whether the signature may be shown by name (its reply was public or unlisted).
+func (g Signature) Listed() bool { return g.Visibility == "public" || g.Visibility == "unlisted" }
+
+// Standing tells whether the signature counts: not withdrawn, not hidden.
+func (g Signature) Standing() bool { return !g.WithdrawnMS.Valid && g.Status != SignatureHidden }
+
+// Organisation tells whether the signer speaks for a group rather than as a person.
+func (g Signature) Organisation() bool {
+	switch g.ActorType {
+	case "Organization", "Group", "Service":
+		return true
+	}
+	return false
+}
+
+func (g *Signature) fill() {
+	g.SignedAt = fromMS(g.SignedMS)
+	g.WithdrawnAt = fromNullMS(g.WithdrawnMS)
+}
+
+const signatureCols = `id, actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, via_copy, evidence, signed_at, withdrawn_at`
+
+// signatureListCols leaves the evidence out of lists: it can weigh kilobytes per row and lists never show it.
+const signatureListCols = `id, actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, via_copy, '' AS evidence, signed_at, withdrawn_at`
+
+// SearchFold is how names and queries are compared: accents removed, case folded, spaces collapsed.
+func SearchFold(s string) string {
+	t := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	out, _, err := transform.String(t, s)
+	if err != nil {
+		out = s
+	}
+	return strings.Join(strings.Fields(strings.ToLower(out)), " ")
+}
+
+func searchTextOf(g Signature) string {
+	return SearchFold(g.DisplayName + " " + g.Handle + " " + g.Domain)
+}
+
+// AddSignature stores a new signature and returns its row. When the actor signed before and withdrew, the same
+// row is re-activated with the new reply (and keeps its number). When the actor has a signature that stands or
+// is hidden, it returns ErrAlreadySigned and changes nothing.
+func (s *Store) AddSignature(ctx context.Context, g Signature) (Signature, error) {
+	var id int64
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		id, err = s.AddSignatureTx(ctx, tx, g)
+		return err
+	})
+	if err != nil {
+		return Signature{}, err
+	}
+	return s.SignatureByID(ctx, id)
+}
+
+// AddSignatureTx is AddSignature inside the caller's transaction (the inbox records the reply, the signature and
+// the acknowledgement together). It returns the signature's id.
+func (s *Store) AddSignatureTx(ctx context.Context, tx *sqlx.Tx, g Signature) (int64, error) {
+	if g.ActorIRI == "" || g.NoteIRI == "" || g.Handle == "" || g.Domain == "" || g.Revision < 1 {
+		return 0, fmt.Errorf("add signature: actor, note, handle, domain and revision are required")
+	}
+	switch g.Visibility {
+	case "public", "unlisted", "followers", "direct":
+	default:
+		return 0, fmt.Errorf("add signature: visibility %q: want public, unlisted, followers or direct", g.Visibility)
+	}
+	if g.SignedAt.IsZero() {
+		g.SignedAt = s.now()
+	}
+	search := searchTextOf(g)
+	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO signatures (actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, via_copy, evidence, signed_at, search_text)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?) ON CONFLICT (actor_iri) DO NOTHING`),
+		g.ActorIRI, g.ActorType, g.Handle, g.DisplayName, g.Domain, g.ProfileURL, g.NoteIRI, g.InReplyTo, g.Content,
+		g.Revision, g.Visibility, g.ViaCopy, g.Evidence, ms(g.SignedAt), search)
+	if err != nil {
+		return 0, fmt.Errorf("add signature of %s: %w", g.ActorIRI, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		// The actor has a row: re-activate it if it was withdrawn, else this reply is a comment.
+		res, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE signatures SET actor_type = ?, handle = ?, display_name = ?, domain = ?, profile_url = ?,
+			note_iri = ?, in_reply_to = ?, content = ?, revision = ?, visibility = ?, via_copy = ?, evidence = ?, signed_at = ?, search_text = ?, withdrawn_at = NULL
+			WHERE actor_iri = ? AND withdrawn_at IS NOT NULL`),
+			g.ActorType, g.Handle, g.DisplayName, g.Domain, g.ProfileURL, g.NoteIRI, g.InReplyTo, g.Content, g.Revision,
+			g.Visibility, g.ViaCopy, g.Evidence, ms(g.SignedAt), search, g.ActorIRI)
+		if err != nil {
+			return 0, fmt.Errorf("re-sign %s: %w", g.ActorIRI, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return 0, ErrAlreadySigned
+		}
+	}
+	var id int64
+	if err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM signatures WHERE actor_iri = ?`), g.ActorIRI); err != nil {
+		return 0, fmt.Errorf("read signature id of %s: %w", g.ActorIRI, err)
+	}
+	return id, nil
+}
+
+// SignatureByID returns a whole row, evidence included, whatever its state.
+func (s *Store) SignatureByID(ctx context.Context, id int64) (Signature, error) {
+	return s.signatureWhere(ctx, `id = ?`, id)
+}
+
+// SignatureByActor returns the actor's signature row, whatever its state.
+func (s *Store) SignatureByActor(ctx context.Context, actorIRI string) (Signature, error) {
+	return s.signatureWhere(ctx, `actor_iri = ?`, actorIRI)
+}
+
+// SignatureByNote returns the signature carried by a reply, whatever its state.
+func (s *Store) SignatureByNote(ctx context.Context, noteIRI string) (Signature, error) {
+	return s.signatureWhere(ctx, `note_iri = ?`, noteIRI)
+}
+
+func (s *Store) signatureWhere(ctx context.Context, where string, arg any) (Signature, error) {
+	var g Signature
+	err := s.db.GetContext(ctx, &g, s.rebind(`SELECT `+signatureCols+` FROM signatures WHERE `+where), arg)
+	if errors.Is(err, sql.ErrNoRows) {
+		return g, ErrNotFound
+	}
+	if err != nil {
+		return g, fmt.Errorf("signature where %s %v: %w", where, arg, err)
+	}
+	g.fill()
+	return g, nil
+}
+
+// WithdrawSignature withdraws the standing signature carried by noteIRI, which actorIRI wrote (a Delete of the
+// reply, or an Update that removed the phrase). ErrNotFound when there is none to withdraw.
+func (s *Store) WithdrawSignature(ctx context.Context, actorIRI, noteIRI string) (Signature, error) {
+	var id int64
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		id, err = s.WithdrawSignatureTx(ctx, tx, actorIRI, noteIRI)
+		return err
+	})
+	if err != nil {
+		return Signature{}, err
+	}
+	return s.SignatureByID(ctx, id)
+}
+
+// WithdrawSignatureTx is WithdrawSignature in the caller's transaction; it returns the signature's id.
+func (s *Store) WithdrawSignatureTx(ctx context.Context, tx *sqlx.Tx, actorIRI, noteIRI string) (int64, error) {
+	var id int64
+	err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM signatures WHERE note_iri = ? AND actor_iri = ? AND withdrawn_at IS NULL`), noteIRI, actorIRI)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("find signature %s: %w", noteIRI, err)
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE signatures SET withdrawn_at = ? WHERE id = ?`), ms(s.now()), id); err != nil {
+		return 0, fmt.Errorf("withdraw signature %d: %w", id, err)
+	}
+	return id, nil
+}
+
+// EraseSignature deletes the actor's signature row entirely (the actor was deleted). It tells whether there was
+// one.
+func (s *Store) EraseSignature(ctx context.Context, actorIRI string) (bool, error) {
+	var erased bool
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		erased, err = s.EraseSignatureTx(ctx, tx, actorIRI)
+		return err
+	})
+	return erased, err
+}
+
+// EraseSignatureTx is EraseSignature in the caller's transaction.
+func (s *Store) EraseSignatureTx(ctx context.Context, tx *sqlx.Tx, actorIRI string) (bool, error) {
+	res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM signatures WHERE actor_iri = ?`), actorIRI)
+	if err != nil {
+		return false, fmt.Errorf("erase signature of %s: %w", actorIRI, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// SetSignatureHidden hides a signature from lists and counts, or shows it again. ErrNotFound for an unknown id.
+func (s *Store) SetSignatureHidden(ctx context.Context, id int64, hidden bool) error {
+	status := SignatureActive
+	if hidden {
+		status = SignatureHidden
+	}
+	res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE signatures SET status = ? WHERE id = ?`), status, id)
+	if err != nil {
+		return fmt.Errorf("set signature %d %s: %w", id, status, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// SignatureCounts are the numbers the collection and the pages announce.
+type SignatureCounts struct {
+	Public    int `db:"public"`    // standing, listed by name
+	Private   int `db:"private"`   // standing, followers-only or direct: counted, never named
+	Withdrawn int `db:"withdrawn"` // withdrawn by their signer
+	Hidden    int `db:"hidden"`    // hidden by a moderator (and not withdrawn)
+}
+
+// Total is the number of signatures that count: public and private.
+func (c SignatureCounts) Total() int { return c.Public + c.Private }
+
+// CountSignatures counts signatures by state.
+func (s *Store) CountSignatures(ctx context.Context) (SignatureCounts, error) {
+	var c SignatureCounts
+	err := s.db.GetContext(ctx, &c, `SELECT
+		COALESCE(SUM(CASE WHEN withdrawn_at IS NULL AND status <> 'hidden' AND visibility IN ('public', 'unlisted') THEN 1 ELSE 0 END), 0) AS public,
+		COALESCE(SUM(CASE WHEN withdrawn_at IS NULL AND status <> 'hidden' AND visibility NOT IN ('public', 'unlisted') THEN 1 ELSE 0 END), 0) AS private,
+		COALESCE(SUM(CASE WHEN withdrawn_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS withdrawn,
+		COALESCE(SUM(CASE WHEN withdrawn_at IS NULL AND status = 'hidden' THEN 1 ELSE 0 END), 0) AS hidden
+		FROM signatures`)
+	if err != nil {
+		return c, fmt.Errorf("count signatures: %w", err)
+	}
+	return c, nil
+}
+
+// InstanceCount is the number of listed signatures from one instance.
+type InstanceCount struct {
+	Domain string `db:"domain"`
+	Count  int    `db:"n"`
+}
+
+// SignaturesPerInstance counts listed signatures per instance, largest first. Private signatures are left out:
+// a count per instance could point at who signed privately on a small one.
+func (s *Store) SignaturesPerInstance(ctx context.Context, limit int) ([]InstanceCount, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	out := []InstanceCount{}
+	err := s.db.SelectContext(ctx, &out, s.rebind(`SELECT domain, COUNT(*) AS n FROM signatures WHERE `+listedWhere+`
+		GROUP BY domain ORDER BY n DESC, domain LIMIT ?`), limit)
+	if err != nil {
+		return nil, fmt.Errorf("signatures per instance: %w", err)
+	}
+	return out, nil
+}
+
+// SignatureFilter selects signatures newest first, by keyset: Before is the id of the last row of the previous
+// page (0 for the first page), After the id of the first row of the next one, to page back (rows still come
+// newest first). Search matches display name, handle or instance, ignoring case and accents. By default only
+// listed signatures are returned; the flags widen that for moderators.
+type SignatureFilter struct {
+	Before, After    int64
+	Limit            int
+	Search           string
+	IncludePrivate   bool // followers-only and direct ones too
+	IncludeInactive  bool // withdrawn and hidden ones too
+	IncludeEvidence  bool // only for EachSignature
+	OldestFirstOrder bool // only for EachSignature
+}
+
+func (f SignatureFilter) where() (string, []any) {
+	var conds []string
+	var args []any
+	switch {
+	case !f.IncludePrivate && !f.IncludeInactive:
+		conds = append(conds, listedWhere)
+	case !f.IncludeInactive:
+		conds = append(conds, activeWhere)
+	case !f.IncludePrivate:
+		conds = append(conds, `visibility IN ('public', 'unlisted')`)
+	}
+	if q := SearchFold(f.Search); q != "" {
+		r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+		conds = append(conds, `search_text LIKE ? ESCAPE '\'`)
+		args = append(args, "%"+r.Replace(q)+"%")
+	}
+	if len(conds) == 0 {
+		return "", args
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// Signatures returns one page of signatures, newest first. It reads the signatures_listed index, so every page
+// costs about the same at a million rows; a search scans that index until the page is full.
+func (s *Store) Signatures(ctx context.Context, f SignatureFilter) ([]Signature, error) {
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 50
+	}
+	where, args := f.where()
+	order := "DESC"
+	add := func(cond string, v int64) {
+		if where == "" {
+			where = " WHERE " + cond
+		} else {
+			where += " AND " + cond
+		}
+		args = append(args, v)
+	}
+	switch {
+	case f.Before > 0:
+		add("id < ?", f.Before)
+	case f.After > 0:
+		add("id > ?", f.After)
+		order = "ASC"
+	}
+	args = append(args, f.Limit)
+	out := []Signature{}
+	if err := s.db.SelectContext(ctx, &out, s.rebind(`SELECT `+signatureListCols+` FROM signatures`+where+` ORDER BY id `+order+` LIMIT ?`), args...); err != nil {
+		return nil, fmt.Errorf("list signatures: %w", err)
+	}
+	if order == "ASC" {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	for i := range out {
+		out[i].fill()
+	}
+	return out, nil
+}
+
+// EachSignature streams every signature the filter selects (Before, After and Limit are ignored) to fn, newest
+// first unless OldestFirstOrder, without holding them all in memory. fn's error stops the walk and is returned.
+func (s *Store) EachSignature(ctx context.Context, f SignatureFilter, fn func(Signature) error) error {
+	cols := signatureListCols
+	if f.IncludeEvidence {
+		cols = signatureCols
+	}
+	order := "DESC"
+	if f.OldestFirstOrder {
+		order = "ASC"
+	}
+	where, args := f.where()
+	rows, err := s.db.QueryxContext(ctx, s.rebind(`SELECT `+cols+` FROM signatures`+where+` ORDER BY id `+order), args...)
+	if err != nil {
+		return fmt.Errorf("export signatures: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var g Signature
+		if err := rows.StructScan(&g); err != nil {
+			return fmt.Errorf("export signatures: %w", err)
+		}
+		g.fill()
+		if err := fn(g); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("export signatures: %w", err)
+	}
+	return nil
+}
