@@ -81,10 +81,11 @@ type instance struct {
 	finished map[string]int // requests answered per path
 	bad      []string
 	ua       map[string]int
+	objects  map[string]int // "Type object-type" of each verified body
 }
 
 func newInstance(t testing.TB, respond func(path string, n int) (int, http.Header)) *instance {
-	i := &instance{t: t, respond: respond, hits: map[string]int{}, finished: map[string]int{}, ua: map[string]int{}}
+	i := &instance{t: t, respond: respond, hits: map[string]int{}, finished: map[string]int{}, ua: map[string]int{}, objects: map[string]int{}}
 	if i.respond == nil {
 		i.respond = accept
 	}
@@ -104,6 +105,14 @@ func newInstance(t testing.TB, respond func(path string, n int) (int, http.Heade
 		i.mu.Lock()
 		i.hits[r.URL.Path]++
 		i.ua[r.UserAgent()]++
+		var a struct {
+			Type   string `json:"type"`
+			Object struct {
+				Type string `json:"type"`
+			} `json:"object"`
+		}
+		json.Unmarshal(body, &a)
+		i.objects[a.Type+" "+a.Object.Type]++
 		n := i.hits[r.URL.Path]
 		hang := i.hang
 		i.mu.Unlock()

@@ -1,0 +1,74 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/storage"
+	"github.com/memo-fediverse/memo/storage/storagetest"
+)
+
+func TestRetractQueuesDeleteTombstone(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		clk := newClock()
+		s.SetClock(clk.Now)
+		urls := content.URLs{Base: "http://memo.test", Username: "memo"}
+		if err := s.PutImpulse(ctx, storage.Impulse{Slug: "lecon-1", Kind: "lesson", Position: 1, Markdown: "x", HTML: "<p>x</p>", PublishedAt: clk.Now(), UpdatedAt: clk.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		shared := newInstance(t, nil)
+		personal := newInstance(t, nil)
+		follow(t, s, shared, 3, true)
+		follow(t, s, personal, 2, false)
+
+		if _, err := Retract(ctx, s, urls, "nope"); err == nil || !strings.Contains(err.Error(), "no impulse") {
+			t.Fatalf("unknown slug: %v", err)
+		}
+		r, err := Retract(ctx, s, urls, "lecon-1")
+		if err != nil || r.Recipients != 3 || r.Already || r.ActivityIRI != urls.Impulse("lecon-1")+"#delete" {
+			t.Fatalf("Retract = %+v, %v", r, err)
+		}
+		imp, err := s.Impulse(ctx, "lecon-1")
+		if err != nil || !imp.Retracted() || !imp.RetractedAt.Equal(clk.Now()) {
+			t.Fatalf("impulse after retract: %+v, %v", imp, err)
+		}
+		a, err := s.ActivityByIRI(ctx, r.ActivityIRI)
+		if err != nil || a.Type != "Delete" || a.ObjectIRI != urls.Impulse("lecon-1") {
+			t.Fatalf("stored Delete: %+v, %v", a, err)
+		}
+		var body map[string]any
+		if err := json.Unmarshal([]byte(a.Body), &body); err != nil {
+			t.Fatal(err)
+		}
+		obj, _ := body["object"].(map[string]any)
+		if body["type"] != "Delete" || body["actor"] != urls.Actor() || obj["type"] != "Tombstone" || obj["id"] != urls.Impulse("lecon-1") ||
+			obj["formerType"] != "Note" || obj["deleted"] != clk.Now().Format(time.RFC3339) {
+			t.Fatalf("Delete body: %s", a.Body)
+		}
+		// Again: nothing new.
+		again, err := Retract(ctx, s, urls, "lecon-1")
+		if err != nil || !again.Already {
+			t.Fatalf("second Retract = %+v, %v", again, err)
+		}
+
+		startWorker(t, Config{Store: s, Clock: clk.Now, Lease: 10 * time.Second})
+		waitIdle(t, s, clk)
+		if shared.count("/inbox") != 1 || shared.total() != 1 || personal.count(pathOf(0)) != 1 || personal.count(pathOf(1)) != 1 {
+			t.Fatalf("Delete deliveries: shared %v, personal %v", shared.hits, personal.hits)
+		}
+		rows, _ := s.DeliveriesOf(ctx, r.ActivityIRI)
+		for _, d := range rows {
+			if d.State != storage.DeliveryDelivered {
+				t.Fatalf("delivery %+v", d)
+			}
+		}
+		if shared.objects["Delete Tombstone"] != 1 || personal.objects["Delete Tombstone"] != 2 {
+			t.Fatalf("received %v and %v, want Delete{Tombstone} only", shared.objects, personal.objects)
+		}
+	})
+}
