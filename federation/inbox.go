@@ -1,12 +1,394 @@
 package federation
 
-import "net/http"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 
-// registerInbox adds the actor's inbox and the shared inbox to mux.
-func (s *Server) registerInbox(mux *http.ServeMux) {
-	refuse := func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "inbox not available yet", http.StatusNotImplemented)
+	"github.com/jmoiron/sqlx"
+
+	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/fetch"
+	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/storage"
+)
+
+// DefaultInboxMaxBody is the largest activity the inbox reads; real ones are a few KB, a long Create under 100 KB.
+const DefaultInboxMaxBody = 1 << 20
+
+// inboxRequestTimeout bounds one inbox request, key fetch included. Mastodon gives up after about 10 s per step and
+// retries later, so there is no point working longer.
+const inboxRequestTimeout = 20 * time.Second
+
+// InboxConfig sets up an Inbox.
+type InboxConfig struct {
+	URLs    content.URLs
+	Store   *storage.Store
+	Actors  *fetch.Actors
+	Logger  *slog.Logger
+	Now     func() time.Time
+	MaxBody int64
+	// Rate limits, in requests per second with a burst; zero picks the defaults.
+	PerIP, PerHost           float64
+	PerIPBurst, PerHostBurst int
+	// PollEvery is how often the worker looks for pending activities when nothing kicks it.
+	PollEvery time.Duration
+}
+
+// Inbox receives activities at the actor's inbox and the shared inbox, verifies them, stores them and applies
+// their effects from a worker.
+type Inbox struct {
+	cfg    InboxConfig
+	log    *slog.Logger
+	byIP   *limiters
+	byHost *limiters
+	kick   chan struct{}
+
+	failMu   sync.Mutex
+	failures map[string]int
+}
+
+// NewInbox builds an Inbox.
+func NewInbox(cfg InboxConfig) *Inbox {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
-	mux.HandleFunc("POST /inbox", refuse)
-	mux.HandleFunc("POST /users/{username}/inbox", refuse)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = DefaultInboxMaxBody
+	}
+	if cfg.PerIP == 0 {
+		cfg.PerIP, cfg.PerIPBurst = 20, 200
+	}
+	if cfg.PerHost == 0 {
+		cfg.PerHost, cfg.PerHostBurst = 20, 200
+	}
+	if cfg.PollEvery == 0 {
+		cfg.PollEvery = 30 * time.Second
+	}
+	return &Inbox{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		byIP:     newLimiters(cfg.PerIP, cfg.PerIPBurst),
+		byHost:   newLimiters(cfg.PerHost, cfg.PerHostBurst),
+		kick:     make(chan struct{}, 1),
+		failures: map[string]int{},
+	}
+}
+
+// Register adds the inbox routes to mux.
+func (in *Inbox) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /inbox", in.handle)
+	mux.HandleFunc("POST /users/{username}/inbox", func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("username") != in.cfg.URLs.Username {
+			http.Error(w, "no such actor", http.StatusNotFound)
+			return
+		}
+		in.handle(w, r)
+	})
+}
+
+// refusal is an inbox answer other than 202, with what the refused table records.
+type refusal struct {
+	status     int
+	reason     string
+	actor      string
+	activity   string
+	retryAfter string
+}
+
+func (in *Inbox) handle(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), inboxRequestTimeout)
+	defer cancel()
+	accepted, ref := in.receive(ctx, w, r)
+	if ref != nil {
+		in.log.Info("inbox refused", "status", ref.status, "reason", ref.reason, "actor", ref.actor, "activity", ref.activity, "remote", r.RemoteAddr)
+		if err := in.cfg.Store.AddRefusal(context.WithoutCancel(ctx), storage.Refusal{
+			RemoteAddr: r.RemoteAddr, ActorIRI: ref.actor, Activity: ref.activity, Status: ref.status, Reason: ref.reason,
+		}); err != nil {
+			in.log.Error("record refusal", "err", err)
+		}
+		if ref.retryAfter != "" {
+			w.Header().Set("Retry-After", ref.retryAfter)
+		}
+		http.Error(w, ref.reason, ref.status)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+	io.WriteString(w, accepted+"\n")
+}
+
+// receive runs the checks, cheapest first, and stores the activity. It returns what to say with the 202, or why not.
+func (in *Inbox) receive(ctx context.Context, w http.ResponseWriter, r *http.Request) (string, *refusal) {
+	ip := remoteIP(r)
+	if ok, after := in.byIP.allow(ip, in.cfg.Now()); !ok {
+		return "", &refusal{status: http.StatusTooManyRequests, reason: "too many requests from " + ip, retryAfter: after}
+	}
+	if !acceptedContentType(r.Header.Get("Content-Type")) {
+		return "", &refusal{status: http.StatusUnsupportedMediaType, reason: fmt.Sprintf("Content-Type %q: send application/activity+json", r.Header.Get("Content-Type"))}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, in.cfg.MaxBody)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return "", &refusal{status: http.StatusRequestEntityTooLarge, reason: fmt.Sprintf("body over %d bytes", in.cfg.MaxBody)}
+		}
+		return "", &refusal{status: http.StatusBadRequest, reason: "cannot read body: " + err.Error()}
+	}
+
+	header := sigs.SignatureHeader(r)
+	if header == "" {
+		return "", &refusal{status: http.StatusUnauthorized, reason: "request is not signed (no Signature header)"}
+	}
+	params, err := sigs.ParseSignatureHeader(header)
+	if err != nil {
+		return "", &refusal{status: http.StatusUnauthorized, reason: err.Error()}
+	}
+	if serr := params.Request(r, body, in.cfg.URLs.Host(), in.cfg.Now()); serr != nil {
+		return "", &refusal{status: serr.Status, reason: serr.Reason}
+	}
+
+	if err := CheckDepth(body, MaxJSONDepth); err != nil {
+		return "", &refusal{status: http.StatusBadRequest, reason: err.Error()}
+	}
+	var env envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return "", &refusal{status: http.StatusBadRequest, reason: "invalid JSON: " + err.Error()}
+	}
+	actorIRI, typ := fetch.FirstIRI(env.Actor), fetch.FirstString(env.Type)
+	base := refusal{actor: actorIRI, activity: env.ID}
+	if env.ID == "" || typ == "" || actorIRI == "" {
+		return "", base.with(http.StatusBadRequest, "activity needs id, type and actor")
+	}
+	if !fetch.SameHost(params.KeyID, actorIRI) {
+		return "", base.with(http.StatusUnauthorized, fmt.Sprintf("keyId %s is not on the actor's host (%s)", params.KeyID, fetch.Host(actorIRI)))
+	}
+	if !fetch.SameHost(env.ID, actorIRI) {
+		return "", base.with(http.StatusBadRequest, fmt.Sprintf("activity id %s is not on the actor's host", env.ID))
+	}
+	host := fetch.Host(actorIRI)
+	if ok, after := in.byHost.allow(host, in.cfg.Now()); !ok {
+		ref := base.with(http.StatusTooManyRequests, "too many requests from "+host)
+		ref.retryAfter = after
+		return "", ref
+	}
+	blocked, err := in.cfg.Store.IsBlocked(ctx, actorIRI, hostname(host))
+	if err != nil {
+		in.log.Error("inbox block check", "err", err)
+		return "", base.with(http.StatusServiceUnavailable, "cannot check blocks now, retry later")
+	}
+	if blocked {
+		return "", base.with(http.StatusForbidden, "actor or domain blocked")
+	}
+
+	owner, err := in.verify(ctx, r, params)
+	if err != nil {
+		if fetch.Gone(err) && typ == "Delete" && fetch.FirstIRI(env.Object) == actorIRI {
+			// An account deletion signed by a key that is already gone: nothing to verify, nothing to keep.
+			in.log.Debug("inbox: Delete of a gone actor dropped", "actor", actorIRI)
+			return "deleted actor unknown here", nil
+		}
+		return "", base.with(http.StatusUnauthorized, err.Error())
+	}
+	if owner.IRI != actorIRI {
+		return "", base.with(http.StatusUnauthorized, fmt.Sprintf("signed by %s's key, but the activity's actor is %s", owner.IRI, actorIRI))
+	}
+
+	act, err := DecodeActivity(body)
+	if err != nil {
+		return "", base.with(http.StatusBadRequest, err.Error())
+	}
+	if ref := in.authorize(ctx, act); ref != nil {
+		ref.actor, ref.activity = actorIRI, env.ID
+		return "", ref
+	}
+	isNew, err := in.cfg.Store.InsertInboxActivity(ctx, storage.InboxActivity{
+		IRI: act.ID, Type: act.Type, ActorIRI: actorIRI, ObjectIRI: act.ObjectIRI(), Body: string(body),
+		Headers: evidenceHeaders(r, params), KeyID: params.KeyID,
+	})
+	if err != nil {
+		in.log.Error("inbox store", "activity", act.ID, "err", err)
+		return "", base.with(http.StatusServiceUnavailable, "cannot store the activity now, retry later")
+	}
+	if !isNew {
+		return "already received", nil
+	}
+	in.Kick()
+	return "accepted", nil
+}
+
+func (r refusal) with(status int, reason string) *refusal {
+	r.status, r.reason = status, reason
+	return &r
+}
+
+// verify finds the signer's key and checks the signature; a failure with a cached key refetches it once, as the
+// remote may have rotated it.
+func (in *Inbox) verify(ctx context.Context, r *http.Request, p sigs.Params) (storage.RemoteActor, error) {
+	owner, pub, cached, err := in.cfg.Actors.Key(ctx, p.KeyID, false)
+	if err != nil {
+		return owner, fmt.Errorf("cannot get key %s: %w", p.KeyID, err)
+	}
+	verr := sigs.VerifySignature(r, p, pub)
+	if verr == nil {
+		return owner, nil
+	}
+	if !cached || !in.cfg.Actors.MayRefetch(p.KeyID, in.cfg.Now()) {
+		return owner, fmt.Errorf("bad signature with key %s: %w", p.KeyID, verr)
+	}
+	owner, pub, _, err = in.cfg.Actors.Key(ctx, p.KeyID, true)
+	if err != nil {
+		return owner, fmt.Errorf("cannot refetch key %s: %w", p.KeyID, err)
+	}
+	if err := sigs.VerifySignature(r, p, pub); err != nil {
+		return owner, fmt.Errorf("bad signature with key %s: %w", p.KeyID, err)
+	}
+	return owner, nil
+}
+
+// acceptedContentType accepts what peers send: activity+json, ld+json with the ActivityStreams profile (or none),
+// and plain JSON.
+func acceptedContentType(v string) bool {
+	mt, params, err := mime.ParseMediaType(v)
+	if err != nil {
+		return false
+	}
+	switch mt {
+	case "application/activity+json", "application/json":
+		return true
+	case "application/ld+json":
+		p, ok := params["profile"]
+		return !ok || strings.Contains(p, "https://www.w3.org/ns/activitystreams")
+	}
+	return false
+}
+
+// evidenceHeaders keeps the signed headers as received, so the signature can be checked again later.
+func evidenceHeaders(r *http.Request, p sigs.Params) string {
+	h := map[string]string{"signature": sigs.SignatureHeader(r)}
+	for _, name := range p.Headers {
+		switch name {
+		case "(request-target)":
+			target := r.URL.Path
+			if r.URL.RawQuery != "" {
+				target += "?" + r.URL.RawQuery
+			}
+			h[name] = strings.ToLower(r.Method) + " " + target
+		case "host":
+			h[name] = r.Host
+		default:
+			h[name] = strings.Join(r.Header.Values(name), ", ")
+		}
+	}
+	b, _ := json.Marshal(h)
+	return string(b)
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// hostname strips the port from a host.
+func hostname(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return host
+}
+
+// Kick wakes the worker.
+func (in *Inbox) Kick() {
+	select {
+	case in.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run applies the effects of stored activities until ctx ends: those pending from before a restart first, then
+// each new one as the handler kicks the worker.
+func (in *Inbox) Run(ctx context.Context) error {
+	t := time.NewTicker(in.cfg.PollEvery)
+	defer t.Stop()
+	for {
+		if _, err := in.ProcessPending(ctx); err != nil && ctx.Err() == nil {
+			in.log.Error("inbox worker", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-in.kick:
+		case <-t.C:
+		}
+	}
+}
+
+// maxEffectAttempts: an activity whose effects fail this many times is set aside with its error, so one bad row
+// does not block the queue.
+const maxEffectAttempts = 5
+
+// ProcessPending applies the effects of every pending activity and returns how many it processed.
+func (in *Inbox) ProcessPending(ctx context.Context) (int, error) {
+	done := 0
+	for {
+		rows, err := in.cfg.Store.PendingInboxActivities(ctx, 50)
+		if err != nil {
+			return done, err
+		}
+		progressed := false
+		for _, row := range rows {
+			if perr := in.process(ctx, row); perr != nil {
+				in.log.Warn("inbox effect failed", "activity", row.IRI, "err", perr)
+				if in.failed(row.IRI) < maxEffectAttempts {
+					continue
+				}
+				err := in.cfg.Store.InTx(ctx, func(tx *sqlx.Tx) error {
+					if ok, err := in.cfg.Store.ClaimInboxActivityTx(ctx, tx, row.IRI); err != nil || !ok {
+						return err
+					}
+					return in.cfg.Store.SetInboxResultTx(ctx, tx, row.IRI, "failed: "+perr.Error())
+				})
+				if err != nil {
+					return done, err
+				}
+			}
+			done++
+			progressed = true
+		}
+		if len(rows) < 50 || !progressed {
+			return done, nil
+		}
+	}
+}
+
+func (in *Inbox) failed(iri string) int {
+	in.failMu.Lock()
+	defer in.failMu.Unlock()
+	in.failures[iri]++
+	return in.failures[iri]
+}
+
+// retryAfterSeconds formats a wait for Retry-After.
+func retryAfterSeconds(d time.Duration) string {
+	s := int(d.Seconds() + 0.999)
+	if s < 1 {
+		s = 1
+	}
+	return strconv.Itoa(s)
 }

@@ -27,6 +27,7 @@ type Server struct {
 	cfg   Config
 	store *storage.Store
 	log   *slog.Logger
+	inbox inboxState
 }
 
 // New builds the federation side.
@@ -46,6 +47,5 @@ func (s *Server) Register(mux *http.ServeMux, pages http.Handler) {
 
 // Run does the background work (deliveries) until ctx ends.
 func (s *Server) Run(ctx context.Context) error {
-	<-ctx.Done()
-	return nil
+	return s.runInbox(ctx)
 }

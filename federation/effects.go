@@ -1,0 +1,343 @@
+package federation
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/microcosm-cc/bluemonday"
+
+	"github.com/memo-fediverse/memo/federation/fetch"
+	"github.com/memo-fediverse/memo/storage"
+)
+
+// authorize applies the rules that decide, before anything is stored, whether a verified activity may have an
+// effect at all. The signer is act.Actor (the inbox checked that the key belongs to it).
+func (in *Inbox) authorize(ctx context.Context, act *Activity) *refusal {
+	switch act.Type {
+	case "Follow":
+		if act.ObjectIRI() != in.cfg.URLs.Actor() {
+			return &refusal{status: http.StatusBadRequest, reason: fmt.Sprintf("Follow of %q: only %s can be followed here", act.ObjectIRI(), in.cfg.URLs.Actor())}
+		}
+	case "Like", "Announce":
+		ok, err := in.ownObject(ctx, act.ObjectIRI())
+		if err != nil {
+			return &refusal{status: http.StatusServiceUnavailable, reason: "cannot check the object now, retry later"}
+		}
+		if !ok {
+			return &refusal{status: http.StatusBadRequest, reason: fmt.Sprintf("%s of %q: not one of our objects", act.Type, act.ObjectIRI())}
+		}
+	case "Undo":
+		return in.authorizeUndo(ctx, act)
+	case "Update", "Delete", "Create":
+		obj := act.ObjectIRI()
+		if obj == "" {
+			return &refusal{status: http.StatusBadRequest, reason: act.Type + " without an object"}
+		}
+		// Only the origin speaks for an object: no one updates or deletes what another server holds.
+		if !fetch.SameHost(obj, act.Actor) {
+			return &refusal{status: http.StatusForbidden, reason: fmt.Sprintf("%s of %s, which is not on the actor's host", act.Type, obj)}
+		}
+		if inner := act.Object.Inline; inner != nil {
+			author := inner.AttributedTo
+			if author == "" && isActorType(inner.Type) {
+				author = inner.ID
+			}
+			if author != "" && author != act.Actor && act.Type != "Delete" {
+				return &refusal{status: http.StatusForbidden, reason: fmt.Sprintf("%s of an object by %s, not by the actor", act.Type, author)}
+			}
+		}
+	}
+	return nil
+}
+
+func (in *Inbox) authorizeUndo(ctx context.Context, act *Activity) *refusal {
+	if act.Object == nil || act.Object.IRI == "" {
+		return &refusal{status: http.StatusBadRequest, reason: "Undo without an object"}
+	}
+	if inner := act.Object.Inline; inner != nil && inner.Actor != "" && inner.Actor != act.Actor {
+		return &refusal{status: http.StatusForbidden, reason: fmt.Sprintf("Undo of an activity by %s, not by the actor", inner.Actor)}
+	}
+	undone := act.Object.IRI
+	var other string
+	err := in.cfg.Store.DB().GetContext(ctx, &other, in.cfg.Store.DB().Rebind(
+		`SELECT actor_iri FROM followers WHERE follow_iri = ? UNION ALL SELECT actor_iri FROM interactions WHERE activity_iri = ? UNION ALL SELECT actor_iri FROM inbox_activities WHERE iri = ? LIMIT 1`),
+		undone, undone, undone)
+	if err == nil && other != act.Actor {
+		return &refusal{status: http.StatusForbidden, reason: fmt.Sprintf("Undo of %s, which %s sent, not the actor", undone, other)}
+	}
+	return nil
+}
+
+// ownObject tells whether iri is one of our objects that exists: the memo, a revision, an impulse or a note.
+func (in *Inbox) ownObject(ctx context.Context, iri string) (bool, error) {
+	u := in.cfg.URLs
+	switch {
+	case iri == "":
+		return false, nil
+	case iri == u.Memo():
+		_, err := in.cfg.Store.CurrentRevision(ctx)
+		if errors.Is(err, storage.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	case strings.HasPrefix(iri, u.Revisions()+"/"):
+		n := strings.TrimPrefix(iri, u.Revisions()+"/")
+		if _, err := strconv.Atoi(n); err != nil {
+			return false, nil
+		}
+		return in.cfg.Store.LocalObjectExists(ctx, "revision", n)
+	case strings.HasPrefix(iri, u.Impulse("")):
+		return in.cfg.Store.LocalObjectExists(ctx, "impulse", strings.TrimPrefix(iri, u.Impulse("")))
+	case strings.HasPrefix(iri, u.Note("")):
+		return in.cfg.Store.LocalObjectExists(ctx, "note", strings.TrimPrefix(iri, u.Note("")))
+	}
+	return false, nil
+}
+
+func isActorType(t string) bool {
+	switch t {
+	case "Person", "Service", "Application", "Group", "Organization":
+		return true
+	}
+	return false
+}
+
+// process applies one stored activity's effects, in one transaction with the mark that it is processed: either
+// both happen or neither, and a second worker finds nothing to do.
+func (in *Inbox) process(ctx context.Context, row storage.InboxActivity) error {
+	act, err := DecodeActivity([]byte(row.Body))
+	if err != nil {
+		return fmt.Errorf("decode stored %s: %w", row.IRI, err)
+	}
+	act.Actor = row.ActorIRI // verified at reception
+	var cached storage.RemoteActor
+	if act.Type == "Follow" || act.Type == "Update" {
+		// Read before the transaction: SQLite allows one writer, and the actor was cached when its key was.
+		cached, err = in.cfg.Store.Actor(ctx, row.ActorIRI)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+	}
+	var ownReply bool
+	if act.Type == "Create" && act.Object != nil && act.Object.Inline != nil {
+		if ownReply, err = in.ownObject(ctx, act.Object.Inline.InReplyTo); err != nil {
+			return err
+		}
+	}
+	return in.cfg.Store.InTx(ctx, func(tx *sqlx.Tx) error {
+		ok, err := in.cfg.Store.ClaimInboxActivityTx(ctx, tx, row.IRI)
+		if err != nil || !ok {
+			return err
+		}
+		result, err := in.apply(ctx, tx, row, act, cached, ownReply)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", act.Type, row.IRI, err)
+		}
+		in.log.Debug("inbox activity processed", "type", act.Type, "activity", row.IRI, "result", result)
+		return in.cfg.Store.SetInboxResultTx(ctx, tx, row.IRI, result)
+	})
+}
+
+func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivity, act *Activity, cached storage.RemoteActor, ownReply bool) (string, error) {
+	st := in.cfg.Store
+	switch act.Type {
+	case "Follow":
+		return in.acceptFollow(ctx, tx, row, act, cached)
+	case "Undo":
+		return in.undo(ctx, tx, act)
+	case "Like", "Announce":
+		kind := storage.KindLike
+		if act.Type == "Announce" {
+			kind = storage.KindAnnounce
+		}
+		added, err := st.AddInteractionTx(ctx, tx, storage.Interaction{ActivityIRI: act.ID, Kind: kind, ActorIRI: act.Actor, ObjectIRI: act.ObjectIRI(), Visibility: visibility(act, "")})
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s stored: %v", kind, added), nil
+	case "Create":
+		note := act.Object.Inline
+		if note == nil {
+			return "ignored: object not inline", nil
+		}
+		if !ownReply {
+			return "ignored: not a reply to our objects", nil
+		}
+		added, err := st.AddInteractionTx(ctx, tx, storage.Interaction{
+			ActivityIRI: act.ID, Kind: storage.KindReply, ActorIRI: act.Actor, ObjectIRI: note.InReplyTo,
+			NoteIRI: note.ID, Content: sanitize(note.Content), Visibility: visibility(note, act.Actor),
+		})
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("reply stored: %v", added), nil
+	case "Delete":
+		obj := act.ObjectIRI()
+		if obj == act.Actor {
+			if err := st.MarkActorDeletedTx(ctx, tx, act.Actor); err != nil {
+				return "", err
+			}
+			return "actor deleted", nil
+		}
+		removed, err := st.RemoveReplyTx(ctx, tx, obj, act.Actor)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("reply removed: %v", removed), nil
+	case "Update":
+		inner := act.Object.Inline
+		if inner == nil || inner.ID != act.Actor || !isActorType(inner.Type) {
+			return "ignored: not an update of the actor", nil
+		}
+		doc, err := fetch.ParseActor(inner.Raw)
+		if err != nil {
+			return "", fmt.Errorf("updated actor: %w", err)
+		}
+		if doc.Actor.PublicKeyPEM == "" {
+			// An Update without the key must not erase the key we verify with.
+			doc.Actor.KeyID, doc.Actor.PublicKeyPEM = cached.KeyID, cached.PublicKeyPEM
+		}
+		if err := st.PutActorTx(ctx, tx, doc.Actor); err != nil {
+			return "", err
+		}
+		return "actor updated", nil
+	case "Block":
+		if act.ObjectIRI() != in.cfg.URLs.Actor() {
+			return "ignored: block of someone else", nil
+		}
+		removed, err := st.RemoveFollowerTx(ctx, tx, act.Actor, "")
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("blocked us; follower removed: %v", removed), nil
+	}
+	return "ignored: type " + act.Type, nil
+}
+
+func (in *Inbox) acceptFollow(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivity, act *Activity, follower storage.RemoteActor) (string, error) {
+	if follower.Inbox == "" {
+		return "ignored: follower has no inbox", nil
+	}
+	if err := in.cfg.Store.AddFollowerTx(ctx, tx, storage.Follower{
+		ActorIRI: act.Actor, FollowIRI: act.ID, Inbox: follower.Inbox, SharedInbox: follower.SharedInbox, Domain: follower.Domain,
+	}); err != nil {
+		return "", err
+	}
+	accept := in.cfg.URLs.Activity(acceptNumber(act.ID))
+	body, err := json.Marshal(map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams",
+		"id":       accept,
+		"type":     "Accept",
+		"actor":    in.cfg.URLs.Actor(),
+		"to":       []string{act.Actor},
+		"object":   json.RawMessage(row.Body), // the Follow as received: peers match it by id and content
+	})
+	if err != nil {
+		return "", fmt.Errorf("encode Accept: %w", err)
+	}
+	if err := in.cfg.Store.InsertActivityTx(ctx, tx, storage.Activity{
+		IRI: accept, Type: "Accept", ObjectIRI: act.ID, Body: string(body),
+	}, []storage.Recipient{{Inbox: follower.Inbox, Domain: follower.Domain}}); err != nil {
+		return "", err
+	}
+	return "follower added, Accept queued", nil
+}
+
+// acceptNumber derives the Accept's number from the Follow's id, so that processing one Follow twice (two
+// replicas, a retry) names the same Accept and stores it once.
+func acceptNumber(followIRI string) int64 {
+	sum := sha256.Sum256([]byte("accept " + followIRI))
+	return int64(binary.BigEndian.Uint64(sum[:8]) >> 11) // 53 bits: exact in JSON numbers everywhere
+}
+
+func (in *Inbox) undo(ctx context.Context, tx *sqlx.Tx, act *Activity) (string, error) {
+	st := in.cfg.Store
+	inner := act.Object.Inline
+	undone := act.Object.IRI
+	typ := ""
+	if inner != nil {
+		typ = inner.Type
+	}
+	if typ == "" || typ == "Follow" {
+		// Mastodon inlines the Follow; Pleroma may send only its id.
+		if typ == "Follow" && inner.ObjectIRI() != "" && inner.ObjectIRI() != in.cfg.URLs.Actor() {
+			return "ignored: undo of a follow of someone else", nil
+		}
+		followIRI := ""
+		if typ == "" {
+			followIRI = undone
+		}
+		removed, err := st.RemoveFollowerTx(ctx, tx, act.Actor, followIRI)
+		if err != nil {
+			return "", err
+		}
+		if removed || typ == "Follow" {
+			return fmt.Sprintf("follower removed: %v", removed), nil
+		}
+	}
+	if typ == "" || typ == "Like" || typ == "Announce" {
+		kinds := []string{storage.KindLike, storage.KindAnnounce}
+		if typ == "Like" {
+			kinds = kinds[:1]
+		} else if typ == "Announce" {
+			kinds = kinds[1:]
+		}
+		removed, err := st.RemoveInteractionTx(ctx, tx, undone, act.Actor, kinds...)
+		if err != nil {
+			return "", err
+		}
+		if !removed && inner != nil && inner.ObjectIRI() != "" {
+			n, err := st.RemoveInteractionsLikeTx(ctx, tx, act.Actor, kinds[0], inner.ObjectIRI())
+			if err != nil {
+				return "", err
+			}
+			removed = n > 0
+		}
+		return fmt.Sprintf("interaction removed: %v", removed), nil
+	}
+	return "ignored: undo of " + typ, nil
+}
+
+// publicAudience is the collection that makes an object public.
+const publicAudience = "https://www.w3.org/ns/activitystreams#Public"
+
+func isPublic(iri string) bool {
+	return iri == publicAudience || iri == "as:Public" || iri == "Public"
+}
+
+// visibility reads an object's audience as Mastodon means it: public in to, unlisted when public only in cc,
+// followers-only when addressed to a followers collection, direct otherwise.
+func visibility(obj *Activity, actor string) string {
+	for _, v := range obj.To {
+		if isPublic(v) {
+			return "public"
+		}
+	}
+	for _, v := range obj.Cc {
+		if isPublic(v) {
+			return "unlisted"
+		}
+	}
+	if len(obj.To) == 0 && len(obj.Cc) == 0 {
+		return "public" // Likes usually carry no audience
+	}
+	for _, v := range append(append([]string{}, obj.To...), obj.Cc...) {
+		if strings.HasSuffix(v, "/followers") || (actor != "" && v == actor+"/followers") {
+			return "followers"
+		}
+	}
+	return "direct"
+}
+
+var replyPolicy = bluemonday.UGCPolicy()
+
+// sanitize keeps a remote note's HTML safe to show on our pages.
+func sanitize(html string) string { return replyPolicy.Sanitize(html) }

@@ -1,0 +1,456 @@
+// Package fedtest simulates the rest of the fediverse for tests: remote instances on loopback, each an
+// httptest.Server with its own host (127.0.0.1 and its own port), actors with their own RSA keys, WebFinger,
+// actor documents, notes, and inboxes that record what they receive and verify the sender's HTTP signatures.
+//
+// Typical use:
+//
+//	inst := fedtest.NewInstance(t, "mastodon")       // a remote server, closed when the test ends
+//	alice := inst.NewActor("alice")                   // a Person with a fresh 2048-bit key
+//	body := alice.Shape(t, fixture, fedtest.Target{Object: ourActorIRI})
+//	resp := alice.Post(t, ourInboxURL, body)          // signed as Mastodon signs
+//	inst.TrustKey(ourKeyID, &ourKey.PublicKey)        // or let the instance fetch our key from our actor
+//	got := inst.WaitReceived(t, 1, 5*time.Second)     // what our server delivered, signature checked
+//
+// Knobs for the code under test:
+//   - Instance.AuthorizedFetch: actor documents and notes answer 401 to unsigned GETs, as Mastodon in secure mode
+//     and GoToSocial do.
+//   - Instance.SetFailure: the inboxes answer a status (500, 429 with Retry-After, 410…), wait, or never answer,
+//     for a number of requests or for ever, to exercise delivery retries.
+//   - Instance.Handle: serve anything at a path (redirects, huge documents, a handler that never answers).
+//   - Actor.Gone: its document answers 410, as after a Mastodon account deletion.
+//   - Actor.BareKey: its keyId names a separate key document (id, owner, publicKeyPem), as some servers publish.
+//   - Actor.RotateKey: a new key, as after a key rotation; the old one can still sign (Actor.OldKey).
+//
+// The fixtures under testdata/ (Mastodon, GoToSocial, Misskey, Pleroma payloads) become activities of a
+// simulated actor with Actor.Shape, which rewrites ids, hosts and the actor while keeping each implementation's
+// shape (object as IRI or inline, to/cc as string or list, extra fields).
+package fedtest
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/memo-fediverse/memo/federation/sigs"
+)
+
+// Received is one request an instance's inbox got.
+type Received struct {
+	Path    string
+	Header  http.Header
+	Body    []byte
+	KeyID   string
+	SigErr  error // nil when the signature, Digest, Date and signed-header set all checked out
+	Status  int   // what the inbox answered
+	Arrived time.Time
+}
+
+// Activity decodes the received body.
+func (r Received) Activity() map[string]any {
+	var m map[string]any
+	json.Unmarshal(r.Body, &m)
+	return m
+}
+
+// Failure makes an instance's inboxes misbehave.
+type Failure struct {
+	Status     int           // answer this status (0: 202 as usual)
+	RetryAfter string        // Retry-After header to send with it
+	Delay      time.Duration // wait this long before answering (a timeout test uses longer than the client's)
+	Hang       bool          // never answer until the client gives up
+	Times      int           // for this many requests, then behave; 0: for ever
+}
+
+// Instance is one simulated remote server.
+type Instance struct {
+	Name   string
+	Server *httptest.Server
+	Base   string // http://127.0.0.1:PORT
+	Host   string // 127.0.0.1:PORT
+
+	// AuthorizedFetch makes actor documents and notes require a signed GET.
+	AuthorizedFetch atomic.Bool
+
+	mu       sync.Mutex
+	actors   map[string]*Actor
+	docs     map[string][]byte
+	handlers map[string]http.HandlerFunc
+	received []Received
+	failure  Failure
+	failed   int
+	trusted  map[string]*rsa.PublicKey
+	gets     []*http.Request
+	seq      int
+	notify   chan struct{}
+}
+
+// NewInstance starts a simulated instance; it closes when the test ends.
+func NewInstance(t testing.TB, name string) *Instance {
+	t.Helper()
+	inst := &Instance{
+		Name: name, actors: map[string]*Actor{}, docs: map[string][]byte{}, handlers: map[string]http.HandlerFunc{},
+		trusted: map[string]*rsa.PublicKey{}, notify: make(chan struct{}, 1),
+	}
+	inst.Server = httptest.NewServer(http.HandlerFunc(inst.serve))
+	// Close may wait for hung handlers; they end with their request context when the client closes.
+	t.Cleanup(func() {
+		inst.Server.CloseClientConnections()
+		inst.Server.Close()
+	})
+	inst.Base = inst.Server.URL
+	inst.Host = strings.TrimPrefix(inst.Base, "http://")
+	return inst
+}
+
+// Actor is a simulated account.
+type Actor struct {
+	Instance *Instance
+	Username string
+	IRI      string
+	KeyID    string
+	Inbox    string
+	Type     string
+	Name     string
+	Key      *rsa.PrivateKey
+	OldKey   *rsa.PrivateKey
+
+	Gone    atomic.Bool
+	BareKey bool
+}
+
+// newKey makes a 2048-bit key, the size peers use.
+func newKey() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+// NewActor adds a Person named username.
+func (i *Instance) NewActor(username string) *Actor {
+	a := &Actor{
+		Instance: i, Username: username, IRI: i.Base + "/users/" + username, Type: "Person", Name: strings.ToUpper(username[:1]) + username[1:],
+		Key: newKey(),
+	}
+	a.KeyID = a.IRI + "#main-key"
+	a.Inbox = a.IRI + "/inbox"
+	i.mu.Lock()
+	i.actors[username] = a
+	i.mu.Unlock()
+	return a
+}
+
+// UseBareKey makes the actor's keyId a separate key document at IRI/main-key (GoToSocial's key path).
+func (a *Actor) UseBareKey() {
+	a.BareKey = true
+	a.KeyID = a.IRI + "/main-key"
+}
+
+// RotateKey gives the actor a new key and keeps the previous one in OldKey.
+func (a *Actor) RotateKey() {
+	a.OldKey = a.Key
+	a.Key = newKey()
+}
+
+// SharedInbox is the instance's shared inbox.
+func (i *Instance) SharedInbox() string { return i.Base + "/inbox" }
+
+// NextID mints a new id on the instance.
+func (i *Instance) NextID(kind string) string {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.seq++
+	return fmt.Sprintf("%s/%s/%d-%d", i.Base, kind, time.Now().UnixNano(), i.seq)
+}
+
+// TrustKey lets the instance verify requests signed with keyID without fetching it.
+func (i *Instance) TrustKey(keyID string, pub *rsa.PublicKey) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.trusted[keyID] = pub
+}
+
+// AddDocument serves body as application/activity+json at path (e.g. a note).
+func (i *Instance) AddDocument(path string, body []byte) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.docs[path] = body
+}
+
+// Handle serves path with h, before anything else.
+func (i *Instance) Handle(path string, h http.HandlerFunc) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.handlers[path] = h
+}
+
+// SetFailure makes the inboxes misbehave as f says.
+func (i *Instance) SetFailure(f Failure) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.failure, i.failed = f, 0
+}
+
+// Received returns a copy of what the inboxes got so far.
+func (i *Instance) Received() []Received {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return append([]Received(nil), i.received...)
+}
+
+// Gets returns the GET requests the instance answered (headers only), to check signed fetches.
+func (i *Instance) Gets() []*http.Request {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return append([]*http.Request(nil), i.gets...)
+}
+
+// WaitReceived waits until the inboxes got at least n requests, failing the test after timeout.
+func (i *Instance) WaitReceived(t testing.TB, n int, timeout time.Duration) []Received {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		if got := i.Received(); len(got) >= n {
+			return got
+		}
+		select {
+		case <-i.notify:
+		case <-time.After(50 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("%s: got %d inbox requests, want %d within %s", i.Name, len(i.Received()), n, timeout)
+		}
+	}
+}
+
+func (i *Instance) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("User-Agent") == "" {
+		// GoToSocial does this; a client that forgets its User-Agent should notice in tests.
+		http.Error(w, "no User-Agent", http.StatusTeapot)
+		return
+	}
+	i.mu.Lock()
+	h := i.handlers[r.URL.Path]
+	i.mu.Unlock()
+	if h != nil {
+		h(w, r)
+		return
+	}
+	if r.Method == http.MethodPost {
+		i.serveInbox(w, r)
+		return
+	}
+	if r.Method != http.MethodGet {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	i.mu.Lock()
+	i.gets = append(i.gets, r.Clone(r.Context()))
+	i.mu.Unlock()
+	if r.URL.Path == "/.well-known/webfinger" {
+		i.serveWebFinger(w, r)
+		return
+	}
+	if i.AuthorizedFetch.Load() {
+		if _, err := i.verify(r, nil, false); err != nil {
+			http.Error(w, "signed GET required: "+err.Error(), http.StatusUnauthorized)
+			return
+		}
+	}
+	i.mu.Lock()
+	doc, ok := i.docs[r.URL.Path]
+	i.mu.Unlock()
+	if ok {
+		writeJSON(w, doc)
+		return
+	}
+	name, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/users/"), "/")
+	i.mu.Lock()
+	a := i.actors[name]
+	i.mu.Unlock()
+	if !strings.HasPrefix(r.URL.Path, "/users/") || a == nil || (rest != "" && rest != "main-key") {
+		http.NotFound(w, r)
+		return
+	}
+	if a.Gone.Load() {
+		http.Error(w, "gone", http.StatusGone)
+		return
+	}
+	if rest == "main-key" && a.BareKey {
+		pem, _ := sigs.PublicKeyPEM(&a.Key.PublicKey)
+		b, _ := json.Marshal(map[string]any{"@context": "https://w3id.org/security/v1", "id": a.KeyID, "owner": a.IRI, "publicKeyPem": pem})
+		writeJSON(w, b)
+		return
+	}
+	if rest != "" {
+		http.NotFound(w, r)
+		return
+	}
+	writeJSON(w, a.Document())
+}
+
+func writeJSON(w http.ResponseWriter, b []byte) {
+	w.Header().Set("Content-Type", "application/activity+json")
+	w.Write(b)
+}
+
+// Document is the actor's JSON as Mastodon publishes it.
+func (a *Actor) Document() []byte {
+	pem, _ := sigs.PublicKeyPEM(&a.Key.PublicKey)
+	b, _ := json.Marshal(map[string]any{
+		"@context":          []any{"https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"},
+		"id":                a.IRI,
+		"type":              a.Type,
+		"preferredUsername": a.Username,
+		"name":              a.Name,
+		"url":               a.Instance.Base + "/@" + a.Username,
+		"inbox":             a.Inbox,
+		"outbox":            a.IRI + "/outbox",
+		"followers":         a.IRI + "/followers",
+		"endpoints":         map[string]any{"sharedInbox": a.Instance.SharedInbox()},
+		"publicKey":         map[string]any{"id": a.KeyID, "owner": a.IRI, "publicKeyPem": pem},
+	})
+	return b
+}
+
+func (i *Instance) serveWebFinger(w http.ResponseWriter, r *http.Request) {
+	res := r.URL.Query().Get("resource")
+	user, host, _ := strings.Cut(strings.TrimPrefix(res, "acct:"), "@")
+	i.mu.Lock()
+	a := i.actors[user]
+	i.mu.Unlock()
+	if a == nil || host != i.Host {
+		http.NotFound(w, r)
+		return
+	}
+	b, _ := json.Marshal(map[string]any{
+		"subject": res,
+		"links": []any{
+			map[string]any{"rel": "self", "type": "application/activity+json", "href": a.IRI},
+			map[string]any{"rel": "http://ostatus.org/schema/1.0/subscribe", "template": i.Base + "/authorize_interaction?uri={uri}"},
+		},
+	})
+	w.Header().Set("Content-Type", "application/jrd+json")
+	w.Write(b)
+}
+
+func (i *Instance) serveInbox(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+	rec := Received{Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Arrived: time.Now()}
+	rec.KeyID, rec.SigErr = i.verify(r, body, true)
+
+	i.mu.Lock()
+	f := i.failure
+	failing := (f.Status != 0 || f.Hang || f.Delay > 0) && (f.Times == 0 || i.failed < f.Times)
+	if failing {
+		i.failed++
+	}
+	i.mu.Unlock()
+	status := http.StatusAccepted
+	if rec.SigErr != nil {
+		status = http.StatusUnauthorized
+	}
+	if failing {
+		if f.Hang {
+			<-r.Context().Done()
+			return
+		}
+		if f.Delay > 0 {
+			select {
+			case <-time.After(f.Delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if f.Status != 0 {
+			status = f.Status
+		}
+	}
+	rec.Status = status
+	i.mu.Lock()
+	i.received = append(i.received, rec)
+	i.mu.Unlock()
+	select {
+	case i.notify <- struct{}{}:
+	default:
+	}
+	if f.RetryAfter != "" && failing {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	w.WriteHeader(status)
+}
+
+// verify checks a request as a strict Mastodon does: the signature, the signed-header set, Date, Digest (on
+// POST) and Host. The key comes from TrustKey or is fetched from keyId with a plain GET.
+func (i *Instance) verify(r *http.Request, body []byte, post bool) (string, error) {
+	header := sigs.SignatureHeader(r)
+	if header == "" {
+		return "", fmt.Errorf("not signed")
+	}
+	p, err := sigs.ParseSignatureHeader(header)
+	if err != nil {
+		return "", err
+	}
+	if post {
+		if e := p.Request(r, body, i.Host, time.Now()); e != nil {
+			return p.KeyID, e
+		}
+	} else {
+		signed := strings.Join(p.Headers, " ")
+		for _, h := range sigs.GetHeaders {
+			if !strings.Contains(" "+signed+" ", " "+h+" ") {
+				return p.KeyID, fmt.Errorf("GET signature must cover %s", h)
+			}
+		}
+	}
+	pub, err := i.key(r, p.KeyID)
+	if err != nil {
+		return p.KeyID, err
+	}
+	return p.KeyID, sigs.VerifySignature(r, p, pub)
+}
+
+func (i *Instance) key(r *http.Request, keyID string) (*rsa.PublicKey, error) {
+	i.mu.Lock()
+	pub := i.trusted[keyID]
+	i.mu.Unlock()
+	if pub != nil {
+		return pub, nil
+	}
+	u, err := url.Parse(keyID)
+	if err != nil {
+		return nil, err
+	}
+	u.Fragment = ""
+	req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, u.String(), nil)
+	req.Header.Set("Accept", "application/activity+json")
+	req.Header.Set("User-Agent", "fedtest")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch key %s: %w", keyID, err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		PublicKey struct {
+			ID  string `json:"id"`
+			PEM string `json:"publicKeyPem"`
+		} `json:"publicKey"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil {
+		return nil, fmt.Errorf("key %s: %w", keyID, err)
+	}
+	if doc.PublicKey.ID != keyID {
+		return nil, fmt.Errorf("key %s: document publishes %q", keyID, doc.PublicKey.ID)
+	}
+	return sigs.ParsePublicKeyPEM(doc.PublicKey.PEM)
+}

@@ -1,0 +1,295 @@
+package fetch
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/storage"
+)
+
+// RefetchEvery limits how often one key is fetched again after a signature failed with the cached copy: enough
+// for key rotation, not a way to make us hammer a server with forged requests.
+const RefetchEvery = 10 * time.Minute
+
+// ErrKeyMismatch is returned when a key document does not belong where its keyId says.
+var ErrKeyMismatch = errors.New("key does not belong to its actor")
+
+// Actors resolves remote actors and their keys, through the cache in storage.
+type Actors struct {
+	client *Client
+	store  *storage.Store
+
+	mu          sync.Mutex
+	lastRefetch map[string]time.Time
+}
+
+// NewActors builds a resolver fetching with client and caching in store.
+func NewActors(client *Client, store *storage.Store) *Actors {
+	return &Actors{client: client, store: store, lastRefetch: map[string]time.Time{}}
+}
+
+// Key returns the actor owning keyID and its public key, from the cache unless refresh is set or the cache lacks
+// it. fromCache tells whether the answer came from the cache (a failed verification may then refetch once).
+func (a *Actors) Key(ctx context.Context, keyID string, refresh bool) (actor storage.RemoteActor, pub *rsa.PublicKey, fromCache bool, err error) {
+	if !refresh {
+		cached, err := a.store.ActorByKeyID(ctx, keyID)
+		if err == nil && !cached.Deleted() && cached.PublicKeyPEM != "" {
+			pub, err := sigs.ParsePublicKeyPEM(cached.PublicKeyPEM)
+			if err == nil {
+				return cached, pub, true, nil
+			}
+		} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return actor, nil, false, err
+		}
+	}
+	actor, err = a.fetchKeyOwner(ctx, keyID)
+	if err != nil {
+		return actor, nil, false, err
+	}
+	pub, err = sigs.ParsePublicKeyPEM(actor.PublicKeyPEM)
+	if err != nil {
+		return actor, nil, false, fmt.Errorf("key %s: %w", keyID, err)
+	}
+	if err := a.store.PutActor(ctx, actor); err != nil {
+		return actor, nil, false, err
+	}
+	return actor, pub, false, nil
+}
+
+// MayRefetch tells whether keyID may be fetched again now, and if so records that it is.
+func (a *Actors) MayRefetch(keyID string, now time.Time) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if last, ok := a.lastRefetch[keyID]; ok && now.Sub(last) < RefetchEvery {
+		return false
+	}
+	a.lastRefetch[keyID] = now
+	return true
+}
+
+// fetchKeyOwner fetches keyID's document: an actor carrying the key (Mastodon, Pleroma, Misskey: …#main-key), or a
+// bare key object whose owner is then fetched and must list that key.
+func (a *Actors) fetchKeyOwner(ctx context.Context, keyID string) (storage.RemoteActor, error) {
+	var none storage.RemoteActor
+	keyURL, err := url.Parse(keyID)
+	if err != nil || keyURL.Host == "" {
+		return none, fmt.Errorf("keyId %q is not a URL", keyID)
+	}
+	body, err := a.client.Get(ctx, keyID)
+	if err != nil {
+		return none, fmt.Errorf("fetch key %s: %w", keyID, err)
+	}
+	doc, err := ParseActor(body)
+	if err != nil {
+		return none, fmt.Errorf("key %s: %w", keyID, err)
+	}
+	if doc.KeyID == "" && doc.Owner != "" {
+		// A bare key: the owner must be on the key's host and publish this very key.
+		if !SameHost(doc.Owner, keyID) {
+			return none, fmt.Errorf("key %s owned by %s: %w", keyID, doc.Owner, ErrKeyMismatch)
+		}
+		ownerBody, err := a.client.Get(ctx, doc.Owner)
+		if err != nil {
+			return none, fmt.Errorf("fetch key owner %s: %w", doc.Owner, err)
+		}
+		owner, err := ParseActor(ownerBody)
+		if err != nil {
+			return none, fmt.Errorf("key owner %s: %w", doc.Owner, err)
+		}
+		doc = owner
+	}
+	if doc.KeyID != keyID {
+		return none, fmt.Errorf("actor %s publishes key %q, not %s: %w", doc.Actor.IRI, doc.KeyID, keyID, ErrKeyMismatch)
+	}
+	if doc.Owner != "" && doc.Owner != doc.Actor.IRI {
+		return none, fmt.Errorf("key %s owned by %s, served by %s: %w", keyID, doc.Owner, doc.Actor.IRI, ErrKeyMismatch)
+	}
+	if !SameHost(doc.Actor.IRI, keyID) {
+		return none, fmt.Errorf("key %s on another host than its actor %s: %w", keyID, doc.Actor.IRI, ErrKeyMismatch)
+	}
+	return doc.Actor, nil
+}
+
+// Actor returns the actor iri, from the cache unless refresh is set or it is missing.
+func (a *Actors) Actor(ctx context.Context, iri string, refresh bool) (storage.RemoteActor, error) {
+	if !refresh {
+		cached, err := a.store.Actor(ctx, iri)
+		if err == nil && !cached.Deleted() {
+			return cached, nil
+		}
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return cached, err
+		}
+	}
+	body, err := a.client.Get(ctx, iri)
+	if err != nil {
+		return storage.RemoteActor{}, fmt.Errorf("fetch actor %s: %w", iri, err)
+	}
+	doc, err := ParseActor(body)
+	if err != nil {
+		return storage.RemoteActor{}, fmt.Errorf("actor %s: %w", iri, err)
+	}
+	if doc.Actor.IRI != iri {
+		return storage.RemoteActor{}, fmt.Errorf("actor %s: document has id %s", iri, doc.Actor.IRI)
+	}
+	if err := a.store.PutActor(ctx, doc.Actor); err != nil {
+		return storage.RemoteActor{}, err
+	}
+	return doc.Actor, nil
+}
+
+// SameHost tells whether two URLs name the same host (and port).
+func SameHost(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && ua.Host != "" && strings.EqualFold(ua.Host, ub.Host)
+}
+
+// Host returns the host (with port) of a URL, lower case, or "" when it has none.
+func Host(iri string) string {
+	u, err := url.Parse(iri)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Host)
+}
+
+// ActorDoc is what ParseActor found: the actor as cached, plus the key's stated owner (or, for a bare key
+// document, Owner alone).
+type ActorDoc struct {
+	Actor storage.RemoteActor
+	KeyID string
+	Owner string
+}
+
+type keyJSON struct {
+	ID           string `json:"id"`
+	Owner        string `json:"owner"`
+	PublicKeyPem string `json:"publicKeyPem"`
+}
+
+type actorJSON struct {
+	ID                string          `json:"id"`
+	Type              json.RawMessage `json:"type"`
+	PreferredUsername string          `json:"preferredUsername"`
+	Name              *string         `json:"name"`
+	URL               json.RawMessage `json:"url"`
+	Inbox             string          `json:"inbox"`
+	Endpoints         struct {
+		SharedInbox string `json:"sharedInbox"`
+	} `json:"endpoints"`
+	PublicKey json.RawMessage `json:"publicKey"`
+	// Bare key documents.
+	Owner        string `json:"owner"`
+	PublicKeyPem string `json:"publicKeyPem"`
+}
+
+// ParseActor reads an actor document (Person, Service, Application, Group, Organization) as peers publish them,
+// or a bare key document (id, owner, publicKeyPem). publicKey may be one object or a list (the first RSA key whose
+// owner is the actor wins).
+func ParseActor(body []byte) (ActorDoc, error) {
+	var doc ActorDoc
+	var j actorJSON
+	if err := json.Unmarshal(body, &j); err != nil {
+		return doc, fmt.Errorf("actor document: %w", err)
+	}
+	if j.ID == "" {
+		return doc, errors.New("actor document: no id")
+	}
+	if j.PublicKey == nil && j.PublicKeyPem != "" {
+		return ActorDoc{KeyID: "", Owner: j.Owner, Actor: storage.RemoteActor{PublicKeyPEM: j.PublicKeyPem}}, nil
+	}
+	typ := FirstString(j.Type)
+	if typ == "" {
+		return doc, fmt.Errorf("actor %s: no type", j.ID)
+	}
+	host := Host(j.ID)
+	if host == "" {
+		return doc, fmt.Errorf("actor %s: id is not a URL", j.ID)
+	}
+	a := storage.RemoteActor{
+		IRI: j.ID, Type: typ, Username: j.PreferredUsername, Domain: host, URL: FirstIRI(j.URL),
+		Inbox: j.Inbox, SharedInbox: j.Endpoints.SharedInbox, Raw: string(body),
+	}
+	if j.Name != nil {
+		a.DisplayName = *j.Name
+	}
+	var keys []keyJSON
+	if len(j.PublicKey) > 0 {
+		if bytes.HasPrefix(bytes.TrimSpace(j.PublicKey), []byte("[")) {
+			json.Unmarshal(j.PublicKey, &keys)
+		} else {
+			var k keyJSON
+			if json.Unmarshal(j.PublicKey, &k) == nil {
+				keys = append(keys, k)
+			}
+		}
+	}
+	for _, k := range keys {
+		if k.PublicKeyPem == "" || (k.Owner != "" && k.Owner != j.ID) {
+			continue
+		}
+		a.KeyID, a.PublicKeyPEM = k.ID, k.PublicKeyPem
+		doc.Owner = k.Owner
+		break
+	}
+	doc.Actor, doc.KeyID = a, a.KeyID
+	return doc, nil
+}
+
+// FirstString reads a JSON string, or the first string of an array (type may be ["Person", "…"]).
+func FirstString(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var list []json.RawMessage
+	if json.Unmarshal(raw, &list) == nil {
+		for _, item := range list {
+			if json.Unmarshal(item, &s) == nil && s != "" {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// FirstIRI reads a link as peers write it: a string, a Link object with href, an object with id, or a list of
+// those (the first one wins).
+func FirstIRI(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var obj struct {
+		Href string `json:"href"`
+		ID   string `json:"id"`
+	}
+	if json.Unmarshal(raw, &obj) == nil {
+		if obj.Href != "" {
+			return obj.Href
+		}
+		return obj.ID
+	}
+	var list []json.RawMessage
+	if json.Unmarshal(raw, &list) == nil {
+		for _, item := range list {
+			if v := FirstIRI(item); v != "" {
+				return v
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,65 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// Block kinds: a single actor (by IRI) or a whole domain.
+const (
+	BlockActor  = "actor"
+	BlockDomain = "domain"
+)
+
+// AddBlock blocks an actor or a domain; blocking again keeps the first reason.
+func (s *Store) AddBlock(ctx context.Context, kind, value, reason string) error {
+	if kind != BlockActor && kind != BlockDomain {
+		return fmt.Errorf("block kind %q: want %q or %q", kind, BlockActor, BlockDomain)
+	}
+	if kind == BlockDomain {
+		value = strings.ToLower(value)
+	}
+	if _, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO blocks (kind, value, reason, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (kind, value) DO NOTHING`),
+		kind, value, reason, ms(s.now())); err != nil {
+		return fmt.Errorf("block %s %s: %w", kind, value, err)
+	}
+	return nil
+}
+
+// RemoveBlock lifts a block.
+func (s *Store) RemoveBlock(ctx context.Context, kind, value string) error {
+	if kind == BlockDomain {
+		value = strings.ToLower(value)
+	}
+	if _, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM blocks WHERE kind = ? AND value = ?`), kind, value); err != nil {
+		return fmt.Errorf("unblock %s %s: %w", kind, value, err)
+	}
+	return nil
+}
+
+// IsBlocked tells whether the actor or its domain is blocked. domain is a host name, compared without case; a
+// block of example.com also covers its subdomains.
+func (s *Store) IsBlocked(ctx context.Context, actorIRI, domain string) (bool, error) {
+	domains := []any{}
+	d := strings.ToLower(domain)
+	for d != "" {
+		domains = append(domains, d)
+		_, rest, ok := strings.Cut(d, ".")
+		if !ok || !strings.Contains(rest, ".") {
+			break
+		}
+		d = rest
+	}
+	q := `SELECT COUNT(*) FROM blocks WHERE (kind = 'actor' AND value = ?)`
+	args := []any{actorIRI}
+	if len(domains) > 0 {
+		q += ` OR (kind = 'domain' AND value IN (?` + strings.Repeat(`, ?`, len(domains)-1) + `))`
+		args = append(args, domains...)
+	}
+	var n int
+	if err := s.db.GetContext(ctx, &n, s.rebind(q), args...); err != nil {
+		return false, fmt.Errorf("blocked %s: %w", actorIRI, err)
+	}
+	return n > 0, nil
+}

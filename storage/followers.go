@@ -1,0 +1,107 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Follower is a remote actor following ours, with where to deliver to it.
+type Follower struct {
+	ActorIRI    string    `db:"actor_iri"`
+	FollowIRI   string    `db:"follow_iri"`
+	Inbox       string    `db:"inbox"`
+	SharedInbox string    `db:"shared_inbox"`
+	Domain      string    `db:"domain"`
+	CreatedMS   int64     `db:"created_at"`
+	CreatedAt   time.Time `db:"-"`
+}
+
+// Cursor is the opaque position after f in FollowersPage.
+func (f Follower) Cursor() string { return strconv.FormatInt(f.CreatedMS, 10) + "," + f.ActorIRI }
+
+const followerCols = `actor_iri, follow_iri, inbox, shared_inbox, domain, created_at`
+
+// AddFollowerTx stores a follower. Following again (a new Follow id) keeps the original date, so the follower keeps
+// its place in the collection, and records the latest Follow id, the one a later Undo names.
+func (s *Store) AddFollowerTx(ctx context.Context, tx *sqlx.Tx, f Follower) error {
+	if f.CreatedAt.IsZero() {
+		f.CreatedAt = s.now()
+	}
+	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO followers (actor_iri, follow_iri, inbox, shared_inbox, domain, created_at) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (actor_iri) DO UPDATE SET follow_iri = excluded.follow_iri, inbox = excluded.inbox, shared_inbox = excluded.shared_inbox, domain = excluded.domain`),
+		f.ActorIRI, f.FollowIRI, f.Inbox, f.SharedInbox, f.Domain, ms(f.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("add follower %s: %w", f.ActorIRI, err)
+	}
+	return nil
+}
+
+// RemoveFollowerTx removes actorIRI from the followers; when followIRI is not empty, only if that is the Follow
+// it followed with (an old Undo must not cancel a newer Follow). It reports whether a row went.
+func (s *Store) RemoveFollowerTx(ctx context.Context, tx *sqlx.Tx, actorIRI, followIRI string) (bool, error) {
+	q, args := `DELETE FROM followers WHERE actor_iri = ?`, []any{actorIRI}
+	if followIRI != "" {
+		q, args = q+` AND follow_iri = ?`, append(args, followIRI)
+	}
+	res, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
+	if err != nil {
+		return false, fmt.Errorf("remove follower %s: %w", actorIRI, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// Follower returns one follower.
+func (s *Store) Follower(ctx context.Context, actorIRI string) (Follower, error) {
+	var f Follower
+	err := s.db.GetContext(ctx, &f, s.rebind(`SELECT `+followerCols+` FROM followers WHERE actor_iri = ?`), actorIRI)
+	if errors.Is(err, sql.ErrNoRows) {
+		return f, ErrNotFound
+	}
+	if err != nil {
+		return f, fmt.Errorf("follower %s: %w", actorIRI, err)
+	}
+	f.CreatedAt = fromMS(f.CreatedMS)
+	return f, nil
+}
+
+// FollowersCount is the followers collection's totalItems.
+func (s *Store) FollowersCount(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM followers`); err != nil {
+		return 0, fmt.Errorf("count followers: %w", err)
+	}
+	return n, nil
+}
+
+// FollowersPage lists followers newest first, those after the cursor `after` (a Follower.Cursor; empty for the
+// first page). Keyset pagination on (created_at, actor_iri) keeps pages stable while followers come and go.
+func (s *Store) FollowersPage(ctx context.Context, after string, limit int) ([]Follower, error) {
+	q, args := `SELECT `+followerCols+` FROM followers`, []any{}
+	if after != "" {
+		msPart, iri, ok := strings.Cut(after, ",")
+		at, err := strconv.ParseInt(msPart, 10, 64)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("followers page: bad cursor %q", after)
+		}
+		q += ` WHERE created_at < ? OR (created_at = ? AND actor_iri < ?)`
+		args = append(args, at, at, iri)
+	}
+	q += ` ORDER BY created_at DESC, actor_iri DESC LIMIT ?`
+	args = append(args, limit)
+	var out []Follower
+	if err := s.db.SelectContext(ctx, &out, s.rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("followers page: %w", err)
+	}
+	for i := range out {
+		out[i].CreatedAt = fromMS(out[i].CreatedMS)
+	}
+	return out, nil
+}

@@ -1,0 +1,135 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Interaction kinds.
+const (
+	KindLike     = "like"
+	KindAnnounce = "announce"
+	KindReply    = "reply"
+)
+
+// Interaction is a like, boost or reply of one of our objects, keyed by the remote activity's id. For replies,
+// NoteIRI is the reply's id and Content its sanitised HTML.
+type Interaction struct {
+	ActivityIRI string    `db:"activity_iri"`
+	Kind        string    `db:"kind"`
+	ActorIRI    string    `db:"actor_iri"`
+	ObjectIRI   string    `db:"object_iri"`
+	NoteIRI     string    `db:"note_iri"`
+	Content     string    `db:"content"`
+	Visibility  string    `db:"visibility"`
+	CreatedMS   int64     `db:"created_at"`
+	CreatedAt   time.Time `db:"-"`
+}
+
+const interactionCols = `activity_iri, kind, actor_iri, object_iri, note_iri, content, visibility, created_at`
+
+// AddInteractionTx stores an interaction once; the same activity id again changes nothing.
+func (s *Store) AddInteractionTx(ctx context.Context, tx *sqlx.Tx, i Interaction) (bool, error) {
+	if i.CreatedAt.IsZero() {
+		i.CreatedAt = s.now()
+	}
+	if i.Visibility == "" {
+		i.Visibility = "public"
+	}
+	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO interactions (activity_iri, kind, actor_iri, object_iri, note_iri, content, visibility, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (activity_iri) DO NOTHING`),
+		i.ActivityIRI, i.Kind, i.ActorIRI, i.ObjectIRI, i.NoteIRI, i.Content, i.Visibility, ms(i.CreatedAt))
+	if err != nil {
+		return false, fmt.Errorf("add %s %s: %w", i.Kind, i.ActivityIRI, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// RemoveInteractionTx removes the interaction made by activityIRI of one of kinds, only if actorIRI made it (an
+// actor can undo only its own likes and boosts).
+func (s *Store) RemoveInteractionTx(ctx context.Context, tx *sqlx.Tx, activityIRI, actorIRI string, kinds ...string) (bool, error) {
+	q, args, err := sqlx.In(`DELETE FROM interactions WHERE activity_iri = ? AND actor_iri = ? AND kind IN (?)`, activityIRI, actorIRI, kinds)
+	if err != nil {
+		return false, fmt.Errorf("remove interaction %s: %w", activityIRI, err)
+	}
+	res, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
+	if err != nil {
+		return false, fmt.Errorf("remove interaction %s: %w", activityIRI, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// RemoveInteractionsLikeTx removes the interactions of kind by actorIRI on objectIRI. Undo with an inline object
+// whose id we never saw (Misskey re-mints some ids) still cancels the actor's like or boost of that object.
+func (s *Store) RemoveInteractionsLikeTx(ctx context.Context, tx *sqlx.Tx, actorIRI, kind, objectIRI string) (int, error) {
+	res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM interactions WHERE actor_iri = ? AND kind = ? AND object_iri = ?`), actorIRI, kind, objectIRI)
+	if err != nil {
+		return 0, fmt.Errorf("remove %s of %s by %s: %w", kind, objectIRI, actorIRI, err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// RemoveReplyTx removes the reply whose note is noteIRI, only if actorIRI wrote it.
+func (s *Store) RemoveReplyTx(ctx context.Context, tx *sqlx.Tx, noteIRI, actorIRI string) (bool, error) {
+	res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM interactions WHERE kind = 'reply' AND note_iri = ? AND actor_iri = ?`), noteIRI, actorIRI)
+	if err != nil {
+		return false, fmt.Errorf("remove reply %s: %w", noteIRI, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// CountInteractions is the totalItems of an object's likes, shares or replies collection.
+func (s *Store) CountInteractions(ctx context.Context, objectIRI, kind string) (int, error) {
+	var n int
+	if err := s.db.GetContext(ctx, &n, s.rebind(`SELECT COUNT(*) FROM interactions WHERE object_iri = ? AND kind = ?`), objectIRI, kind); err != nil {
+		return 0, fmt.Errorf("count %s of %s: %w", kind, objectIRI, err)
+	}
+	return n, nil
+}
+
+// InteractionsPage lists the interactions of kind on objectIRI, oldest first, those after the activity IRI
+// `after` (empty for the first page).
+func (s *Store) InteractionsPage(ctx context.Context, objectIRI, kind, after string, limit int) ([]Interaction, error) {
+	q, args := `SELECT `+interactionCols+` FROM interactions WHERE object_iri = ? AND kind = ?`, []any{objectIRI, kind}
+	if after != "" {
+		q += ` AND (created_at, activity_iri) > (SELECT created_at, activity_iri FROM interactions WHERE activity_iri = ?)`
+		args = append(args, after)
+	}
+	q += ` ORDER BY created_at, activity_iri LIMIT ?`
+	args = append(args, limit)
+	var out []Interaction
+	if err := s.db.SelectContext(ctx, &out, s.rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("%s of %s: %w", kind, objectIRI, err)
+	}
+	for i := range out {
+		out[i].CreatedAt = fromMS(out[i].CreatedMS)
+	}
+	return out, nil
+}
+
+// LocalObjectExists tells whether one of our objects exists: kind is "revision" (key: its number), "impulse"
+// (slug) or "note" (slug). Likes and boosts of anything else are refused.
+func (s *Store) LocalObjectExists(ctx context.Context, kind, key string) (bool, error) {
+	var q string
+	switch kind {
+	case "revision":
+		q = `SELECT COUNT(*) FROM revisions WHERE CAST(number AS TEXT) = ?`
+	case "impulse":
+		q = `SELECT COUNT(*) FROM impulses WHERE slug = ? AND retracted_at IS NULL`
+	case "note":
+		q = `SELECT COUNT(*) FROM notes WHERE slug = ? AND deleted_at IS NULL`
+	default:
+		return false, fmt.Errorf("local object kind %q", kind)
+	}
+	var n int
+	if err := s.db.GetContext(ctx, &n, s.rebind(q), key); err != nil {
+		return false, fmt.Errorf("%s %s exists: %w", kind, key, err)
+	}
+	return n > 0, nil
+}
