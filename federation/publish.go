@@ -2,17 +2,144 @@ package federation
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/storage"
 )
 
-// EnsurePublished records the outbox activities of seeded objects that lack one.
+// EnsurePublished records the outbox activities of seeded objects that lack one: it seeds the "how to sign" note,
+// then stores a Create for the memo Article (as of revision 1), for each impulse Note and for that note. Activity
+// addresses are derived from the objects, so a second run stores nothing new. Nothing is delivered: these
+// objects were there before anyone could follow.
 func EnsurePublished(ctx context.Context, store *storage.Store, urls content.URLs) error {
+	o := objects{urls: urls, store: store}
+	if _, err := store.InsertNote(ctx, howToSignNote(urls, store.Now())); err != nil {
+		return fmt.Errorf("seed the how-to-sign note: %w", err)
+	}
+
+	first, err := store.Revision(ctx, 1)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil // nothing seeded yet: the caller seeds the memo first
+	}
+	if err != nil {
+		return fmt.Errorf("ensure published: %w", err)
+	}
+	if err := o.ensureCreated(ctx, createMemoName(), first.PublishedAt, func() (map[string]any, error) {
+		return o.article(ctx, first, first, urls.Memo())
+	}); err != nil {
+		return err
+	}
+
+	imps, err := store.Impulses(ctx)
+	if err != nil {
+		return fmt.Errorf("ensure published: %w", err)
+	}
+	for _, imp := range imps {
+		if imp.Retracted() {
+			continue
+		}
+		if err := o.ensureCreated(ctx, createImpulseName(imp.Slug), imp.PublishedAt, func() (map[string]any, error) {
+			return o.impulseNote(ctx, imp, first.Title)
+		}); err != nil {
+			return err
+		}
+	}
+
+	howto, err := store.NoteBySlug(ctx, content.HowToSignSlug)
+	if err != nil {
+		return fmt.Errorf("ensure published: %w", err)
+	}
+	if howto.Deleted() {
+		return nil
+	}
+	return o.ensureCreated(ctx, createNoteName(howto.Slug), howto.PublishedAt, func() (map[string]any, error) {
+		return o.storedNote(ctx, howto)
+	})
+}
+
+// ensureCreated stores a Create of the object build returns, under activity name, unless one is stored already.
+func (o objects) ensureCreated(ctx context.Context, name string, published time.Time, build func() (map[string]any, error)) error {
+	id := o.activityIRI(name)
+	if _, err := o.store.ActivityByIRI(ctx, id); err == nil {
+		return nil
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("ensure %s: %w", name, err)
+	}
+	obj, err := build()
+	if err != nil {
+		return fmt.Errorf("build the object of %s: %w", name, err)
+	}
+	create, err := o.activity("Create", id, obj, published)
+	if err != nil {
+		return err
+	}
+	if err := o.store.InsertActivity(ctx, create, nil); err != nil {
+		return fmt.Errorf("ensure %s: %w", name, err)
+	}
 	return nil
 }
 
-// PublishRevision stores doc as the next revision with its outgoing activities and returns its number.
+// PublishRevision stores doc as the next revision with its outgoing activities and returns its number. In one
+// transaction it stores the revision, an Update of the memo Article carrying the new text (so Mastodon shows the
+// memo as edited), and a Create of a Note announcing the revision and its changelog, both with one pending
+// delivery per follower inbox (shared inboxes preferred). Delivery workers send them later.
 func PublishRevision(ctx context.Context, store *storage.Store, urls content.URLs, doc content.Document, changelog string) (int, error) {
-	return store.AddRevision(ctx, storage.Revision{Title: doc.Title, Summary: content.Abstract, Markdown: doc.Markdown, HTML: doc.HTML, Changelog: changelog})
+	o := objects{urls: urls, store: store}
+	first, err := store.Revision(ctx, 1)
+	if err != nil {
+		return 0, fmt.Errorf("publish: the memo has no revision 1 yet: %w", err)
+	}
+	now := store.Now()
+	rev := storage.Revision{
+		Title: doc.Title, Summary: content.Abstract, Markdown: doc.Markdown, HTML: doc.HTML,
+		Changelog: changelog, PublishedAt: now,
+	}
+	var number int
+	err = store.InTx(ctx, func(tx *sqlx.Tx) error {
+		n, err := store.AddRevisionTx(ctx, tx, rev)
+		if err != nil {
+			return err
+		}
+		number, rev.Number = n, n
+		recipients, err := store.FollowerRecipientsTx(ctx, tx)
+		if err != nil {
+			return err
+		}
+
+		article, err := o.article(ctx, rev, first, urls.Memo())
+		if err != nil {
+			return fmt.Errorf("build revision %d: %w", n, err)
+		}
+		update, err := o.activity("Update", o.activityIRI(updateMemoName(n)), article, now)
+		if err != nil {
+			return err
+		}
+		if err := store.InsertActivityTx(ctx, tx, update, recipients); err != nil {
+			return err
+		}
+
+		announce := revisionNote(urls, rev, now)
+		if _, err := store.InsertNoteTx(ctx, tx, announce); err != nil {
+			return err
+		}
+		announce.Tags = "[]"
+		note, err := o.storedNote(ctx, announce)
+		if err != nil {
+			return fmt.Errorf("build the announcement of revision %d: %w", n, err)
+		}
+		create, err := o.activity("Create", o.activityIRI(createNoteName(announce.Slug)), note, now)
+		if err != nil {
+			return err
+		}
+		return store.InsertActivityTx(ctx, tx, create, recipients)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("publish revision: %w", err)
+	}
+	return number, nil
 }

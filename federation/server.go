@@ -5,6 +5,7 @@ package federation
 import (
 	"context"
 	"crypto/rsa"
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -27,6 +28,7 @@ type Server struct {
 	cfg   Config
 	store *storage.Store
 	log   *slog.Logger
+	objs  objects
 	inbox inboxState
 }
 
@@ -35,17 +37,161 @@ func New(cfg Config, store *storage.Store) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Server{cfg: cfg, store: store, log: cfg.Logger}, nil
+	if cfg.Key == nil {
+		return nil, errors.New("federation: the actor's key is missing")
+	}
+	if cfg.URLs.Base == "" || cfg.URLs.Username == "" {
+		return nil, errors.New("federation: the public URL and the username are required")
+	}
+	return &Server{cfg: cfg, store: store, log: cfg.Logger, objs: objects{urls: cfg.URLs, store: store}}, nil
 }
 
 // Register adds the ActivityPub routes to mux. Object URLs are negotiated: requests that do not ask for
 // ActivityPub JSON go to pages, the HTML site, on the same URL.
 func (s *Server) Register(mux *http.ServeMux, pages http.Handler) {
 	s.registerInbox(mux)
-	// TODO(read side): routes.
+
+	mux.HandleFunc("GET /.well-known/webfinger", s.handleWebfinger)
+	mux.HandleFunc("GET /.well-known/host-meta", s.handleHostMeta)
+	mux.HandleFunc("GET /.well-known/host-meta.json", s.handleHostMetaJSON)
+	mux.HandleFunc("GET /.well-known/nodeinfo", s.handleNodeInfoIndex)
+	mux.HandleFunc("GET /nodeinfo/2.0", s.handleNodeInfo("2.0"))
+	mux.HandleFunc("GET /nodeinfo/2.1", s.handleNodeInfo("2.1"))
+
+	object := func(pattern string, build objectHandler) {
+		mux.HandleFunc(pattern, s.negotiated(pages, build))
+	}
+	// Replies, likes and shares of an object live under its address; exists checks the object first.
+	interactions := func(prefix string, objectIRI func(r *http.Request) (string, error)) {
+		object("GET "+prefix+"/replies", func(r *http.Request) (map[string]any, error) {
+			id, err := objectIRI(r)
+			if err != nil {
+				return nil, err
+			}
+			return s.top(s.objs.replies(r.Context(), id, r.URL.Query()))
+		})
+		for _, kind := range []string{"likes", "shares"} {
+			object("GET "+prefix+"/"+kind, func(r *http.Request) (map[string]any, error) {
+				id, err := objectIRI(r)
+				if err != nil {
+					return nil, err
+				}
+				return s.top(s.objs.countOnly(r.Context(), id, kind))
+			})
+		}
+	}
+
+	object("GET /users/{username}", s.handleActor)
+	actorCollection := func(name string, build func(r *http.Request) (map[string]any, error)) {
+		object("GET /users/{username}/"+name, func(r *http.Request) (map[string]any, error) {
+			if r.PathValue("username") != s.cfg.URLs.Username {
+				return nil, notFound("no actor %q here", r.PathValue("username"))
+			}
+			return s.top(build(r))
+		})
+	}
+	actorCollection("outbox", func(r *http.Request) (map[string]any, error) { return s.objs.outbox(r.Context(), r.URL.Query()) })
+	actorCollection("followers", func(r *http.Request) (map[string]any, error) { return s.objs.followers(r.Context(), r.URL.Query()) })
+	actorCollection("following", func(r *http.Request) (map[string]any, error) { return s.objs.following(r.Context(), r.URL.Query()) })
+	actorCollection("featured", func(r *http.Request) (map[string]any, error) { return s.objs.featured(r.Context()) })
+
+	object("GET /memo", func(r *http.Request) (map[string]any, error) { return s.top(s.objs.memoArticle(r.Context())) })
+	interactions("/memo", func(r *http.Request) (string, error) {
+		if _, err := s.store.CurrentRevision(r.Context()); err != nil {
+			return "", storeErr(err, "the memo is not published yet")
+		}
+		return s.cfg.URLs.Memo(), nil
+	})
+	object("GET /memo/revisions", func(r *http.Request) (map[string]any, error) { return s.top(s.objs.revisions(r.Context())) })
+	object("GET /memo/revisions/{n}", func(r *http.Request) (map[string]any, error) {
+		n, err := revisionNumber(r)
+		if err != nil {
+			return nil, err
+		}
+		return s.top(s.objs.revisionArticle(r.Context(), n))
+	})
+	interactions("/memo/revisions/{n}", func(r *http.Request) (string, error) {
+		n, err := revisionNumber(r)
+		if err != nil {
+			return "", err
+		}
+		if _, err := s.store.Revision(r.Context(), n); err != nil {
+			return "", storeErr(err, "no revision %d", n)
+		}
+		return s.cfg.URLs.Revision(n), nil
+	})
+
+	object("GET /impulses", func(r *http.Request) (map[string]any, error) { return s.top(s.objs.impulses(r.Context())) })
+	object("GET /impulses/{slug}", func(r *http.Request) (map[string]any, error) {
+		return s.top(s.objs.impulse(r.Context(), r.PathValue("slug")))
+	})
+	interactions("/impulses/{slug}", func(r *http.Request) (string, error) {
+		imp, err := s.store.Impulse(r.Context(), r.PathValue("slug"))
+		if err != nil || imp.Retracted() {
+			return "", storeErr(orNotFound(err), "no impulse %q", r.PathValue("slug"))
+		}
+		return s.cfg.URLs.Impulse(imp.Slug), nil
+	})
+
+	object("GET /notes/{slug}", func(r *http.Request) (map[string]any, error) {
+		return s.top(s.objs.note(r.Context(), r.PathValue("slug")))
+	})
+	interactions("/notes/{slug}", func(r *http.Request) (string, error) {
+		n, err := s.store.NoteBySlug(r.Context(), r.PathValue("slug"))
+		if err != nil || !n.Public || n.Deleted() {
+			return "", storeErr(orNotFound(err), "no note %q", r.PathValue("slug"))
+		}
+		return s.cfg.URLs.Note(n.Slug), nil
+	})
+
+	object("GET /signatures", func(r *http.Request) (map[string]any, error) {
+		return s.top(s.objs.signatures(r.Context(), r.URL.Query()))
+	})
+
+	mux.HandleFunc("GET /activities/{name}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Accept")
+		if !content.WantsActivityJSON(r) {
+			pages.ServeHTTP(w, r)
+			return
+		}
+		s.serveStoredActivity(w, r)
+	})
 }
 
-// Run does the background work (deliveries) until ctx ends.
+// top finishes a built document as a response body: with its @context.
+func (s *Server) top(m map[string]any, err error) (map[string]any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return topLevel(s.cfg.URLs, m), nil
+}
+
+// orNotFound stands for "exists but is not to be shown" (retracted, private), answered like a missing row.
+func orNotFound(err error) error {
+	if err == nil {
+		return storage.ErrNotFound
+	}
+	return err
+}
+
+// serveStoredActivity answers an activity's stored body byte for byte: what was delivered is what is fetched.
+func (s *Server) serveStoredActivity(w http.ResponseWriter, r *http.Request) {
+	body, err := s.objs.storedActivity(r.Context(), r.PathValue("name"))
+	var p *problem
+	switch {
+	case errors.As(err, &p):
+		writeError(w, p.status, p.reason)
+	case err != nil:
+		s.log.Error("stored activity", "name", r.PathValue("name"), "err", err)
+		writeError(w, http.StatusInternalServerError, "internal error")
+	default:
+		w.Header().Set("Content-Type", activityJSONType)
+		w.Header().Set("Cache-Control", cacheControl)
+		w.Write(body)
+	}
+}
+
+// Run does the background work (the inbox's effects, deliveries) until ctx ends.
 func (s *Server) Run(ctx context.Context) error {
 	return s.runInbox(ctx)
 }

@@ -1,0 +1,182 @@
+package federation
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/go-fed/activity/streams"
+	"github.com/go-fed/activity/streams/vocab"
+
+	"github.com/memo-fediverse/memo/storage"
+)
+
+// Activity addresses. The activities of publishing are named after what they do (create-memo, update-memo-2…), in
+// the same /activities/ space as urls.Activity, so that seeding and publishing can run twice and store each once.
+// Every activity, however named, is served at its own address from the stored body.
+
+func (o objects) activityIRI(name string) string { return o.urls.Base + "/activities/" + name }
+
+func createMemoName() string               { return "create-memo" }
+func createImpulseName(slug string) string { return "create-impulse-" + slug }
+func createNoteName(slug string) string    { return "create-note-" + slug }
+func updateMemoName(revision int) string   { return "update-memo-" + strconv.Itoa(revision) }
+
+// wrapped is what Create and Update have in common here.
+type wrapped interface {
+	vocab.Type
+	SetJSONLDId(vocab.JSONLDIdProperty)
+	SetActivityStreamsActor(vocab.ActivityStreamsActorProperty)
+	SetActivityStreamsPublished(vocab.ActivityStreamsPublishedProperty)
+	SetActivityStreamsTo(vocab.ActivityStreamsToProperty)
+	SetActivityStreamsCc(vocab.ActivityStreamsCcProperty)
+	SetActivityStreamsObject(vocab.ActivityStreamsObjectProperty)
+}
+
+// activity wraps object (an already built map) in a Create or Update by the actor, public with followers in copy,
+// and returns it ready to store: with @context, as JSON.
+func (o objects) activity(kind, id string, object map[string]any, published time.Time) (storage.Activity, error) {
+	var a wrapped
+	switch kind {
+	case "Create":
+		a = streams.NewActivityStreamsCreate()
+	case "Update":
+		a = streams.NewActivityStreamsUpdate()
+	default:
+		return storage.Activity{}, fmt.Errorf("activity %s: unsupported type %s", id, kind)
+	}
+	objectID, _ := object["id"].(string)
+	a.SetJSONLDId(idProp(id))
+	a.SetActivityStreamsActor(actorProp(o.urls.Actor()))
+	a.SetActivityStreamsPublished(publishedProp(published))
+	a.SetActivityStreamsTo(toProp(asPublic))
+	a.SetActivityStreamsCc(ccProp(o.urls.Followers()))
+	obj := streams.NewActivityStreamsObjectProperty()
+	obj.AppendIRI(iri(objectID))
+	a.SetActivityStreamsObject(obj)
+	m, err := serialize(a)
+	if err != nil {
+		return storage.Activity{}, err
+	}
+	// go-fed cannot carry the extension fields of our objects, so the built map replaces the IRI placeholder.
+	m["object"] = object
+	m["to"], m["cc"] = []any{asPublic}, []any{o.urls.Followers()}
+	body, err := json.Marshal(topLevel(o.urls, m))
+	if err != nil {
+		return storage.Activity{}, fmt.Errorf("encode activity %s: %w", id, err)
+	}
+	return storage.Activity{IRI: id, Type: kind, ObjectIRI: objectID, Body: string(body), InOutbox: true, PublishedAt: published}, nil
+}
+
+// outboxPageBytes bounds a page of the outbox well under Mastodon's 1 MB fetch limit: Updates carry the whole
+// memo, so a page holds fewer of them.
+const outboxPageBytes = 512 << 10
+
+// outbox serves the outbox collection (without query) or one of its pages: ?page=true is the newest, ?before=ID
+// continues towards older activities and ?after=ID goes back towards newer ones.
+func (o objects) outbox(ctx context.Context, q url.Values) (map[string]any, error) {
+	id := o.urls.Outbox()
+	total, err := o.store.OutboxCount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	before, after := cursor(q, "before"), cursor(q, "after")
+	if before < 0 || after < 0 {
+		return nil, badRequest("before and after take an activity number, e.g. ?before=42")
+	}
+	if !q.Has("page") && !q.Has("before") && !q.Has("after") {
+		c := streams.NewActivityStreamsOrderedCollection()
+		c.SetJSONLDId(idProp(id))
+		c.SetActivityStreamsTotalItems(totalItemsProp(total))
+		c.SetActivityStreamsFirst(firstProp(id + "?page=true"))
+		return serialize(c)
+	}
+
+	var acts []storage.Activity
+	pageID := id + "?page=true"
+	switch {
+	case q.Has("after"):
+		pageID = id + "?after=" + strconv.FormatInt(after, 10)
+		acts, err = o.store.OutboxPageAfter(ctx, after, pageSize)
+	case q.Has("before"):
+		pageID = id + "?before=" + strconv.FormatInt(before, 10)
+		acts, err = o.store.OutboxPage(ctx, before, pageSize+1)
+	default:
+		acts, err = o.store.OutboxPage(ctx, 0, pageSize+1)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Keep whole activities while the page stays small enough; what is left goes to the next page.
+	items := []any{}
+	size := 0
+	kept := acts[:0:0]
+	for _, a := range acts {
+		if len(kept) == pageSize || (len(kept) > 0 && size+len(a.Body) > outboxPageBytes) {
+			break
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(a.Body), &m); err != nil {
+			return nil, fmt.Errorf("outbox: stored activity %s: %w", a.IRI, err)
+		}
+		delete(m, "@context")
+		items = append(items, m)
+		kept = append(kept, a)
+		size += len(a.Body)
+	}
+
+	p := streams.NewActivityStreamsOrderedCollectionPage()
+	p.SetJSONLDId(idProp(pageID))
+	p.SetActivityStreamsPartOf(partOfProp(id))
+	p.SetActivityStreamsTotalItems(totalItemsProp(total))
+	if len(kept) > 0 {
+		oldest, newest := kept[len(kept)-1].ID, kept[0].ID
+		older, err := o.store.OutboxPage(ctx, oldest, 1)
+		if err != nil {
+			return nil, err
+		}
+		if len(older) > 0 {
+			p.SetActivityStreamsNext(nextProp(id + "?before=" + strconv.FormatInt(oldest, 10)))
+		}
+		newer, err := o.store.OutboxPageAfter(ctx, newest, 1)
+		if err != nil {
+			return nil, err
+		}
+		if len(newer) > 0 {
+			p.SetActivityStreamsPrev(prevProp(id + "?after=" + strconv.FormatInt(newest, 10)))
+		}
+	}
+	m, err := serialize(p)
+	if err != nil {
+		return nil, err
+	}
+	m["orderedItems"] = items
+	return m, nil
+}
+
+// cursor reads an activity number from the query: 0 when absent, -1 when malformed.
+func cursor(q url.Values, name string) int64 {
+	if !q.Has(name) {
+		return 0
+	}
+	n, err := strconv.ParseInt(q.Get(name), 10, 64)
+	if err != nil || n < 1 {
+		return -1
+	}
+	return n
+}
+
+// storedActivity serves one activity of the outbox from its stored body, exactly as it was sent.
+func (o objects) storedActivity(ctx context.Context, name string) ([]byte, error) {
+	a, err := o.store.ActivityByIRI(ctx, o.activityIRI(name))
+	if err != nil {
+		return nil, storeErr(err, "no activity %q", name)
+	}
+	if !a.InOutbox {
+		return nil, notFound("no activity %q", name)
+	}
+	return []byte(a.Body), nil
+}

@@ -1,0 +1,128 @@
+package federation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"net/http"
+
+	"github.com/go-fed/activity/streams"
+
+	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/storage"
+)
+
+// actorSummary is the profile text: what the account is, how to sign, and the licence with its attribution.
+func (s *Server) actorSummary() string {
+	urls := s.cfg.URLs
+	return fmt.Sprintf(`<p>Ce compte publie le mémorandum « Pour du libre et de l’open en conscience » (2020), ses 6 enseignements et ses 7 mesures, et recueille les signatures de celles et ceux qui le soutiennent.</p>`+
+		`<p>Pour signer : répondez au mémo (ou à une de ses impulsions) avec « je signe ». La liste des signatures : <a href="%s">%s</a>.</p>`+
+		`<p><em>This account publishes a French memorandum on free software, open knowledge and digital commons. To sign it, reply with “I sign”.</em></p>`+
+		`<p>Texte sous licence <a href="%s">%s</a>, par %s. Original : <a href="%s">%s</a>.</p>`,
+		html.EscapeString(urls.Signatures()), html.EscapeString(urls.Signatures()),
+		content.LicenceURL, content.Licence, html.EscapeString(content.Authors), content.OriginalURL, content.OriginalURL)
+}
+
+// profileFields are the PropertyValue attachments Mastodon shows as a table under the profile.
+func (s *Server) profileFields() []any {
+	urls := s.cfg.URLs
+	link := func(href, text string) string {
+		return fmt.Sprintf(`<a href="%s" rel="me nofollow noopener noreferrer" target="_blank">%s</a>`, html.EscapeString(href), html.EscapeString(text))
+	}
+	return []any{
+		map[string]any{"type": "PropertyValue", "name": "Site", "value": link(urls.Home(), urls.Host())},
+		map[string]any{"type": "PropertyValue", "name": "Licence", "value": link(content.LicenceURL, content.Licence)},
+		map[string]any{"type": "PropertyValue", "name": "Texte original", "value": link(content.OriginalURL, "covid19-open.frama.io/memo")},
+	}
+}
+
+// actor builds the publication's one actor: a Service (the bot flag in Mastodon) with everything Mastodon reads.
+func (s *Server) actor(ctx context.Context) (map[string]any, error) {
+	urls := s.cfg.URLs
+	pemText, err := sigs.PublicKeyPEM(&s.cfg.Key.PublicKey)
+	if err != nil {
+		return nil, fmt.Errorf("actor: %w", err)
+	}
+	created := content.FirstRevisionDate
+	if first, err := s.store.Revision(ctx, 1); err == nil {
+		created = first.PublishedAt
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return nil, fmt.Errorf("actor: %w", err)
+	}
+
+	a := streams.NewActivityStreamsService()
+	a.SetJSONLDId(idProp(urls.Actor()))
+	username := streams.NewActivityStreamsPreferredUsernameProperty()
+	username.SetXMLSchemaString(urls.Username)
+	a.SetActivityStreamsPreferredUsername(username)
+	a.SetActivityStreamsName(nameProp(s.cfg.DisplayName))
+	a.SetActivityStreamsSummary(summaryProp(s.actorSummary()))
+	a.SetActivityStreamsUrl(urlProp(urls.Home()))
+	a.SetActivityStreamsPublished(publishedProp(created))
+
+	icon := streams.NewActivityStreamsImage()
+	icon.SetActivityStreamsUrl(urlProp(urls.Icon()))
+	icon.SetActivityStreamsMediaType(mediaTypeProp("image/png"))
+	iconProp := streams.NewActivityStreamsIconProperty()
+	iconProp.AppendActivityStreamsImage(icon)
+	a.SetActivityStreamsIcon(iconProp)
+
+	inbox := streams.NewActivityStreamsInboxProperty()
+	inbox.SetIRI(iri(urls.Inbox()))
+	a.SetActivityStreamsInbox(inbox)
+	outbox := streams.NewActivityStreamsOutboxProperty()
+	outbox.SetIRI(iri(urls.Outbox()))
+	a.SetActivityStreamsOutbox(outbox)
+	followers := streams.NewActivityStreamsFollowersProperty()
+	followers.SetIRI(iri(urls.Followers()))
+	a.SetActivityStreamsFollowers(followers)
+	following := streams.NewActivityStreamsFollowingProperty()
+	following.SetIRI(iri(urls.Following()))
+	a.SetActivityStreamsFollowing(following)
+	featured := streams.NewTootFeaturedProperty()
+	featured.SetIRI(iri(urls.Featured()))
+	a.SetTootFeatured(featured)
+	discoverable := streams.NewTootDiscoverableProperty()
+	discoverable.Set(true)
+	a.SetTootDiscoverable(discoverable)
+
+	collections := streams.NewActivityStreamsStreamsProperty()
+	collections.AppendIRI(iri(urls.Impulses()))
+	collections.AppendIRI(iri(urls.Signatures()))
+	a.SetActivityStreamsStreams(collections)
+
+	key := streams.NewW3IDSecurityV1PublicKey()
+	key.SetJSONLDId(idProp(urls.KeyID()))
+	owner := streams.NewW3IDSecurityV1OwnerProperty()
+	owner.SetIRI(iri(urls.Actor()))
+	key.SetW3IDSecurityV1Owner(owner)
+	keyPem := streams.NewW3IDSecurityV1PublicKeyPemProperty()
+	keyPem.Set(pemText)
+	key.SetW3IDSecurityV1PublicKeyPem(keyPem)
+	keyProp := streams.NewW3IDSecurityV1PublicKeyProperty()
+	keyProp.AppendW3IDSecurityV1PublicKey(key)
+	a.SetW3IDSecurityV1PublicKey(keyProp)
+
+	m, err := serialize(a)
+	if err != nil {
+		return nil, err
+	}
+	// Terms go-fed v1.0.0 does not know, and the arrays GoToSocial expects to stay arrays.
+	m["endpoints"] = map[string]any{"sharedInbox": urls.SharedInbox()}
+	m["manuallyApprovesFollowers"] = false
+	m["indexable"] = true
+	m["attributionDomains"] = []string{urls.Host()}
+	m["alsoKnownAs"] = []string{}
+	m["attachment"] = s.profileFields()
+	m["tag"] = []any{}
+	return topLevel(urls, m), nil
+}
+
+func (s *Server) handleActor(r *http.Request) (map[string]any, error) {
+	if r.PathValue("username") != s.cfg.URLs.Username {
+		return nil, notFound("no actor %q here; this server has only %s", r.PathValue("username"), s.cfg.URLs.Actor())
+	}
+	return s.actor(r.Context())
+}

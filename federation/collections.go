@@ -1,0 +1,164 @@
+package federation
+
+import (
+	"context"
+	"net/url"
+	"strconv"
+
+	"github.com/go-fed/activity/streams"
+
+	"github.com/memo-fediverse/memo/content"
+)
+
+// Collections of the actor and of our objects. Each has totalItems and a first page: without one, Mastodon treats
+// a collection as hidden.
+
+// pageSize bounds the items of a numbered collection page.
+const pageSize = 40
+
+// pageNumber reads ?page=N (1 when absent; "true" also means the first page, as Mastodon writes it).
+func pageNumber(q url.Values) (int, error) {
+	v := q.Get("page")
+	if v == "" || v == "true" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1_000_000 {
+		return 0, badRequest("page=%q: use a page number from 1", v)
+	}
+	return n, nil
+}
+
+// collection is an OrderedCollection that shows its count and links its first page, items only on pages.
+func (o objects) collection(id string, total int) (map[string]any, error) {
+	c := streams.NewActivityStreamsOrderedCollection()
+	c.SetJSONLDId(idProp(id))
+	c.SetActivityStreamsTotalItems(totalItemsProp(total))
+	c.SetActivityStreamsFirst(firstProp(id + "?page=1"))
+	return serialize(c)
+}
+
+// numberedPage is page n of a collection whose items are IRIs; more tells whether a page n+1 exists.
+func (o objects) numberedPage(collectionID string, n, total int, items []string, more bool) (map[string]any, error) {
+	p := streams.NewActivityStreamsOrderedCollectionPage()
+	p.SetJSONLDId(idProp(collectionID + "?page=" + strconv.Itoa(n)))
+	p.SetActivityStreamsPartOf(partOfProp(collectionID))
+	p.SetActivityStreamsTotalItems(totalItemsProp(total))
+	ordered := streams.NewActivityStreamsOrderedItemsProperty()
+	for _, it := range items {
+		ordered.AppendIRI(iri(it))
+	}
+	p.SetActivityStreamsOrderedItems(ordered)
+	if more {
+		p.SetActivityStreamsNext(nextProp(collectionID + "?page=" + strconv.Itoa(n+1)))
+	}
+	if n > 1 {
+		p.SetActivityStreamsPrev(prevProp(collectionID + "?page=" + strconv.Itoa(n-1)))
+	}
+	m, err := serialize(p)
+	if err != nil {
+		return nil, err
+	}
+	m["orderedItems"] = asArray(m["orderedItems"])
+	return m, nil
+}
+
+// pagedIRIs serves a collection of IRIs: the collection itself without ?page, page n with it. list returns the
+// items from offset, at most limit.
+func (o objects) pagedIRIs(ctx context.Context, id string, q url.Values, total int, list func(ctx context.Context, offset, limit int) ([]string, error)) (map[string]any, error) {
+	if !q.Has("page") {
+		return o.collection(id, total)
+	}
+	n, err := pageNumber(q)
+	if err != nil {
+		return nil, err
+	}
+	items, err := list(ctx, (n-1)*pageSize, pageSize+1)
+	if err != nil {
+		return nil, err
+	}
+	more := len(items) > pageSize
+	if more {
+		items = items[:pageSize]
+	}
+	return o.numberedPage(id, n, total, items, more)
+}
+
+// followers lists who follows the actor, on pages.
+func (o objects) followers(ctx context.Context, q url.Values) (map[string]any, error) {
+	total, err := o.store.FollowersCollectionCount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return o.pagedIRIs(ctx, o.urls.Followers(), q, total, o.store.FollowersCollectionPage)
+}
+
+// following is empty: the memo follows no one.
+func (o objects) following(ctx context.Context, q url.Values) (map[string]any, error) {
+	return o.pagedIRIs(ctx, o.urls.Following(), q, 0, func(context.Context, int, int) ([]string, error) { return nil, nil })
+}
+
+// signatures is the signatures collection: its count for now, its items once signatures are collected.
+func (o objects) signatures(ctx context.Context, q url.Values) (map[string]any, error) {
+	total, err := o.store.SignatureTotal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := o.pagedIRIs(ctx, o.urls.Signatures(), q, total, func(context.Context, int, int) ([]string, error) { return nil, nil })
+	if err != nil {
+		return nil, err
+	}
+	if !q.Has("page") {
+		m["name"] = "Signatures du mémo"
+		m["attributedTo"] = o.urls.Actor()
+	}
+	return m, nil
+}
+
+// replies lists the public replies to one of our objects.
+func (o objects) replies(ctx context.Context, objectIRI string, q url.Values) (map[string]any, error) {
+	counts, err := o.store.InteractionCounts(ctx, objectIRI)
+	if err != nil {
+		return nil, err
+	}
+	id := content.Replies(objectIRI)
+	return o.pagedIRIs(ctx, id, q, counts.Replies, func(ctx context.Context, offset, limit int) ([]string, error) {
+		return o.store.ReplyIRIs(ctx, objectIRI, offset, limit)
+	})
+}
+
+// countOnly serves the likes or shares of an object: only their number is published.
+func (o objects) countOnly(ctx context.Context, objectIRI, kind string) (map[string]any, error) {
+	counts, err := o.store.InteractionCounts(ctx, objectIRI)
+	if err != nil {
+		return nil, err
+	}
+	if kind == "likes" {
+		return countCollection(content.Likes(objectIRI), counts.Likes)
+	}
+	return countCollection(content.Shares(objectIRI), counts.Shares)
+}
+
+// featured pins the memo and the "how to sign" note, embedded so a profile shows them without more fetches.
+func (o objects) featured(ctx context.Context) (map[string]any, error) {
+	var items []any
+	memo, err := o.memoArticle(ctx)
+	if err != nil {
+		return nil, err
+	}
+	items = append(items, memo)
+	if howto, err := o.note(ctx, content.HowToSignSlug); err == nil {
+		items = append(items, howto)
+	} else if !isProblem(err) {
+		return nil, err
+	}
+	c := streams.NewActivityStreamsOrderedCollection()
+	c.SetJSONLDId(idProp(o.urls.Featured()))
+	c.SetActivityStreamsTotalItems(totalItemsProp(len(items)))
+	m, err := serialize(c)
+	if err != nil {
+		return nil, err
+	}
+	m["orderedItems"] = items
+	return m, nil
+}

@@ -1,0 +1,112 @@
+package federation
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"time"
+
+	"github.com/go-fed/activity/streams"
+
+	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/storage"
+)
+
+// howToSignHTML explains signing by reply, in French then English. The phrases are the default ones the inbox
+// recognises.
+func howToSignHTML(urls content.URLs) string {
+	memo := html.EscapeString(urls.Memo())
+	sigs := html.EscapeString(urls.Signatures())
+	return `<p><strong>Comment signer le mémo</strong></p>` +
+		`<p>Depuis votre compte du fédivers (Mastodon, GoToSocial, Pleroma, Misskey…), répondez <a href="` + memo + `">au mémo</a>, ` +
+		`à une de ses impulsions ou à ce message en écrivant par exemple « je signe » (ou « signé », #JeSigne). ` +
+		`Une réponse publique ou non listée vous fait apparaître dans <a href="` + sigs + `">la liste des signatures</a> ; ` +
+		`une réponse réservée à vos abonné·es ou mentionnée seulement est comptée sans que votre nom soit affiché. ` +
+		`Pour retirer votre signature, supprimez votre réponse.</p>` +
+		`<p><strong>How to sign the memo</strong></p>` +
+		`<p>From your fediverse account, reply to the memo, to one of its impulses or to this post with “I sign” ` +
+		`(or #ISign, “firmo”, “ich unterschreibe”). Public and unlisted replies are listed; followers-only or direct ` +
+		`ones are counted without your name. Delete your reply to withdraw.</p>`
+}
+
+// howToSignNote is the seeded row of the pinned "how to sign" note.
+func howToSignNote(urls content.URLs, now time.Time) storage.Note {
+	return storage.Note{
+		Slug: content.HowToSignSlug, Kind: storage.NoteHowToSign, Content: howToSignHTML(urls),
+		To: []string{asPublic}, Cc: []string{urls.Followers()}, Public: true, PublishedAt: now,
+	}
+}
+
+// revisionNoteSlug names the note announcing revision n.
+func revisionNoteSlug(n int) string { return fmt.Sprintf("revision-%d", n) }
+
+// revisionNote announces revision n and what changed in it. The changelog is the publisher's plain text.
+func revisionNote(urls content.URLs, rev storage.Revision, now time.Time) storage.Note {
+	body := fmt.Sprintf(`<p>Nouvelle révision du mémo « <a href="%s">%s</a> » : révision %d.</p><p>Ce qui change : %s</p><p><a href="%s">Voir les différences</a> · <a href="%s">toutes les révisions</a></p>`,
+		html.EscapeString(urls.Memo()), html.EscapeString(rev.Title), rev.Number, html.EscapeString(rev.Changelog),
+		html.EscapeString(urls.Diff(rev.Number-1, rev.Number)), html.EscapeString(urls.Revisions()))
+	return storage.Note{
+		Slug: revisionNoteSlug(rev.Number), Kind: storage.NoteRevision, Content: body,
+		To: []string{asPublic}, Cc: []string{urls.Followers()}, Public: true, PublishedAt: now,
+	}
+}
+
+// storedNote builds a note of the notes table as a Note.
+func (o objects) storedNote(ctx context.Context, n storage.Note) (map[string]any, error) {
+	id := o.urls.Note(n.Slug)
+	note := streams.NewActivityStreamsNote()
+	note.SetJSONLDId(idProp(id))
+	note.SetActivityStreamsContent(contentProp(n.Content))
+	note.SetActivityStreamsUrl(urlProp(id))
+	note.SetActivityStreamsPublished(publishedProp(n.PublishedAt))
+	note.SetActivityStreamsAttributedTo(attributedToProp(o.urls.Actor()))
+	note.SetActivityStreamsTo(toProp(n.To...))
+	note.SetActivityStreamsCc(ccProp(n.Cc...))
+	if n.InReplyTo != "" {
+		irt := streams.NewActivityStreamsInReplyToProperty()
+		irt.AppendIRI(iri(n.InReplyTo))
+		note.SetActivityStreamsInReplyTo(irt)
+	}
+	note.SetActivityStreamsContext(contextProp(o.urls.Memo()))
+	if n.Kind == storage.NoteHowToSign {
+		note.SetActivityStreamsName(nameProp("Comment signer le mémo"))
+	}
+	m, err := serialize(note)
+	if err != nil {
+		return nil, err
+	}
+	m["contentMap"] = languageMap(n.Content)
+	var tags []any
+	if err := json.Unmarshal([]byte(n.Tags), &tags); err != nil {
+		return nil, fmt.Errorf("note %s: tags: %w", n.Slug, err)
+	}
+	m["tag"] = append([]any{}, tags...)
+	m["attachment"] = []any{}
+	m["sensitive"] = false
+	keepAudienceArrays(m)
+	if err := o.withInteractions(ctx, m, id); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// note serves a note by slug: public ones only (others were addressed to someone and are not listed), and a
+// Tombstone once deleted.
+func (o objects) note(ctx context.Context, slug string) (map[string]any, error) {
+	n, err := o.store.NoteBySlug(ctx, slug)
+	if err != nil {
+		return nil, storeErr(err, "no note %q", slug)
+	}
+	if !n.Public {
+		return nil, notFound("no note %q", slug)
+	}
+	if n.Deleted() {
+		t, err := o.tombstone(o.urls.Note(slug), "Note", n.DeletedAt)
+		if err != nil {
+			return nil, err
+		}
+		return nil, gone(t)
+	}
+	return o.storedNote(ctx, n)
+}

@@ -1,0 +1,100 @@
+package federation
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/go-fed/activity/streams"
+	"github.com/go-fed/activity/streams/vocab"
+
+	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/storage"
+)
+
+// objects builds the documents of our objects from the database. The HTTP side serves them and publishing stores
+// them inside activities, so both see the same shapes. Nothing is cached: a new revision shows at once.
+type objects struct {
+	urls  content.URLs
+	store *storage.Store
+}
+
+// addressed is what every public object of ours carries: its author and a public audience with the followers in
+// copy (Mastodon's "public" visibility).
+type addressed interface {
+	SetActivityStreamsAttributedTo(vocab.ActivityStreamsAttributedToProperty)
+	SetActivityStreamsTo(vocab.ActivityStreamsToProperty)
+	SetActivityStreamsCc(vocab.ActivityStreamsCcProperty)
+}
+
+func (o objects) addressPublic(t addressed) {
+	t.SetActivityStreamsAttributedTo(attributedToProp(o.urls.Actor()))
+	t.SetActivityStreamsTo(toProp(asPublic))
+	t.SetActivityStreamsCc(ccProp(o.urls.Followers()))
+}
+
+// keepAudienceArrays undoes go-fed's collapsing of one-element to and cc lists into bare values: several servers
+// expect the audience as a list.
+func keepAudienceArrays(m map[string]any) {
+	m["to"], m["cc"] = asArray(m["to"]), asArray(m["cc"])
+}
+
+// interactionCollections are the replies, likes and shares of an object, embedded with their totals: Mastodon reads
+// the like and boost counts from likes.totalItems and shares.totalItems, and pages through replies from first.
+func (o objects) interactionCollections(ctx context.Context, objectIRI string) (replies, likes, shares map[string]any, err error) {
+	counts, err := o.store.InteractionCounts(ctx, objectIRI)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rc := streams.NewActivityStreamsOrderedCollection()
+	rc.SetJSONLDId(idProp(content.Replies(objectIRI)))
+	rc.SetActivityStreamsTotalItems(totalItemsProp(counts.Replies))
+	rc.SetActivityStreamsFirst(firstProp(content.Replies(objectIRI) + "?page=1"))
+	if replies, err = serialize(rc); err != nil {
+		return nil, nil, nil, err
+	}
+	if likes, err = countCollection(content.Likes(objectIRI), counts.Likes); err != nil {
+		return nil, nil, nil, err
+	}
+	if shares, err = countCollection(content.Shares(objectIRI), counts.Shares); err != nil {
+		return nil, nil, nil, err
+	}
+	return replies, likes, shares, nil
+}
+
+// countCollection is a collection that only tells how many items it has, as Mastodon publishes likes and shares.
+func countCollection(id string, total int) (map[string]any, error) {
+	c := streams.NewActivityStreamsCollection()
+	c.SetJSONLDId(idProp(id))
+	c.SetActivityStreamsTotalItems(totalItemsProp(total))
+	return serialize(c)
+}
+
+// withInteractions adds an object's replies, likes and shares to its serialised map.
+func (o objects) withInteractions(ctx context.Context, m map[string]any, objectIRI string) error {
+	replies, likes, shares, err := o.interactionCollections(ctx, objectIRI)
+	if err != nil {
+		return fmt.Errorf("interactions of %s: %w", objectIRI, err)
+	}
+	m["replies"], m["likes"], m["shares"] = replies, likes, shares
+	return nil
+}
+
+// tombstone stands for a withdrawn object; its URL answers 410 with it.
+func (o objects) tombstone(id, formerType string, deleted time.Time) (map[string]any, error) {
+	t := streams.NewActivityStreamsTombstone()
+	t.SetJSONLDId(idProp(id))
+	ft := streams.NewActivityStreamsFormerTypeProperty()
+	ft.AppendXMLSchemaString(formerType)
+	t.SetActivityStreamsFormerType(ft)
+	if !deleted.IsZero() {
+		d := streams.NewActivityStreamsDeletedProperty()
+		d.Set(deleted.UTC().Truncate(time.Second))
+		t.SetActivityStreamsDeleted(d)
+	}
+	m, err := serialize(t)
+	if err != nil {
+		return nil, err
+	}
+	return topLevel(o.urls, m), nil
+}
