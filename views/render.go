@@ -1,0 +1,209 @@
+package views
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/memo-fediverse/memo/content"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// csp is sent with every answer. No inline style or script is ever needed: the stylesheet and the one script are
+// files under /static. Forms may post to us and the follow box sends the browser on to the visitor's instance,
+// hence form-action https:.
+const csp = "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; form-action 'self' https:; base-uri 'none'; frame-ancestors 'none'"
+
+// page is what every template receives: the language, the site-wide facts, the head metadata and the page's own
+// data.
+type page struct {
+	L    *locale
+	Site *siteInfo
+	Nav  string // the navigation entry marked as current
+
+	Title       string
+	Description string
+	Canonical   string
+	Alternate   string // the ActivityPub object this page shows, for <link rel="alternate">
+
+	// The follow box, where a page has one.
+	SignURI   string // the object the visitor's instance opens; empty means the memo
+	FormValue string
+	FormError string
+
+	Data any
+}
+
+// OtherOGLocale is the interface language the page is not in, for og:locale:alternate.
+func (p *page) OtherOGLocale() string {
+	if p.L == english {
+		return french.OGLocale
+	}
+	return english.OGLocale
+}
+
+// siteInfo holds the facts every page shows, computed once.
+type siteInfo struct {
+	URLs          content.URLs
+	DisplayName   string
+	Version       string
+	Creator       string // @user@host, for fediverse:creator
+	Phrases       []string
+	CSS, JS, Icon string // asset URLs, versioned by content hash
+	InteractURL   string
+	SourceURL     string
+	ProductionURL string
+	Licence       string
+	LicenceURL    string
+	OriginalURL   string
+	Authors       string
+}
+
+// parseTemplates builds one template set per page file, each with the layout and the shared partials, once at
+// start-up.
+func parseTemplates() (map[string]*template.Template, error) {
+	base, err := template.New("base").ParseFS(templateFS, "templates/layout.html", "templates/partials.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse layout: %w", err)
+	}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*template.Template{}
+	for _, name := range names {
+		short := name[len("templates/") : len(name)-len(".html")]
+		if short == "layout" || short == "partials" {
+			continue
+		}
+		t, err := base.Clone()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := t.ParseFS(templateFS, name); err != nil {
+			return nil, fmt.Errorf("parse %s: %w", name, err)
+		}
+		out[short] = t
+	}
+	return out, nil
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// renderBytes executes a page into bytes, so that a template error becomes a clean 500 rather than half a page.
+func (s *Site) renderBytes(name string, p *page) ([]byte, error) {
+	t, ok := s.templates[name]
+	if !ok {
+		return nil, fmt.Errorf("no template %q", name)
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	if err := t.ExecuteTemplate(buf, "layout", p); err != nil {
+		return nil, fmt.Errorf("render %s: %w", name, err)
+	}
+	return bytes.Clone(buf.Bytes()), nil
+}
+
+// render writes a page with its status.
+func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	b, err := s.renderBytes(name, p)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	writeHTML(w, status, b)
+}
+
+func writeHTML(w http.ResponseWriter, status int, b []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// newPage starts a page in the request's language.
+func (s *Site) newPage(r *http.Request, nav, title, description, canonical, alternate string) *page {
+	return &page{
+		L: localeFor(r), Site: s.info, Nav: nav,
+		Title: title, Description: description, Canonical: canonical, Alternate: alternate,
+	}
+}
+
+// errorData is what the error page shows.
+type errorData struct {
+	Status   int
+	Heading  string
+	Reason   string
+	ShowForm bool
+}
+
+// fail answers an error in the format asked: JSON for ActivityPub clients, a page for browsers.
+func (s *Site) fail(w http.ResponseWriter, r *http.Request, status int, reason string) {
+	if content.WantsActivityJSON(r) {
+		writeJSONError(w, status, reason)
+		return
+	}
+	p := s.newPage(r, "", "", "", s.cfg.URLs.Home(), "")
+	heading := p.L.T(fmt.Sprintf("error.%d", status))
+	if heading == fmt.Sprintf("error.%d", status) {
+		heading = http.StatusText(status)
+	}
+	p.Title, p.Description = heading, reason
+	p.Canonical = s.cfg.URLs.Base + r.URL.Path
+	p.Data = errorData{Status: status, Heading: heading, Reason: reason}
+	s.render(w, r, status, "error", p)
+}
+
+func writeJSONError(w http.ResponseWriter, status int, reason string) {
+	b, _ := json.Marshal(map[string]string{"error": reason})
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// notFound is the answer to any unknown path.
+func (s *Site) notFound(w http.ResponseWriter, r *http.Request) {
+	if content.WantsActivityJSON(r) {
+		writeJSONError(w, http.StatusNotFound, "not found")
+		return
+	}
+	s.fail(w, r, http.StatusNotFound, localeFor(r).T("error.404.reason"))
+}
+
+// serverError logs what went wrong and tells the visitor only that it did.
+func (s *Site) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Error("page", "path", r.URL.Path, "err", err)
+	if content.WantsActivityJSON(r) {
+		writeJSONError(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	// A plain page: the error may come from the templates themselves.
+	l := localeFor(r)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusInternalServerError)
+	fmt.Fprintf(w, "<!doctype html><html lang=%q><meta charset=utf-8><title>%s</title><h1>%s</h1><p>%s</p></html>\n",
+		l.Tag, template.HTMLEscapeString(l.T("error.500")), template.HTMLEscapeString(l.T("error.500")), template.HTMLEscapeString(l.T("error.500.reason")))
+}
+
+// secure adds the headers every answer carries.
+func secure(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		// Pages differ by interface language, and the same URLs answer ActivityPub JSON to peers.
+		h.Set("Vary", "Accept, Accept-Language")
+		next.ServeHTTP(w, r)
+	})
+}
