@@ -29,6 +29,10 @@ func commands() []command {
 		{"publish", "FILE --changelog TEXT", "store FILE (Markdown) as a new revision of the memo", runPublish},
 		{"retract", "SLUG", "withdraw an impulse: it answers 410 and followers are sent a Delete", runRetract},
 		{"deliveries", "", "show the delivery queue, failing domains and recent failures", runDeliveries},
+		{"signatures", "list|export|hide|show|verify", "list, export, moderate and re-verify the signatures", runSignatures},
+		{"block", "actor IRI | domain NAME", "block an actor or a domain: hide their signatures, refuse them", runBlock},
+		{"unblock", "actor IRI | domain NAME", "lift a block", runUnblock},
+		{"refused", "[--limit N]", "list the latest refused inbox requests and why", runRefused},
 		{"version", "", "print the version", runVersion},
 	}
 }
