@@ -231,30 +231,6 @@ ON CONFLICT (activity_iri, inbox) DO NOTHING`), activityIRI, t, t, t, inbox)
 	return g, err
 }
 
-// DeliveryRecipientsTx lists where an activity to all followers goes: one inbox per shared inbox, and each
-// follower's own inbox when it has none. Domain is the inbox's host as recorded for the follower.
-func (s *Store) DeliveryRecipientsTx(ctx context.Context, tx *sqlx.Tx) ([]Recipient, error) {
-	var rows []struct {
-		Inbox  string `db:"inbox"`
-		Domain string `db:"domain"`
-	}
-	err := tx.SelectContext(ctx, &rows, `SELECT DISTINCT CASE WHEN shared_inbox <> '' THEN shared_inbox ELSE inbox END AS inbox, domain
-FROM followers ORDER BY inbox`)
-	if err != nil {
-		return nil, fmt.Errorf("list follower inboxes: %w", err)
-	}
-	out := make([]Recipient, 0, len(rows))
-	seen := map[string]bool{}
-	for _, r := range rows {
-		if r.Inbox == "" || seen[r.Inbox] {
-			continue
-		}
-		seen[r.Inbox] = true
-		out = append(out, Recipient{Inbox: r.Inbox, Domain: r.Domain})
-	}
-	return out, nil
-}
-
 // DeliveryCounts counts the queue's rows by state.
 func (s *Store) DeliveryCounts(ctx context.Context) (map[string]int, error) {
 	var rows []struct {

@@ -258,7 +258,7 @@ func publish(t testing.TB, s *storage.Store, iri string) {
 	t.Helper()
 	body := fmt.Sprintf(`{"@context":"https://www.w3.org/ns/activitystreams","id":%q,"type":"Update","actor":"http://memo.test/users/memo","object":{"id":"http://memo.test/memo","type":"Article"}}`, iri)
 	err := s.InTx(context.Background(), func(tx *sqlx.Tx) error {
-		rs, err := s.DeliveryRecipientsTx(context.Background(), tx)
+		rs, err := s.FollowerRecipientsTx(context.Background(), tx)
 		if err != nil {
 			return err
 		}

@@ -54,11 +54,15 @@ func Retract(ctx context.Context, store *storage.Store, urls content.URLs, slug 
 		return r, err
 	}
 	err = store.InTx(ctx, func(tx *sqlx.Tx) error {
-		recipients, err := store.DeliveryRecipientsTx(ctx, tx)
+		recipients, err := store.FollowerRecipientsTx(ctx, tx)
 		if err != nil {
 			return err
 		}
-		r.Recipients = len(recipients)
+		inboxes := map[string]bool{}
+		for _, rc := range recipients {
+			inboxes[rc.Inbox] = true
+		}
+		r.Recipients = len(inboxes)
 		return store.InsertActivityTx(ctx, tx, storage.Activity{
 			IRI: r.ActivityIRI, Type: "Delete", ObjectIRI: urls.Impulse(slug), Body: string(body), PublishedAt: imp.RetractedAt,
 		}, recipients)
