@@ -24,18 +24,18 @@ import (
 // cmd/memo builds it, on a store seeded the way cmd/memo seeds it.
 
 const (
-	rsAcceptAS = "application/activity+json"
-	rsAcceptLD       = `application/ld+json; profile="https://www.w3.org/ns/activitystreams"`
-	rsAcceptBrowser  = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-	rsAcceptAny      = "*/*"
+	rsAcceptAS      = "application/activity+json"
+	rsAcceptLD      = `application/ld+json; profile="https://www.w3.org/ns/activitystreams"`
+	rsAcceptBrowser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+	rsAcceptAny     = "*/*"
 )
 
 // rsClock is the store's clock in these tests, so seeded notes and new revisions have known dates.
 var rsClock = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
 var (
-	rsKeyOnce sync.Once
-	rsKeyValue     *rsa.PrivateKey
+	rsKeyOnce  sync.Once
+	rsKeyValue *rsa.PrivateKey
 )
 
 // rsKey is one RSA key for the whole package: generating 2048-bit keys per test would dominate the run time.
