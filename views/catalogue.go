@@ -138,6 +138,8 @@ var frStrings = map[string]string{
 	"error.400":        "Requête invalide",
 	"error.404":        "Page introuvable",
 	"error.404.reason": "Il n’y a rien à cette adresse. Le mémo, ses impulsions et ses révisions sont accessibles depuis le menu.",
+	"error.405":        "Méthode non permise",
+	"error.405.reason": "Ces pages se lisent seulement (GET).",
 	"error.410":        "Supprimé",
 	"error.500":        "Erreur du serveur",
 	"error.500.reason": "Une erreur est survenue de notre côté. Réessayez dans un instant.",

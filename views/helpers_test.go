@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -112,3 +113,17 @@ func mustNotContain(t testing.TB, what, body string, unwanted ...string) {
 		}
 	}
 }
+
+func httptestRequest(method, target string) *http.Request {
+	req := httptest.NewRequest(method, target, nil)
+	req.Header.Set("Accept", "text/html")
+	return req
+}
+
+func serve(h http.Handler, req *http.Request) response {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.String()}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -35,12 +35,16 @@ var (
 	leadingH1 = regexp.MustCompile(`(?s)^\s*<h1[^>]*>.*?</h1>\s*`)
 	h2Open    = regexp.MustCompile(`(?s)<h2>(.*?)</h2>`)
 	tagRE     = regexp.MustCompile(`<[^>]*>`)
+	// The shipped text has links written without their scheme ("www.…"), which a browser would resolve against our
+	// own site.
+	schemelessHref = regexp.MustCompile(`href="(www\.[^"]+)"`)
 )
 
 // prepareRevision turns stored revision HTML into what the pages show. The HTML is ours (rendered by goldmark with
 // raw HTML dropped when the revision was published), so it is trusted as markup.
 func prepareRevision(rev storage.Revision) *shownRevision {
 	body := leadingH1.ReplaceAllString(rev.HTML, "")
+	body = schemelessHref.ReplaceAllString(body, `href="https://$1"`)
 	var toc []tocEntry
 	n := 0
 	body = h2Open.ReplaceAllStringFunc(body, func(m string) string {

@@ -171,6 +171,17 @@ func writeJSONError(w http.ResponseWriter, status int, reason string) {
 	w.Write(append(b, '\n'))
 }
 
+// fallback answers what no route took: the site is read-only, so another method than GET is refused whatever the
+// path; a GET of an unknown path is not found.
+func (s *Site) fallback(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		s.fail(w, r, http.StatusMethodNotAllowed, localeFor(r).T("error.405.reason"))
+		return
+	}
+	s.notFound(w, r)
+}
+
 // notFound is the answer to any unknown path.
 func (s *Site) notFound(w http.ResponseWriter, r *http.Request) {
 	if content.WantsActivityJSON(r) {

@@ -166,7 +166,7 @@ func (s *Site) routes() {
 	}
 	get(pattern(u.Tag(sentinel), "tag"), s.toHome)
 
-	m.HandleFunc("/", s.notFound)
+	m.HandleFunc("/", s.fallback)
 }
 
 func (s *Site) toHome(w http.ResponseWriter, r *http.Request) {
