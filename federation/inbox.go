@@ -185,7 +185,7 @@ func (in *Inbox) receive(ctx context.Context, w http.ResponseWriter, r *http.Req
 		ref.retryAfter = after
 		return "", ref
 	}
-	blocked, err := in.cfg.Store.IsBlocked(ctx, actorIRI, hostname(host))
+	blocked, err := in.cfg.Store.IsBlocked(ctx, actorIRI, host)
 	if err != nil {
 		in.log.Error("inbox block check", "err", err)
 		return "", base.with(http.StatusServiceUnavailable, "cannot check blocks now, retry later")
@@ -194,7 +194,7 @@ func (in *Inbox) receive(ctx context.Context, w http.ResponseWriter, r *http.Req
 		return "", base.with(http.StatusForbidden, "actor or domain blocked")
 	}
 
-	owner, err := in.verify(ctx, r, params)
+	owner, fresh, err := in.verify(ctx, r, params)
 	if err != nil {
 		if fetch.Gone(err) && typ == "Delete" && fetch.FirstIRI(env.Object) == actorIRI {
 			// An account deletion signed by a key that is already gone: nothing to verify, nothing to keep.
@@ -214,6 +214,12 @@ func (in *Inbox) receive(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if ref := in.authorize(ctx, act); ref != nil {
 		ref.actor, ref.activity = actorIRI, env.ID
 		return "", ref
+	}
+	if fresh {
+		if err := in.cfg.Actors.Remember(ctx, owner); err != nil {
+			in.log.Error("inbox: cache actor", "actor", owner.IRI, "err", err)
+			return "", base.with(http.StatusServiceUnavailable, "cannot store the actor now, retry later")
+		}
 	}
 	isNew, err := in.cfg.Store.InsertInboxActivity(ctx, storage.InboxActivity{
 		IRI: act.ID, Type: act.Type, ActorIRI: actorIRI, ObjectIRI: act.ObjectIRI(), Body: string(body),
@@ -236,27 +242,27 @@ func (r refusal) with(status int, reason string) *refusal {
 }
 
 // verify finds the signer's key and checks the signature; a failure with a cached key refetches it once, as the
-// remote may have rotated it.
-func (in *Inbox) verify(ctx context.Context, r *http.Request, p sigs.Params) (storage.RemoteActor, error) {
+// remote may have rotated it. fresh tells that the key was fetched now and is not in the cache yet.
+func (in *Inbox) verify(ctx context.Context, r *http.Request, p sigs.Params) (owner storage.RemoteActor, fresh bool, err error) {
 	owner, pub, cached, err := in.cfg.Actors.Key(ctx, p.KeyID, false)
 	if err != nil {
-		return owner, fmt.Errorf("cannot get key %s: %w", p.KeyID, err)
+		return owner, false, fmt.Errorf("cannot get key %s: %w", p.KeyID, err)
 	}
 	verr := sigs.VerifySignature(r, p, pub)
 	if verr == nil {
-		return owner, nil
+		return owner, !cached, nil
 	}
 	if !cached || !in.cfg.Actors.MayRefetch(p.KeyID, in.cfg.Now()) {
-		return owner, fmt.Errorf("bad signature with key %s: %w", p.KeyID, verr)
+		return owner, false, fmt.Errorf("bad signature with key %s: %w", p.KeyID, verr)
 	}
 	owner, pub, _, err = in.cfg.Actors.Key(ctx, p.KeyID, true)
 	if err != nil {
-		return owner, fmt.Errorf("cannot refetch key %s: %w", p.KeyID, err)
+		return owner, false, fmt.Errorf("cannot refetch key %s: %w", p.KeyID, err)
 	}
 	if err := sigs.VerifySignature(r, p, pub); err != nil {
-		return owner, fmt.Errorf("bad signature with key %s: %w", p.KeyID, err)
+		return owner, false, fmt.Errorf("bad signature with key %s: %w", p.KeyID, err)
 	}
-	return owner, nil
+	return owner, true, nil
 }
 
 // acceptedContentType accepts what peers send: activity+json, ld+json with the ActivityStreams profile (or none),
@@ -301,14 +307,6 @@ func remoteIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
-	}
-	return host
-}
-
-// hostname strips the port from a host.
-func hostname(host string) string {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		return h
 	}
 	return host
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -61,6 +62,9 @@ func newInboxHarness(t *testing.T, store *storage.Store, o inboxHarnessOpts) *in
 	client := fetch.New(fc)
 	ic := o.inbox
 	ic.URLs, ic.Store, ic.Actors = urls, store, fetch.NewActors(client, store)
+	if ic.Logger == nil && !testing.Verbose() {
+		ic.Logger = slog.New(slog.DiscardHandler)
+	}
 	in := NewInbox(ic)
 	mux := http.NewServeMux()
 	in.Register(mux)

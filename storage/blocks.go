@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 )
 
@@ -38,25 +39,28 @@ func (s *Store) RemoveBlock(ctx context.Context, kind, value string) error {
 	return nil
 }
 
-// IsBlocked tells whether the actor or its domain is blocked. domain is a host name, compared without case; a
-// block of example.com also covers its subdomains.
+// IsBlocked tells whether the actor or its domain is blocked. domain is the actor's host, with or without a port,
+// compared without case; a block of example.com also covers its subdomains, and a block of a bare host covers all
+// its ports.
 func (s *Store) IsBlocked(ctx context.Context, actorIRI, domain string) (bool, error) {
-	domains := []any{}
 	d := strings.ToLower(domain)
-	for d != "" {
+	domains := []any{d}
+	if h, _, err := net.SplitHostPort(d); err == nil {
+		d = h
 		domains = append(domains, d)
-		_, rest, ok := strings.Cut(d, ".")
-		if !ok || !strings.Contains(rest, ".") {
-			break
+	}
+	if net.ParseIP(d) == nil {
+		for {
+			_, rest, ok := strings.Cut(d, ".")
+			if !ok || !strings.Contains(rest, ".") {
+				break
+			}
+			domains = append(domains, rest)
+			d = rest
 		}
-		d = rest
 	}
-	q := `SELECT COUNT(*) FROM blocks WHERE (kind = 'actor' AND value = ?)`
-	args := []any{actorIRI}
-	if len(domains) > 0 {
-		q += ` OR (kind = 'domain' AND value IN (?` + strings.Repeat(`, ?`, len(domains)-1) + `))`
-		args = append(args, domains...)
-	}
+	q := `SELECT COUNT(*) FROM blocks WHERE (kind = 'actor' AND value = ?) OR (kind = 'domain' AND value IN (?` + strings.Repeat(`, ?`, len(domains)-1) + `))`
+	args := append([]any{actorIRI}, domains...)
 	var n int
 	if err := s.db.GetContext(ctx, &n, s.rebind(q), args...); err != nil {
 		return false, fmt.Errorf("blocked %s: %w", actorIRI, err)

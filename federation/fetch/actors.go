@@ -38,7 +38,8 @@ func NewActors(client *Client, store *storage.Store) *Actors {
 }
 
 // Key returns the actor owning keyID and its public key, from the cache unless refresh is set or the cache lacks
-// it. fromCache tells whether the answer came from the cache (a failed verification may then refetch once).
+// it. fromCache tells whether the answer came from the cache (a failed verification may then refetch once); a
+// fetched actor is not cached until the caller says so with Remember.
 func (a *Actors) Key(ctx context.Context, keyID string, refresh bool) (actor storage.RemoteActor, pub *rsa.PublicKey, fromCache bool, err error) {
 	if !refresh {
 		cached, err := a.store.ActorByKeyID(ctx, keyID)
@@ -59,10 +60,13 @@ func (a *Actors) Key(ctx context.Context, keyID string, refresh bool) (actor sto
 	if err != nil {
 		return actor, nil, false, fmt.Errorf("key %s: %w", keyID, err)
 	}
-	if err := a.store.PutActor(ctx, actor); err != nil {
-		return actor, nil, false, err
-	}
 	return actor, pub, false, nil
+}
+
+// Remember caches an actor fetched by Key. The inbox calls it only once a request signed with the key has been
+// verified and accepted, so that a refused request leaves no trace in the cache.
+func (a *Actors) Remember(ctx context.Context, actor storage.RemoteActor) error {
+	return a.store.PutActor(ctx, actor)
 }
 
 // MayRefetch tells whether keyID may be fetched again now, and if so records that it is.
