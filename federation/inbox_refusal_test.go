@@ -21,6 +21,7 @@ import (
 // that nothing else changed. It returns the recorded reason.
 func (h *inboxHarness) expectRefused(t *testing.T, req *http.Request, status int) string {
 	t.Helper()
+	h.process() // what earlier requests left pending is not this request's doing
 	before := h.counts()
 	resp := fedtest.Do(t, req)
 	if resp.Status != status {

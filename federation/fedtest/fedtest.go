@@ -454,3 +454,9 @@ func (i *Instance) key(r *http.Request, keyID string) (*rsa.PublicKey, error) {
 	}
 	return sigs.ParsePublicKeyPEM(doc.PublicKey.PEM)
 }
+
+// PublicKeyPEM is the actor's current public key as its document publishes it.
+func (a *Actor) PublicKeyPEM() string {
+	pem, _ := sigs.PublicKeyPEM(&a.Key.PublicKey)
+	return pem
+}
