@@ -121,11 +121,13 @@ func NewRecord(a Actor, n Note, vis Visibility, revision int, at time.Time) (Rec
 	}
 	domain := strings.ToLower(u.Host)
 	user := PlainText(a.PreferredUsername, 64)
+	// Usernames are letters, digits, "_", "." and "-" everywhere we know of; anything else is dropped so a handle
+	// can never carry markup or a second "@".
 	user = strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) || r == '@' {
-			return -1
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' || r == '.' || r == '-' {
+			return r
 		}
-		return r
+		return -1
 	}, user)
 	if user == "" {
 		user = lastSegment(u.Path)
