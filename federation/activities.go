@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-fed/activity/streams"
@@ -64,11 +65,11 @@ func (o objects) activity(kind, id string, object map[string]any, published time
 	// go-fed cannot carry the extension fields of our objects, so the built map replaces the IRI placeholder.
 	m["object"] = object
 	m["to"], m["cc"] = []any{asPublic}, []any{o.urls.Followers()}
-	body, err := json.Marshal(topLevel(o.urls, m))
+	body, err := encodeJSON(topLevel(o.urls, m))
 	if err != nil {
-		return storage.Activity{}, fmt.Errorf("encode activity %s: %w", id, err)
+		return storage.Activity{}, fmt.Errorf("activity %s: %w", id, err)
 	}
-	return storage.Activity{IRI: id, Type: kind, ObjectIRI: objectID, Body: string(body), InOutbox: true, PublishedAt: published}, nil
+	return storage.Activity{IRI: id, Type: kind, ObjectIRI: objectID, Body: strings.TrimSuffix(string(body), "\n"), InOutbox: true, PublishedAt: published}, nil
 }
 
 // outboxPageBytes bounds a page of the outbox well under Mastodon's 1 MB fetch limit: Updates carry the whole

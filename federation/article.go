@@ -30,6 +30,10 @@ func (o objects) attributionHTML(rev storage.Revision) string {
 		content.OriginalURL, content.OriginalURL, html.EscapeString(o.urls.Signatures()), html.EscapeString(o.urls.Signatures()))
 }
 
+// articleContentLimit bounds the HTML an Article carries. content and contentMap both hold it, and the document
+// must stay under Mastodon's 1 MB fetch limit; a longer text is replaced by its abstract and a link to the page.
+const articleContentLimit = 320 << 10
+
 // article builds the memo as an Article. With id urls.Memo() it is the living memo (published on revision 1's
 // date, updated on rev's); with id urls.Revision(n) it is the snapshot of revision n.
 func (o objects) article(ctx context.Context, rev storage.Revision, first storage.Revision, id string) (map[string]any, error) {
@@ -39,7 +43,11 @@ func (o objects) article(ctx context.Context, rev storage.Revision, first storag
 	// Mastodon shows only name, summary and a link to url: the summary is the abstract, which ends with how to sign.
 	summary := "<p>" + html.EscapeString(rev.Summary) + "</p>"
 	a.SetActivityStreamsSummary(summaryProp(summary))
-	body := rev.HTML + o.attributionHTML(rev)
+	body := rev.HTML
+	if len(body) > articleContentLimit {
+		body = summary + fmt.Sprintf(`<p><a href="%s">Lire le texte intégral</a></p>`, html.EscapeString(id))
+	}
+	body += o.attributionHTML(rev)
 	a.SetActivityStreamsContent(contentProp(body))
 	a.SetActivityStreamsUrl(urlProp(id))
 	o.addressPublic(a)

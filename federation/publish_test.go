@@ -252,3 +252,54 @@ func TestOutboxPaging(t *testing.T) {
 		}
 	})
 }
+
+// TestLargeRevisionsStayUnderOneMegabyte publishes revisions whose HTML is several times their Markdown and checks
+// that every document a peer fetches stays under Mastodon's 1 MB limit, the outbox included.
+func TestLargeRevisionsStayUnderOneMegabyte(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+		s := startReadSite(t, store)
+		ctx := context.Background()
+		big := func(title string, n int) content.Document {
+			doc, err := content.Parse([]byte("# " + title + "\n\n" + strings.Repeat("*a* ", n) + "\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return doc
+		}
+		for i, doc := range []content.Document{big("Deux", 25000), big("Trois", 25000), big("Quatre", 60000)} {
+			if _, err := federation.PublishRevision(ctx, store, s.urls, doc, fmt.Sprintf("révision %d", i+2)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// getAS fails any answer of 1 MB or more.
+		memo := s.getAS(s.urls.Memo())
+		if !strings.Contains(rsStr(memo, "content"), "Lire le texte intégral") || strings.Contains(rsStr(memo, "content"), strings.Repeat("<em>a</em> ", 1000)) {
+			t.Error("an oversized text is carried whole instead of its abstract and a link")
+		}
+		if rev := s.getAS(s.urls.Revision(2)); !strings.Contains(rsStr(rev, "content"), strings.Repeat("<em>a</em> ", 1000)) {
+			t.Error("a text under the limit is not carried whole")
+		}
+		s.getAS(s.urls.Featured())
+		s.getAS(s.urls.Base + "/activities/update-memo-4")
+
+		seen := map[string]bool{}
+		pages := 0
+		for next := s.urls.Outbox() + "?page=true"; next != "" && pages < 30; pages++ {
+			page := s.getAS(next)
+			for _, it := range rsList(page, "orderedItems") {
+				id := rsStr(it.(map[string]any), "id")
+				if seen[id] {
+					t.Fatalf("%s listed twice", id)
+				}
+				seen[id] = true
+			}
+			next = rsStr(page, "next")
+		}
+		if len(seen) != 15+6 {
+			t.Fatalf("walked %d activities over %d pages, want 21", len(seen), pages)
+		}
+		if pages < 3 {
+			t.Errorf("%d pages: large Updates were not spread over pages", pages)
+		}
+	})
+}
