@@ -290,6 +290,8 @@ var enStrings = map[string]string{
 	"error.400":        "Bad request",
 	"error.404":        "Page not found",
 	"error.404.reason": "There is nothing at this address. The memo, its impulses and its revisions are in the menu.",
+	"error.405":        "Method not allowed",
+	"error.405.reason": "These pages are read-only (GET).",
 	"error.410":        "Deleted",
 	"error.500":        "Server error",
 	"error.500.reason": "Something went wrong on our side. Please try again in a moment.",

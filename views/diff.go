@@ -102,10 +102,7 @@ func wordDiff(a, b string) wordDiffResult {
 		lines := strings.Split(text, "\n")
 		for i, line := range lines {
 			if i > 0 {
-				if op != "eq" {
-					// A paragraph break added or removed: keep a visible mark of it.
-					add(op, "¶")
-				}
+				// A paragraph break added or removed shows as the paragraphs themselves.
 				flush()
 			}
 			add(op, line)

@@ -50,6 +50,9 @@ func instanceHost(input string) (string, error) {
 		// A trailing slash is what people copy from an address bar; anything more is not a domain.
 		s = strings.TrimSuffix(s, "/")
 	}
+	if strings.HasPrefix(s, "[") {
+		return "", errInstanceIP
+	}
 	host, port := s, ""
 	if i := strings.LastIndex(s, ":"); i >= 0 {
 		host, port = s[:i], s[i+1:]
@@ -63,7 +66,7 @@ func instanceHost(input string) (string, error) {
 			return "", errInstanceASCII
 		}
 	}
-	if strings.HasPrefix(host, "[") || isIPv4(host) {
+	if isIPv4(host) {
 		return "", errInstanceIP
 	}
 	if !validDNSName(host) {
