@@ -43,7 +43,7 @@ func TestWordDiff(t *testing.T) {
 		{"un deux trois", "un trois", "un [-deux -]trois"},
 		{"un trois", "un deux trois", "un {+deux +}trois"},
 		{"même texte", "même texte", "(1)"},
-		{"a\n\nb", "a\n\nb\n\nc", "a | b | {+c+}"},
+		{"a\n\nb", "a\n\nb\n\nc", "(1) | b | {+c+}"},
 		{"a\n\nb\n\nc", "a\n\nc", "a | [-b-] | c"},
 		{"l’open", "l’ouvert", "l’[-open-]{+ouvert+}"},
 	} {
