@@ -46,7 +46,9 @@ func (o objects) numberedPage(collectionID string, n, total int, items []string,
 	p.SetActivityStreamsTotalItems(totalItemsProp(total))
 	ordered := streams.NewActivityStreamsOrderedItemsProperty()
 	for _, it := range items {
-		ordered.AppendIRI(iri(it))
+		if u, ok := remoteIRI(it); ok { // followers and replies are other servers' addresses
+			ordered.AppendIRI(u)
+		}
 	}
 	p.SetActivityStreamsOrderedItems(ordered)
 	if more {

@@ -51,6 +51,16 @@ func iri(s string) *url.URL {
 	return u
 }
 
+// remoteIRI parses an address that may come from another server (a follower, a reply, a mention): one that does
+// not parse is left out of the document rather than failing it.
+func remoteIRI(s string) (*url.URL, bool) {
+	u, err := url.Parse(s)
+	if err != nil || s == "" {
+		return nil, false
+	}
+	return u, true
+}
+
 // serialize turns a streams value into its JSON map, without @context (nested documents carry none).
 func serialize(t vocab.Type) (map[string]any, error) {
 	m, err := t.Serialize()
@@ -122,10 +132,13 @@ func actorProp(s string) vocab.ActivityStreamsActorProperty {
 	return p
 }
 
+// toProp and ccProp take audiences that may name remote actors (a note addressed to a signer).
 func toProp(iris ...string) vocab.ActivityStreamsToProperty {
 	p := streams.NewActivityStreamsToProperty()
 	for _, s := range iris {
-		p.AppendIRI(iri(s))
+		if u, ok := remoteIRI(s); ok {
+			p.AppendIRI(u)
+		}
 	}
 	return p
 }
@@ -133,7 +146,9 @@ func toProp(iris ...string) vocab.ActivityStreamsToProperty {
 func ccProp(iris ...string) vocab.ActivityStreamsCcProperty {
 	p := streams.NewActivityStreamsCcProperty()
 	for _, s := range iris {
-		p.AppendIRI(iri(s))
+		if u, ok := remoteIRI(s); ok {
+			p.AppendIRI(u)
+		}
 	}
 	return p
 }

@@ -63,9 +63,9 @@ func (o objects) storedNote(ctx context.Context, n storage.Note) (map[string]any
 	note.SetActivityStreamsAttributedTo(attributedToProp(o.urls.Actor()))
 	note.SetActivityStreamsTo(toProp(n.To...))
 	note.SetActivityStreamsCc(ccProp(n.Cc...))
-	if n.InReplyTo != "" {
+	if u, ok := remoteIRI(n.InReplyTo); ok {
 		irt := streams.NewActivityStreamsInReplyToProperty()
-		irt.AppendIRI(iri(n.InReplyTo))
+		irt.AppendIRI(u)
 		note.SetActivityStreamsInReplyTo(irt)
 	}
 	note.SetActivityStreamsContext(contextProp(o.urls.Memo()))
