@@ -1,0 +1,94 @@
+package federation
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/storage"
+)
+
+func TestResolveWebfingerRules(t *testing.T) {
+	s := &Server{cfg: Config{URLs: content.URLs{Base: "https://memo.example", Username: "memo"}}}
+	for _, c := range []struct {
+		resource string
+		status   int // 0: found
+	}{
+		{"acct:memo@memo.example", 0},
+		{"acct:Memo@MEMO.example", 0},
+		{"memo@memo.example", 0},
+		{"@memo@memo.example", 0},
+		{"https://memo.example/users/memo", 0},
+		{"https://memo.example/", 0},
+		{"https://memo.example", 0},
+		{"", 400},
+		{"   ", 400},
+		{"acct:memo", 400},
+		{"acct:@memo.example", 400},
+		{"acct:other@memo.example", 404},
+		{"acct:memo@other.example", 404},
+		{"https://memo.example/users/other", 404},
+		{"https://other.example/users/memo", 404},
+	} {
+		doc, err := s.resolveWebfinger(c.resource)
+		switch {
+		case c.status == 0 && err != nil:
+			t.Errorf("%q: %v", c.resource, err)
+		case c.status == 0 && doc.Subject != "acct:memo@memo.example":
+			t.Errorf("%q: subject %q", c.resource, doc.Subject)
+		case c.status != 0:
+			p, ok := err.(*problem)
+			if !ok || p.status != c.status || p.reason == "" {
+				t.Errorf("%q: err %v, want %d with a reason", c.resource, err, c.status)
+			}
+		}
+	}
+}
+
+func TestPageAndCursorRules(t *testing.T) {
+	for q, want := range map[string]int{"": 1, "page=true": 1, "page=1": 1, "page=7": 7, "page=0": -1, "page=-2": -1, "page=x": -1, "page=99999999": -1} {
+		v, _ := url.ParseQuery(q)
+		n, err := pageNumber(v)
+		if want < 0 {
+			if err == nil {
+				t.Errorf("%q: page %d accepted", q, n)
+			}
+			continue
+		}
+		if err != nil || n != want {
+			t.Errorf("%q: %d, %v; want %d", q, n, err, want)
+		}
+	}
+	for q, want := range map[string]int64{"": 0, "before=42": 42, "before=0": -1, "before=-1": -1, "before=4x": -1, "before=": -1} {
+		v, _ := url.ParseQuery(q)
+		if got := cursor(v, "before"); got != want {
+			t.Errorf("%q: cursor %d, want %d", q, got, want)
+		}
+	}
+}
+
+func TestRevisionNoteEscapesTheChangelog(t *testing.T) {
+	urls := content.URLs{Base: "https://memo.example", Username: "memo"}
+	n := revisionNote(urls, revisionFixture(3, `<script>alert(1)</script> & "quotes"`), rsRulesClock)
+	if n.Slug != "revision-3" || !n.Public || len(n.To) != 1 || n.To[0] != asPublic {
+		t.Fatalf("note = %+v", n)
+	}
+	for _, bad := range []string{"<script>", `"quotes"`} {
+		if rsHas(n.Content, bad) {
+			t.Errorf("content keeps %q unescaped: %s", bad, n.Content)
+		}
+	}
+	if !rsHas(n.Content, "&lt;script&gt;") || !rsHas(n.Content, urls.Revisions()) {
+		t.Errorf("content = %s", n.Content)
+	}
+}
+
+var rsRulesClock = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func revisionFixture(n int, changelog string) storage.Revision {
+	return storage.Revision{Number: n, Title: "Titre <i>", Changelog: changelog, PublishedAt: rsRulesClock}
+}
+
+func rsHas(s, sub string) bool { return strings.Contains(s, sub) }
