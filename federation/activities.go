@@ -119,7 +119,8 @@ func (o objects) outbox(ctx context.Context, q url.Values) (map[string]any, erro
 		if len(kept) == pageSize || (len(kept) > 0 && size+len(a.Body) > outboxPageBytes) {
 			break
 		}
-		var m map[string]any
+		// Fields stay raw: the stored activity is passed on as it was sent, only without its own @context.
+		var m map[string]json.RawMessage
 		if err := json.Unmarshal([]byte(a.Body), &m); err != nil {
 			return nil, fmt.Errorf("outbox: stored activity %s: %w", a.IRI, err)
 		}

@@ -39,7 +39,7 @@ var (
 )
 
 // rsKey is one RSA key for the whole package: generating 2048-bit keys per test would dominate the run time.
-func rsKey(t *testing.T) *rsa.PrivateKey {
+func rsKey(t testing.TB) *rsa.PrivateKey {
 	t.Helper()
 	rsKeyOnce.Do(func() {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -53,7 +53,7 @@ func rsKey(t *testing.T) *rsa.PrivateKey {
 
 // readSite is a running publication: its address scheme, store, key and HTTP server.
 type readSite struct {
-	t     *testing.T
+	t     testing.TB
 	URL   string
 	urls  content.URLs
 	store *storage.Store
@@ -67,7 +67,7 @@ var rsPages = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 })
 
 // startReadSite seeds store like cmd/memo does on first start and serves it on loopback.
-func startReadSite(t *testing.T, store *storage.Store) *readSite {
+func startReadSite(t testing.TB, store *storage.Store) *readSite {
 	t.Helper()
 	store.SetClock(func() time.Time { return rsClock })
 	var handler http.Handler = http.NotFoundHandler()
@@ -171,7 +171,7 @@ func (s *readSite) getAS(url string) map[string]any {
 	return rsDecode(s.t, url, res.Body)
 }
 
-func rsDecode(t *testing.T, what string, body []byte) map[string]any {
+func rsDecode(t testing.TB, what string, body []byte) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(body, &m); err != nil {
