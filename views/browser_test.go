@@ -147,6 +147,10 @@ func TestBrowserHomeAndFollowBox(t *testing.T) {
 	store := storagetest.Open(t, storagetest.SQLiteDSN(t))
 	seedMemo(t, store)
 	publish(t, store, secondRevision(), "Deux corrections.", time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC))
+	addTestSignature(t, store, testSignature{n: 1, name: "Camille Dupont", domain: "mastodon.example"})
+	addTestSignature(t, store, testSignature{n: 2, name: "Framasoft", domain: "framapiaf.example", actorType: "Organization"})
+	addTestSignature(t, store, testSignature{n: 3, name: "", domain: "gts.example"})
+	addTestSignature(t, store, testSignature{n: 4, name: "Privée", domain: "private.example", visibility: "followers"})
 	var handler http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	defer srv.Close()
@@ -267,7 +271,7 @@ func TestBrowserHomeAndFollowBox(t *testing.T) {
 	}
 
 	// The other pages load cleanly too.
-	for _, u := range []string{urls.Impulses(), urls.Revisions(), urls.Revision(1), urls.Diff(1, 2), urls.Signatures(), urls.About(), urls.Impulse("measure-3"), urls.Note(content.HowToSignSlug)} {
+	for _, u := range []string{urls.Impulses(), urls.Revisions(), urls.Revision(1), urls.Diff(1, 2), urls.Signatures(), urls.Signatures() + "?q=frama", urls.About(), urls.Impulse("measure-3"), urls.Note(content.HowToSignSlug)} {
 		if err := chromedp.Do(ctx, chromedp.Navigate(u)); err != nil {
 			t.Errorf("load %s: %v", u, err)
 		}
