@@ -88,20 +88,23 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c Claim) ([]Delivery, error
 	if s.dialect == Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	q := `UPDATE deliveries SET state = 'inflight', lease_until = ?, leased_by = ?, updated_at = ?
-WHERE id IN (
+	// The pick is a materialised CTE so it runs exactly once: as a plain IN (subquery) PostgreSQL may rescan it,
+	// and a rescan under SKIP LOCKED returns other rows, which once made a claim exceed its LIMIT.
+	q := `WITH picked AS MATERIALIZED (
   SELECT id FROM deliveries
   WHERE id IN (` + ranked + `)
     AND ((state = 'pending' AND next_attempt_at <= ?) OR (state = 'inflight' AND lease_until < ?))
   ORDER BY next_attempt_at, id LIMIT ?` + lock + `
 )
-AND ((state = 'pending' AND next_attempt_at <= ?) OR (state = 'inflight' AND lease_until < ?))
+UPDATE deliveries SET state = 'inflight', lease_until = ?, leased_by = ?, updated_at = ?
+WHERE id IN (SELECT id FROM picked)
+  AND ((state = 'pending' AND next_attempt_at <= ?) OR (state = 'inflight' AND lease_until < ?))
 RETURNING ` + deliveryCols
 	var out []Delivery
 	err := s.db.SelectContext(ctx, &out, s.rebind(q),
-		ms(c.LeaseUntil), c.Owner, now,
 		now, now, now, now, c.PerDomain,
 		now, now, c.Limit,
+		ms(c.LeaseUntil), c.Owner, now,
 		now, now)
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)

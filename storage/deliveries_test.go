@@ -143,6 +143,9 @@ func TestConcurrentClaimsAreExclusive(t *testing.T) {
 					if len(got) == 0 {
 						return
 					}
+					if len(got) > 7 {
+						errs <- fmt.Errorf("%s claimed %d rows with a limit of 7", owner, len(got))
+					}
 					mu.Lock()
 					for _, d := range got {
 						if prev, dup := seen[d.ID]; dup {

@@ -75,6 +75,8 @@ type instance struct {
 	respond func(path string, n int) (int, http.Header)
 	// hang, when set, holds every request until it is closed or the client gives up.
 	hang chan struct{}
+	// delay slows every answer down.
+	delay time.Duration
 
 	mu       sync.Mutex
 	hits     map[string]int // verified requests per path
@@ -116,6 +118,9 @@ func newInstance(t testing.TB, respond func(path string, n int) (int, http.Heade
 		n := i.hits[r.URL.Path]
 		hang := i.hang
 		i.mu.Unlock()
+		if i.delay > 0 {
+			time.Sleep(i.delay)
+		}
 		if hang != nil {
 			select {
 			case <-hang:

@@ -1,0 +1,624 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-fed/httpsig"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/storage"
+	"github.com/memo-fediverse/memo/storage/storagetest"
+)
+
+// These tests run the real binary: `memo serve` as child processes that are killed with SIGKILL or stopped with
+// SIGTERM, `memo publish` and `memo retract` beside them on the same database, and remote instances on loopback
+// that verify every signature.
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// memoBinary builds cmd/memo once per test binary.
+func memoBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "memo-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "memo")
+		out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
+}
+
+// syncBuffer collects a child's output for the failure message.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type server struct {
+	t    *testing.T
+	name string
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan error
+	base string
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// memoEnv is the environment of one process: its data folder and database, and the public URL every replica shares.
+func memoEnv(data, database, publicURL string) []string {
+	env := append(os.Environ(),
+		"MEMO_DATA="+data,
+		"MEMO_PUBLIC_URL="+publicURL,
+		"MEMO_ALLOW_PRIVATE_NETWORKS=true",
+		"MEMO_DELIVERY_LEASE=3s",
+		"MEMO_LOG_LEVEL=debug",
+	)
+	if database != "" {
+		env = append(env, "MEMO_DATABASE="+database)
+	}
+	return env
+}
+
+func startServe(t *testing.T, name string, env []string) *server {
+	t.Helper()
+	addr := freeAddr(t)
+	s := &server{t: t, name: name, out: &syncBuffer{}, done: make(chan error, 1), base: "http://" + addr}
+	s.cmd = exec.Command(memoBinary(t), "serve")
+	s.cmd.Env = append(append([]string{}, env...), "MEMO_LISTEN="+addr)
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.done <- s.cmd.Wait() }()
+	t.Cleanup(func() {
+		s.cmd.Process.Kill()
+		<-s.done
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, s.out.String())
+		}
+	})
+	waitUntil(t, name+" to answer /healthz", func() bool {
+		select {
+		case err := <-s.done:
+			s.done <- err
+			t.Fatalf("%s exited at start: %v\n%s", name, err, s.out.String())
+		default:
+		}
+		resp, err := http.Get(s.base + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return s
+}
+
+func (s *server) kill() {
+	s.cmd.Process.Signal(syscall.SIGKILL)
+	err := <-s.done
+	s.done <- err
+}
+
+// memoRun runs a one-shot subcommand (publish, retract) as its own process.
+func memoRun(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(memoBinary(t), args...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("memo %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// remote is a simulated instance that verifies our signatures with the actor's public key and counts, per
+// activity id and inbox path, the requests it received and answered.
+type remote struct {
+	srv   *httptest.Server
+	host  string
+	delay time.Duration
+
+	mu       sync.Mutex
+	key      *rsa.PublicKey
+	started  map[string]int
+	finished map[string]int
+	bad      []string
+	types    map[string]int
+}
+
+func newRemote(t *testing.T, delay time.Duration) *remote {
+	r := &remote{delay: delay, started: map[string]int{}, finished: map[string]int{}, types: map[string]int{}}
+	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+	u, _ := url.Parse(r.srv.URL)
+	r.host = u.Host
+	t.Cleanup(func() {
+		r.srv.CloseClientConnections()
+		r.srv.Close()
+	})
+	return r
+}
+
+func (r *remote) setKey(k *rsa.PublicKey) {
+	r.mu.Lock()
+	r.key = k
+	r.mu.Unlock()
+}
+
+func (r *remote) serve(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+	r.mu.Lock()
+	pub := r.key
+	r.mu.Unlock()
+	var act struct {
+		ID     string `json:"id"`
+		Type   string `json:"type"`
+		Object any    `json:"object"`
+	}
+	err := json.Unmarshal(body, &act)
+	if err == nil {
+		err = verifySigned(req, body, pub)
+	}
+	if err != nil {
+		r.mu.Lock()
+		r.bad = append(r.bad, err.Error())
+		r.mu.Unlock()
+		http.Error(w, err.Error(), http.StatusUnauthorized)
+		return
+	}
+	objType := ""
+	if m, ok := act.Object.(map[string]any); ok {
+		objType, _ = m["type"].(string)
+	}
+	k := act.ID + " " + req.URL.Path
+	r.mu.Lock()
+	r.started[k]++
+	r.types[act.Type+" "+objType]++
+	r.mu.Unlock()
+	select {
+	case <-time.After(r.delay):
+	case <-req.Context().Done():
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+	r.mu.Lock()
+	r.finished[k]++
+	r.mu.Unlock()
+}
+
+func (r *remote) counts() (started, finished map[string]int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	started, finished = map[string]int{}, map[string]int{}
+	for k, v := range r.started {
+		started[k] = v
+	}
+	for k, v := range r.finished {
+		finished[k] = v
+	}
+	return
+}
+
+func verifySigned(r *http.Request, body []byte, pub *rsa.PublicKey) error {
+	if pub == nil {
+		return fmt.Errorf("no key yet")
+	}
+	if r.Header.Get("Content-Type") != "application/activity+json" || !strings.HasPrefix(r.UserAgent(), "memo/") {
+		return fmt.Errorf("content type %q, user agent %q", r.Header.Get("Content-Type"), r.UserAgent())
+	}
+	if !strings.Contains(r.Header.Get("Signature"), `headers="(request-target) host date digest"`) {
+		return fmt.Errorf("signed headers: %s", r.Header.Get("Signature"))
+	}
+	sum := sha256.Sum256(body)
+	if r.Header.Get("Digest") != "SHA-256="+base64.StdEncoding.EncodeToString(sum[:]) {
+		return fmt.Errorf("digest mismatch")
+	}
+	v, err := httpsig.NewVerifier(r)
+	if err != nil {
+		return err
+	}
+	if !strings.HasSuffix(v.KeyId(), "/users/memo#main-key") {
+		return fmt.Errorf("key id %q", v.KeyId())
+	}
+	return v.Verify(pub, httpsig.RSA_SHA256)
+}
+
+// addFollowers makes the remotes' accounts follow the memo: the first half of the remotes through a shared inbox,
+// the others (GoToSocial-like) each through their own inbox.
+func addFollowers(t *testing.T, s *storage.Store, remotes []*remote, perRemote int) (inboxes int) {
+	t.Helper()
+	err := s.InTx(context.Background(), func(tx *sqlx.Tx) error {
+		for i, r := range remotes {
+			shared := i < len(remotes)/2
+			if shared {
+				inboxes++
+			} else {
+				inboxes += perRemote
+			}
+			for k := 0; k < perRemote; k++ {
+				f := storage.Follower{
+					ActorIRI: fmt.Sprintf("%s/users/u%d", r.srv.URL, k), FollowIRI: fmt.Sprintf("%s/follows/%d", r.srv.URL, k),
+					Inbox: fmt.Sprintf("%s/users/u%d/inbox", r.srv.URL, k), Domain: r.host,
+				}
+				if shared {
+					f.SharedInbox = r.srv.URL + "/inbox"
+				}
+				if err := s.AddFollowerTx(context.Background(), tx, f); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inboxes
+}
+
+func writeRevision(t *testing.T, dir string, n int) string {
+	t.Helper()
+	p := filepath.Join(dir, fmt.Sprintf("memo-%d.md", n))
+	text := fmt.Sprintf("# Pour du libre et de l'open en conscience\n\nRévision de test numéro %d.\n\nUn paragraphe.\n", n)
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// deliveryRows reads the queue of the given activities.
+type deliveryRow struct {
+	ID       int64  `db:"id"`
+	Activity string `db:"activity_iri"`
+	Inbox    string `db:"inbox"`
+	State    string `db:"state"`
+	LeasedBy string `db:"leased_by"`
+}
+
+func queueRows(t *testing.T, s *storage.Store) []deliveryRow {
+	t.Helper()
+	var rows []deliveryRow
+	if err := s.DB().Select(&rows, `SELECT id, activity_iri, inbox, state, leased_by FROM deliveries ORDER BY id`); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// rowKey names a delivery across all remotes; remoteKey names it inside its remote, as the remote counts.
+func rowKey(d deliveryRow) string { return d.Activity + " " + d.Inbox }
+
+func remoteKey(d deliveryRow) string {
+	u, _ := url.Parse(d.Inbox)
+	return d.Activity + " " + u.Path
+}
+
+func remoteFor(remotes []*remote, inbox string) *remote {
+	u, _ := url.Parse(inbox)
+	for _, r := range remotes {
+		if r.host == u.Host {
+			return r
+		}
+	}
+	return nil
+}
+
+func allDelivered(t *testing.T, s *storage.Store, want int) bool {
+	rows := queueRows(t, s)
+	if len(rows) < want {
+		return false
+	}
+	for _, d := range rows {
+		if d.State != storage.DeliveryDelivered {
+			return false
+		}
+	}
+	return true
+}
+
+// checkDeliveries asserts that every queued (activity, inbox) reached its remote, and that any one received twice
+// is in allowedTwice: only requests in flight when a process died may be repeated.
+func checkDeliveries(t *testing.T, s *storage.Store, remotes []*remote, allowedTwice map[string]bool) (repeated int) {
+	t.Helper()
+	for _, d := range queueRows(t, s) {
+		r := remoteFor(remotes, d.Inbox)
+		started, _ := r.counts()
+		n := started[remoteKey(d)]
+		switch {
+		case n == 0:
+			t.Errorf("%s never reached %s", d.Activity, d.Inbox)
+		case n > 1 && !allowedTwice[rowKey(d)]:
+			t.Errorf("%s reached %s %d times, and it was not in flight in a killed process", d.Activity, d.Inbox, n)
+		case n > 1:
+			repeated++
+		}
+	}
+	for _, r := range remotes {
+		r.mu.Lock()
+		if len(r.bad) > 0 {
+			t.Errorf("%s refused requests: %v", r.host, r.bad)
+		}
+		r.mu.Unlock()
+	}
+	return repeated
+}
+
+func publicKeyOf(t *testing.T, s *storage.Store, data string) *rsa.PublicKey {
+	t.Helper()
+	pemText, err := s.Meta(context.Background(), "actor_key")
+	if err != nil {
+		b, ferr := os.ReadFile(filepath.Join(data, "actor-key.pem"))
+		if ferr != nil {
+			t.Fatalf("actor key: %v / %v", err, ferr)
+		}
+		pemText = string(b)
+	}
+	k, err := sigs.ParsePrivateKey([]byte(pemText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &k.PublicKey
+}
+
+func openStore(t *testing.T, dsn string) *storage.Store {
+	t.Helper()
+	s, err := storage.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// A kill -9 in the middle of a fan-out loses nothing: after a restart every inbox gets the revision, and only the
+// requests that were in flight in the killed process may arrive twice. Then SIGTERM: the server stops within its
+// grace period and hands back what it held.
+func TestKill9MidFanOutLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	data := t.TempDir()
+	db := filepath.Join(data, "memo.db")
+	publicURL := "http://" + freeAddr(t)
+	env := memoEnv(data, "", publicURL)
+	var remotes []*remote
+	for i := 0; i < 12; i++ {
+		remotes = append(remotes, newRemote(t, 300*time.Millisecond))
+	}
+
+	first := startServe(t, "serve-1", env)
+	store := openStore(t, db)
+	for _, r := range remotes {
+		r.setKey(publicKeyOf(t, store, data))
+	}
+	inboxes := addFollowers(t, store, remotes, 4)
+	out := memoRun(t, env, "publish", writeRevision(t, data, 2), "--changelog", "test revision")
+	if !strings.Contains(out, "published revision 2") {
+		t.Fatalf("publish said %q", out)
+	}
+	want := 2 * inboxes // Update{Article} and Create{Note} to each inbox
+
+	// The server picks the new rows up by itself; kill it once some requests are under way and none is finished.
+	waitUntil(t, "the fan-out to start", func() bool {
+		n := 0
+		for _, r := range remotes {
+			started, _ := r.counts()
+			for _, v := range started {
+				n += v
+			}
+		}
+		return n >= 8
+	})
+	first.kill()
+	inflight := map[string]bool{}
+	rows := queueRows(t, store)
+	if len(rows) != want {
+		t.Fatalf("queue has %d rows, want %d", len(rows), want)
+	}
+	for _, d := range rows {
+		if d.State == storage.DeliveryInflight {
+			inflight[rowKey(d)] = true
+		}
+	}
+	if len(inflight) == 0 {
+		t.Fatal("no delivery was in flight at the kill: the test did not interrupt anything")
+	}
+	if allDelivered(t, store, want) {
+		t.Fatal("everything was delivered before the kill")
+	}
+
+	second := startServe(t, "serve-2", env)
+	waitUntil(t, "every delivery to be recorded after the restart", func() bool { return allDelivered(t, store, want) })
+	repeated := checkDeliveries(t, store, remotes, inflight)
+	t.Logf("%d deliveries in flight at the kill, %d of them sent again", len(inflight), repeated)
+
+	// memo retract beside the running server: Delete{Tombstone} reaches every inbox.
+	out = memoRun(t, env, "retract", "lesson-1")
+	if !strings.Contains(out, "retracted") {
+		t.Fatalf("retract said %q", out)
+	}
+	want += inboxes
+	waitUntil(t, "the Delete to be delivered", func() bool { return allDelivered(t, store, want) })
+	checkDeliveries(t, store, remotes, inflight)
+	deletes := 0
+	for _, r := range remotes {
+		r.mu.Lock()
+		deletes += r.types["Delete Tombstone"]
+		r.mu.Unlock()
+	}
+	if deletes != inboxes {
+		t.Errorf("Delete{Tombstone} received %d times, want %d", deletes, inboxes)
+	}
+	req, _ := http.NewRequest("GET", second.base+"/impulses/lesson-1", nil)
+	req.Header.Set("Accept", "application/activity+json")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusGone {
+		t.Errorf("retracted impulse answered %v, %v; want 410", resp.Status, err)
+	} else {
+		resp.Body.Close()
+	}
+	report := memoRun(t, env, "deliveries")
+	if !strings.Contains(report, "delivered") || !strings.Contains(report, fmt.Sprint(want)) {
+		t.Errorf("memo deliveries printed:\n%s", report)
+	}
+
+	// SIGTERM while requests hang: the server stops and puts back what it held.
+	for _, r := range remotes {
+		r.mu.Lock()
+		r.delay = time.Hour
+		r.mu.Unlock()
+	}
+	memoRun(t, env, "publish", writeRevision(t, data, 3), "--changelog", "another")
+	waitUntil(t, "deliveries of revision 3 to be in flight", func() bool {
+		for _, d := range queueRows(t, store) {
+			if d.State == storage.DeliveryInflight {
+				return true
+			}
+		}
+		return false
+	})
+	second.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-second.done:
+		second.done <- err
+		if err != nil {
+			t.Fatalf("serve exited with %v after SIGTERM", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve did not stop after SIGTERM")
+	}
+	for _, d := range queueRows(t, store) {
+		if d.State == storage.DeliveryInflight {
+			t.Errorf("delivery %d still in flight after a graceful stop (leased by %s)", d.ID, d.LeasedBy)
+		}
+	}
+}
+
+// Two replicas on one PostgreSQL share the queue: each delivery is sent once; when one replica is killed, the other
+// finishes its work once the lease runs out.
+func TestReplicasShareTheQueue(t *testing.T) {
+	if os.Getenv(storagetest.EnvPostgres) == "" {
+		t.Skipf("%s is not set: the replicas test needs PostgreSQL", storagetest.EnvPostgres)
+	}
+	dsn := storagetest.PostgresDSN(t) // fails, not skips, when the server is absent
+	publicURL := "http://" + freeAddr(t)
+	dataA, dataB := t.TempDir(), t.TempDir()
+	envA, envB := memoEnv(dataA, dsn, publicURL), memoEnv(dataB, dsn, publicURL)
+	// More domains than one replica may hold at once (16 requests): per-domain limits then leave work for both.
+	var remotes []*remote
+	for i := 0; i < 30; i++ {
+		remotes = append(remotes, newRemote(t, 150*time.Millisecond))
+	}
+	a := startServe(t, "replica-a", envA)
+	b := startServe(t, "replica-b", envB)
+	store := openStore(t, dsn)
+	for _, r := range remotes {
+		r.setKey(publicKeyOf(t, store, dataA))
+	}
+	inboxes := addFollowers(t, store, remotes, 2)
+
+	memoRun(t, envA, "publish", writeRevision(t, dataA, 2), "--changelog", "shared queue")
+	want := 2 * inboxes
+	waitUntil(t, "the first fan-out", func() bool { return allDelivered(t, store, want) })
+	if n := checkDeliveries(t, store, remotes, nil); n != 0 {
+		t.Errorf("%d deliveries sent twice in normal operation", n)
+	}
+	sentBy := func(s *server) int { return strings.Count(s.out.String(), `"msg":"delivered"`) }
+	if sentBy(a) == 0 || sentBy(b) == 0 || sentBy(a)+sentBy(b) != want {
+		t.Errorf("replica A sent %d, B %d; want both to share %d", sentBy(a), sentBy(b), want)
+	}
+
+	// Kill A in the middle of the next fan-out.
+	for _, r := range remotes {
+		r.mu.Lock()
+		r.delay = 600 * time.Millisecond
+		r.mu.Unlock()
+	}
+	memoRun(t, envB, "publish", writeRevision(t, dataB, 3), "--changelog", "replica killed")
+	want *= 2
+	pidA := fmt.Sprintf("-%d-", a.cmd.Process.Pid)
+	waitUntil(t, "replica A to hold deliveries", func() bool {
+		for _, d := range queueRows(t, store) {
+			if d.State == storage.DeliveryInflight && strings.Contains(d.LeasedBy, pidA) {
+				return true
+			}
+		}
+		return false
+	})
+	a.kill()
+	heldByA := map[string]bool{}
+	for _, d := range queueRows(t, store) {
+		if d.State == storage.DeliveryInflight && strings.Contains(d.LeasedBy, pidA) {
+			heldByA[rowKey(d)] = true
+		}
+	}
+	if len(heldByA) == 0 {
+		t.Fatal("replica A held nothing when killed: it finished its rows already")
+	}
+	waitUntil(t, "replica B to finish everything", func() bool { return allDelivered(t, store, want) })
+	repeated := checkDeliveries(t, store, remotes, heldByA)
+	t.Logf("replica A held %d deliveries when killed; %d reached their inbox twice", len(heldByA), repeated)
+}

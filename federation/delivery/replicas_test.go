@@ -1,0 +1,55 @@
+package delivery
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/memo-fediverse/memo/storage"
+	"github.com/memo-fediverse/memo/storage/storagetest"
+)
+
+// Two workers with their own connection pools on one PostgreSQL database share a fan-out: each delivery is sent
+// exactly once, and both take part.
+func TestWorkersShareOnePostgresQueue(t *testing.T) {
+	if os.Getenv(storagetest.EnvPostgres) == "" {
+		t.Skipf("%s is not set: this test needs PostgreSQL", storagetest.EnvPostgres)
+	}
+	dsn := storagetest.PostgresDSN(t)
+	a, b := storagetest.Open(t, dsn), storagetest.Open(t, dsn)
+	clk := newClock()
+	a.SetClock(clk.Now)
+	var insts []*instance
+	for i := 0; i < 30; i++ {
+		inst := newInstance(t, nil)
+		inst.delay = 100 * time.Millisecond
+		follow(t, a, inst, 2, i%2 == 0)
+		insts = append(insts, inst)
+	}
+	const act = "http://memo.test/activities/shared"
+	publish(t, a, act)
+	startWorker(t, Config{Store: a, Clock: clk.Now, Lease: 20 * time.Second, Poll: 200 * time.Millisecond, UserAgent: "memo/test (+a)"})
+	startWorker(t, Config{Store: b, Clock: clk.Now, Lease: 20 * time.Second, Poll: 200 * time.Millisecond, UserAgent: "memo/test (+b)"})
+	waitIdle(t, a, clk)
+	byUA := map[string]int{}
+	for _, inst := range insts {
+		for path, n := range inst.hits {
+			if n != 1 {
+				t.Errorf("%s%s received %d requests, want 1", inst.host, path, n)
+			}
+		}
+		for ua, n := range inst.ua {
+			byUA[ua] += n
+		}
+	}
+	rows, _ := a.DeliveriesOf(t.Context(), act)
+	for _, d := range rows {
+		if d.State != storage.DeliveryDelivered {
+			t.Errorf("delivery %+v", d)
+		}
+	}
+	t.Logf("requests by worker: %v", byUA)
+	if len(byUA) != 2 {
+		t.Errorf("one worker did everything: %v", byUA)
+	}
+}
