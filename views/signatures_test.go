@@ -66,7 +66,7 @@ func TestSignaturesPages(t *testing.T) {
 
 		page1 := get(t, h, "/signatures")
 		checkPage(t, "/signatures", page1, "fr", u.Signatures(), u.Signatures())
-		mustContain(t, "page 1", page1.Body, "63 signatures", "(dont 2 privées : comptées, jamais nommées)",
+		mustContain(t, "page 1", page1.Body, "63 signatures", "(dont 2 privées\u00a0: comptées, jamais nommées)",
 			"Alice &lt;script&gt;alert(1)&lt;/script&gt;", "@u1@mastodon.example", "Association Libre", ">organisation<",
 			`<label for="q">`, `rel="next" href="https://memo.example/signatures?after=`)
 		mustNotContain(t, "page 1", page1.Body, "<script>alert(1)</script>", "Secret Sam", "Direct Dee", "Person 51<", `rel="prev"`)
