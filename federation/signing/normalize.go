@@ -114,7 +114,7 @@ func Fold(s string) string {
 // Normalize reduces a note's HTML to the folded text the phrase rules read. Line breaks are kept (they end
 // clauses), other runs of whitespace become one space.
 func Normalize(contentHTML string) string {
-	text := HTMLText(contentHTML)
+	text := HTMLText(strings.ToValidUTF8(contentHTML, ""))
 	text = bareURL.ReplaceAllString(text, " ")
 	text = bareMention.ReplaceAllString(text, "$1 ")
 	text = Fold(text)

@@ -173,7 +173,7 @@ var (
 // policy, entities decoded (templates escape again), control and format characters (bidi overrides included)
 // removed, whitespace collapsed, cut at max runes.
 func PlainText(s string, max int) string {
-	s = html.UnescapeString(strict.Sanitize(s))
+	s = html.UnescapeString(strict.Sanitize(strings.ToValidUTF8(s, "")))
 	s = blankRuns.ReplaceAllString(s, " ")
 	s = strings.TrimSpace(controlChars.ReplaceAllString(s, ""))
 	return truncate(s, max)
@@ -183,7 +183,7 @@ func PlainText(s string, max int) string {
 // (links keep their visible text here, so a mention still reads as one), sanitised the same way as names and cut
 // at MaxTextRunes.
 func NoteText(contentHTML string) string {
-	withBreaks := breakTags.ReplaceAllString(contentHTML, "$0\n")
+	withBreaks := breakTags.ReplaceAllString(strings.ToValidUTF8(contentHTML, ""), "$0\n")
 	text := html.UnescapeString(strict.Sanitize(withBreaks))
 	var lines []string
 	for _, line := range strings.Split(text, "\n") {
