@@ -142,6 +142,9 @@ func ParseSignatureHeader(v string) (Params, error) {
 	}
 	if hasHeaders {
 		p.Headers = strings.Fields(strings.ToLower(headers))
+		if len(p.Headers) == 0 {
+			return p, errors.New("signature header: empty headers list")
+		}
 	} else {
 		p.Headers = []string{"date"} // the draft's default
 	}
