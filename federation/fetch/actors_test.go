@@ -1,0 +1,116 @@
+package fetch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/memo-fediverse/memo/federation/fedtest"
+	"github.com/memo-fediverse/memo/storage"
+	"github.com/memo-fediverse/memo/storage/storagetest"
+)
+
+func TestParseActorFixtures(t *testing.T) {
+	cases := []struct{ file, typ string }{
+		{"mastodon/actor-person.json", "Person"},
+		{"gotosocial/actor-person.json", "Person"},
+		{"gotosocial/actor-application-bot.json", "Application"},
+		{"misskey/actor-person-null-name.json", "Person"},
+		{"pleroma/actor-person-live.json", "Person"},
+		{"peertube/actor-person.json", "Person"},
+		{"lemmy/actor-group.json", "Group"},
+		{"wordpress/actor-person-live.json", "Person"},
+	}
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join(fedtest.Testdata(), "activitypub", c.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var raw struct {
+				ID        string `json:"id"`
+				Inbox     string `json:"inbox"`
+				PublicKey struct {
+					ID string `json:"id"`
+				} `json:"publicKey"`
+			}
+			json.Unmarshal(b, &raw)
+			doc, err := ParseActor(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := doc.Actor
+			if a.IRI != raw.ID || a.Type != c.typ || a.Inbox != raw.Inbox || a.Domain == "" || a.Raw == "" {
+				t.Errorf("actor = %+v", a)
+			}
+			if a.KeyID != raw.PublicKey.ID || (a.KeyID != "" && a.PublicKeyPEM == "") {
+				t.Errorf("key %q (pem %d bytes), want %q", a.KeyID, len(a.PublicKeyPEM), raw.PublicKey.ID)
+			}
+		})
+	}
+	if _, err := ParseActor([]byte(`{"type":"Person"}`)); err == nil {
+		t.Error("actor without id parsed")
+	}
+}
+
+// TestKeyResolution fetches keys from simulated instances: an actor document carrying the key, a bare key
+// document whose owner is fetched next, servers that demand signed GETs; and refuses a key whose document says it
+// belongs elsewhere.
+func TestKeyResolution(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+		ctx := context.Background()
+		ours := fedtest.NewInstance(t, "ours") // only to own a key for signed GETs
+		me := ours.NewActor("memo")
+		inst := fedtest.NewInstance(t, "remote")
+		inst.AuthorizedFetch.Store(true)
+		inst.TrustKey(me.KeyID, &me.Key.PublicKey)
+		client := New(Config{AllowPrivate: true, UserAgent: "memo/test", Key: me.Key, KeyID: me.KeyID})
+		actors := NewActors(client, store)
+
+		alice := inst.NewActor("alice")
+		got, pub, cached, err := actors.Key(ctx, alice.KeyID, false)
+		if err != nil || cached || got.IRI != alice.IRI || !pub.Equal(&alice.Key.PublicKey) || got.SharedInbox != inst.SharedInbox() {
+			t.Fatalf("Key: %+v cached=%v err=%v", got, cached, err)
+		}
+		if n, _ := store.CountActors(ctx); n != 0 {
+			t.Errorf("cached before Remember: %d", n)
+		}
+		if err := actors.Remember(ctx, got); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, cached, err := actors.Key(ctx, alice.KeyID, false); err != nil || !cached {
+			t.Errorf("second lookup: cached=%v err=%v", cached, err)
+		}
+
+		bob := inst.NewActor("bob")
+		bob.UseBareKey()
+		got, pub, _, err = actors.Key(ctx, bob.KeyID, false)
+		if err != nil || got.IRI != bob.IRI || got.Inbox != bob.Inbox || !pub.Equal(&bob.Key.PublicKey) {
+			t.Fatalf("bare key: %+v %v", got, err)
+		}
+
+		// A key document whose owner lists another key.
+		mallory := inst.NewActor("mallory")
+		inst.Handle("/keys/stolen", func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte(`{"id":"` + inst.Base + `/keys/stolen","owner":"` + mallory.IRI + `","publicKeyPem":"x"}`))
+		})
+		if _, _, _, err := actors.Key(ctx, inst.Base+"/keys/stolen", false); !errors.Is(err, ErrKeyMismatch) {
+			t.Errorf("foreign key: %v, want ErrKeyMismatch", err)
+		}
+		// Without our signature, the server in authorized-fetch mode refuses.
+		unsigned := NewActors(New(Config{AllowPrivate: true, UserAgent: "memo/test"}), store)
+		var se *StatusError
+		if _, _, _, err := unsigned.Key(ctx, alice.KeyID, true); !errors.As(err, &se) || se.Code != http.StatusUnauthorized {
+			t.Errorf("unsigned fetch: %v, want 401", err)
+		}
+		// A gone actor.
+		alice.Gone.Store(true)
+		if _, _, _, err := actors.Key(ctx, alice.KeyID, true); !Gone(err) {
+			t.Errorf("gone actor: %v", err)
+		}
+	})
+}
