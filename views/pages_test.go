@@ -2,10 +2,13 @@ package views
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -310,4 +313,55 @@ func TestPrepareRevision(t *testing.T) {
 	if len(rev.TOC) != 2 || string(rev.TOC[0].HTML) != "<em>Open</em> b" || rev.TOC[1].ID != "section-2" {
 		t.Errorf("toc = %+v", rev.TOC)
 	}
+}
+
+// Readers in parallel with new signatures and a new revision: every page is whole and its count is live.
+func TestHomeUnderConcurrentChanges(t *testing.T) {
+	store := storagetest.Open(t, storagetest.SQLiteDSN(t))
+	seedMemo(t, store)
+	h := newTestSite(t, store, testBase).Handler()
+	countRE := regexp.MustCompile(`<strong>(\d+) signatures?</strong>`)
+
+	done := make(chan struct{})
+	errs := make(chan string, 64)
+	var readers sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		readers.Add(1)
+		go func(lang string) {
+			defer readers.Done()
+			last := 0
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				r := get(t, h, "/", "Accept-Language: "+lang)
+				m := countRE.FindStringSubmatch(r.Body)
+				if r.Status != 200 || m == nil || !strings.HasSuffix(strings.TrimSpace(r.Body), "</html>") {
+					errs <- fmt.Sprintf("status %d, count %v", r.Status, m)
+					return
+				}
+				n, _ := strconv.Atoi(m[1])
+				if n < last {
+					errs <- fmt.Sprintf("count went back from %d to %d", last, n)
+					return
+				}
+				last = n
+			}
+		}([]string{"fr", "en"}[i%2])
+	}
+	for n := 1; n <= 20; n++ {
+		addTestSignature(t, store, testSignature{n: n, name: "P", domain: "social.example"})
+		if n == 10 {
+			publish(t, store, secondRevision(), "", time.Now())
+		}
+	}
+	close(done)
+	readers.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	mustContain(t, "final home", get(t, h, "/").Body, "<strong>20 signatures</strong>", "Révision 2")
 }

@@ -2,9 +2,7 @@ package views
 
 import (
 	"errors"
-	"html"
 	"strconv"
-	"strings"
 
 	"github.com/memo-fediverse/memo/storage"
 )
@@ -32,18 +30,4 @@ func atoiOr(s string, def int) int {
 		return def
 	}
 	return int(n)
-}
-
-// plainExcerpt turns trusted HTML into at most max characters of text, for descriptions.
-func plainExcerpt(h string, max int) string {
-	text := html.UnescapeString(tagRE.ReplaceAllString(h, " "))
-	text = strings.Join(strings.Fields(text), " ")
-	if r := []rune(text); len(r) > max {
-		cut := string(r[:max])
-		if i := strings.LastIndex(cut, " "); i > max/2 {
-			cut = cut[:i]
-		}
-		return cut + "…"
-	}
-	return text
 }

@@ -5,10 +5,12 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"html"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/memo-fediverse/memo/content"
@@ -217,4 +219,18 @@ func secure(next http.Handler) http.Handler {
 		h.Set("Vary", "Accept, Accept-Language")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// plainExcerpt turns trusted HTML into at most max characters of text, for descriptions.
+func plainExcerpt(h string, max int) string {
+	text := html.UnescapeString(tagRE.ReplaceAllString(h, " "))
+	text = strings.Join(strings.Fields(text), " ")
+	if r := []rune(text); len(r) > max {
+		cut := string(r[:max])
+		if i := strings.LastIndex(cut, " "); i > max/2 {
+			cut = cut[:i]
+		}
+		return cut + "…"
+	}
+	return text
 }
