@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -77,7 +78,10 @@ func TestFanOut(t *testing.T) {
 			t.Fatalf("set-up has %d followers, want 200", followers)
 		}
 		publish(t, s, act)
-		startWorker(t, Config{Store: s, Clock: clk.Now, Concurrency: 16, PerDomain: 4, Lease: 20 * time.Second, Timeout: 3 * time.Second})
+		// The silent instance times out on a short deadline of its own, so that the slow one can stay open for as
+		// long as the others take, however loaded the machine; the worker's own Timeout is tested on its own.
+		client := &http.Client{Transport: shortDeadlineFor(timeout.host, 300*time.Millisecond)}
+		startWorker(t, Config{Store: s, Clock: clk.Now, Client: client, Concurrency: 16, PerDomain: 4, Lease: 10 * time.Minute})
 
 		// Round 1. Everyone but the slow and the silent instances is answered while the slow one still holds its
 		// request open.
@@ -95,7 +99,7 @@ func TestFanOut(t *testing.T) {
 		})
 		waitFor(t, "the prompt instances' results to be recorded", func() bool {
 			c, _ := s.DeliveryCounts(context.Background())
-			return c[storage.DeliveryInflight] <= 3 // the slow one and the two silent ones at most
+			return c[storage.DeliveryInflight] == 1 // the slow one
 		})
 		if slow.done("/inbox") != 0 {
 			t.Fatal("the slow instance answered before the others were served: it was not slow enough to prove anything")
@@ -215,4 +219,53 @@ func instancesOf(gs []group) []*instance {
 		out[i] = g.inst
 	}
 	return out
+}
+
+// shortDeadlineFor gives requests to host a deadline of d: that remote "times out" without slowing the test.
+func shortDeadlineFor(host string, d time.Duration) http.RoundTripper {
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.URL.Host != host {
+			return http.DefaultTransport.RoundTrip(r)
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		resp, err := http.DefaultTransport.RoundTrip(r.WithContext(ctx))
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		resp.Body = cancelOnClose{resp.Body, cancel}
+		return resp, nil
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error { c.cancel(); return c.ReadCloser.Close() }
+
+// The worker's own per-request timeout ends a request to a remote that never answers, and counts as a retry.
+func TestRequestTimeout(t *testing.T) {
+	s := storagetest.Open(t, storagetest.SQLiteDSN(t))
+	clk := newClock()
+	s.SetClock(clk.Now)
+	silent := newInstance(t, nil)
+	silent.hang = make(chan struct{})
+	follow(t, s, silent, 1, true)
+	const act = "http://memo.test/activities/silent"
+	publish(t, s, act)
+	startWorker(t, Config{Store: s, Clock: clk.Now, Lease: 10 * time.Second, Timeout: 200 * time.Millisecond})
+	waitIdle(t, s, clk)
+	d := deliveryByInbox(t, s, act, silent.inbox("/inbox"))
+	if d.State != storage.DeliveryPending || d.Attempts != 1 || !strings.Contains(d.LastError, "deadline") || silent.count("/inbox") != 1 {
+		t.Fatalf("after a timeout: %+v, %d requests", d, silent.count("/inbox"))
+	}
+	if dom, err := s.DomainStatus(context.Background(), silent.host); err != nil || dom.Failures != 1 {
+		t.Fatalf("a timeout counts against the domain: %+v, %v", dom, err)
+	}
 }
