@@ -120,8 +120,11 @@ func validDNSName(h string) bool {
 }
 
 // interactTarget is where the follow box sends a visitor: their instance's remote-interaction page on one of our
-// objects. Mastodon, GoToSocial and Pleroma/Akkoma serve /authorize_interaction?uri=, the template Mastodon
-// publishes in WebFinger; a server that does not is still the visitor's own, where they can paste the link.
+// objects, /authorize_interaction?uri=, the subscribe template Mastodon publishes in WebFinger. A server with
+// another template still lands the visitor on their own instance, where they can paste the link.
+//
+// The template is not looked up: the page's CSP allows it no connection (connect-src falls back to 'none'), and a
+// lookup by the server would be a fetch to any host a visitor types.
 func interactTarget(host, objectURL string) string {
 	return "https://" + host + "/authorize_interaction?uri=" + url.QueryEscape(objectURL)
 }
