@@ -15,12 +15,13 @@ import (
 	"github.com/microcosm-cc/bluemonday"
 
 	"github.com/memo-fediverse/memo/federation/fetch"
+	"github.com/memo-fediverse/memo/federation/inbound"
 	"github.com/memo-fediverse/memo/storage"
 )
 
 // authorize applies the rules that decide, before anything is stored, whether a verified activity may have an
 // effect at all. The signer is act.Actor (the inbox checked that the key belongs to it).
-func (in *Inbox) authorize(ctx context.Context, act *Activity) *refusal {
+func (in *Inbox) authorize(ctx context.Context, act *inbound.Activity) *refusal {
 	switch act.Type {
 	case "Follow":
 		if act.ObjectIRI() != in.cfg.URLs.Actor() {
@@ -58,7 +59,7 @@ func (in *Inbox) authorize(ctx context.Context, act *Activity) *refusal {
 	return nil
 }
 
-func (in *Inbox) authorizeUndo(ctx context.Context, act *Activity) *refusal {
+func (in *Inbox) authorizeUndo(ctx context.Context, act *inbound.Activity) *refusal {
 	if act.Object == nil || act.Object.IRI == "" {
 		return &refusal{status: http.StatusBadRequest, reason: "Undo without an object"}
 	}
@@ -113,7 +114,7 @@ func isActorType(t string) bool {
 // process applies one stored activity's effects, in one transaction with the mark that it is processed: either
 // both happen or neither, and a second worker finds nothing to do.
 func (in *Inbox) process(ctx context.Context, row storage.InboxActivity) error {
-	act, err := DecodeActivity([]byte(row.Body))
+	act, err := inbound.DecodeActivity([]byte(row.Body))
 	if err != nil {
 		return fmt.Errorf("decode stored %s: %w", row.IRI, err)
 	}
@@ -146,7 +147,7 @@ func (in *Inbox) process(ctx context.Context, row storage.InboxActivity) error {
 	})
 }
 
-func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivity, act *Activity, cached storage.RemoteActor, ownReply bool) (string, error) {
+func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivity, act *inbound.Activity, cached storage.RemoteActor, ownReply bool) (string, error) {
 	st := in.cfg.Store
 	switch act.Type {
 	case "Follow":
@@ -222,7 +223,7 @@ func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivi
 	return "ignored: type " + act.Type, nil
 }
 
-func (in *Inbox) acceptFollow(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivity, act *Activity, follower storage.RemoteActor) (string, error) {
+func (in *Inbox) acceptFollow(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivity, act *inbound.Activity, follower storage.RemoteActor) (string, error) {
 	if follower.Inbox == "" {
 		return "ignored: follower has no inbox", nil
 	}
@@ -258,7 +259,7 @@ func acceptNumber(followIRI string) int64 {
 	return int64(binary.BigEndian.Uint64(sum[:8]) >> 11) // 53 bits: exact in JSON numbers everywhere
 }
 
-func (in *Inbox) undo(ctx context.Context, tx *sqlx.Tx, act *Activity) (string, error) {
+func (in *Inbox) undo(ctx context.Context, tx *sqlx.Tx, act *inbound.Activity) (string, error) {
 	st := in.cfg.Store
 	inner := act.Object.Inline
 	undone := act.Object.IRI
@@ -315,7 +316,7 @@ func isPublic(iri string) bool {
 
 // visibility reads an object's audience as Mastodon means it: public in to, unlisted when public only in cc,
 // followers-only when addressed to a followers collection, direct otherwise.
-func visibility(obj *Activity, actor string) string {
+func visibility(obj *inbound.Activity, actor string) string {
 	for _, v := range obj.To {
 		if isPublic(v) {
 			return "public"

@@ -19,6 +19,7 @@ import (
 
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/fetch"
+	"github.com/memo-fediverse/memo/federation/inbound"
 	"github.com/memo-fediverse/memo/federation/sigs"
 	"github.com/memo-fediverse/memo/storage"
 )
@@ -161,10 +162,10 @@ func (in *Inbox) receive(ctx context.Context, w http.ResponseWriter, r *http.Req
 		return "", &refusal{status: serr.Status, reason: serr.Reason}
 	}
 
-	if err := CheckDepth(body, MaxJSONDepth); err != nil {
+	if err := inbound.CheckDepth(body, inbound.MaxJSONDepth); err != nil {
 		return "", &refusal{status: http.StatusBadRequest, reason: err.Error()}
 	}
-	var env envelope
+	var env inbound.Envelope
 	if err := json.Unmarshal(body, &env); err != nil {
 		return "", &refusal{status: http.StatusBadRequest, reason: "invalid JSON: " + err.Error()}
 	}
@@ -207,7 +208,7 @@ func (in *Inbox) receive(ctx context.Context, w http.ResponseWriter, r *http.Req
 		return "", base.with(http.StatusUnauthorized, fmt.Sprintf("signed by %s's key, but the activity's actor is %s", owner.IRI, actorIRI))
 	}
 
-	act, err := DecodeActivity(body)
+	act, err := inbound.DecodeActivity(body)
 	if err != nil {
 		return "", base.with(http.StatusBadRequest, err.Error())
 	}

@@ -1,4 +1,6 @@
-package federation
+// Package inbound decodes the activities other servers deliver, whatever their shape, without the cost of the
+// full ActivityStreams vocabulary: the inbox needs a handful of fields, and a decoder small enough to fuzz.
+package inbound
 
 import (
 	"bytes"
@@ -178,8 +180,8 @@ func CheckDepth(body []byte, max int) error {
 	return nil
 }
 
-// envelope is the cheap first look at a body, before the signature is checked.
-type envelope struct {
+// Envelope is the cheap first look at a body, before the signature is checked.
+type Envelope struct {
 	ID     string          `json:"id"`
 	Type   json.RawMessage `json:"type"`
 	Actor  json.RawMessage `json:"actor"`
