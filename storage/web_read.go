@@ -163,3 +163,26 @@ func (s *Store) CurrentRevisionNumber(ctx context.Context) (int, error) {
 	}
 	return int(n.Int64), nil
 }
+
+// FrontState is what the home page shows that changes: the current revision's number and the signature count.
+type FrontState struct {
+	Revision   int `db:"revision"`
+	Signatures int `db:"signatures"`
+}
+
+// FrontState reads both in one round trip, since the home page is the busiest page (ErrNotFound before the first
+// revision).
+func (s *Store) FrontState(ctx context.Context) (FrontState, error) {
+	var row struct {
+		Revision   sql.NullInt64 `db:"revision"`
+		Signatures int           `db:"signatures"`
+	}
+	err := s.db.GetContext(ctx, &row, `SELECT (SELECT MAX(number) FROM revisions) AS revision, (SELECT COUNT(*) FROM signatures WHERE `+activeWhere+`) AS signatures`)
+	if err != nil {
+		return FrontState{}, fmt.Errorf("front page state: %w", err)
+	}
+	if !row.Revision.Valid {
+		return FrontState{}, ErrNotFound
+	}
+	return FrontState{Revision: int(row.Revision.Int64), Signatures: row.Signatures}, nil
+}

@@ -48,6 +48,15 @@ func TestSignatureReads(t *testing.T) {
 		if err != nil || tally.Listed != 3 || tally.Private != 2 || tally.Total() != 5 {
 			t.Fatalf("tally = %+v, %v; want 3 listed, 2 private", tally, err)
 		}
+		if _, err := s.FrontState(ctx); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("front state without a revision: err = %v, want ErrNotFound", err)
+		}
+		if err := s.SeedRevision(ctx, storage.Revision{Title: "T", Markdown: "# T", HTML: "<h1>T</h1>", PublishedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := s.FrontState(ctx); err != nil || st.Revision != 1 || st.Signatures != tally.Total() {
+			t.Fatalf("front state = %+v, %v; want revision 1, %d signatures", st, err, tally.Total())
+		}
 		if total, err := s.SignatureTotal(ctx); err != nil || total != tally.Total() {
 			t.Fatalf("SignatureTotal = %d, %v; the pages must announce the same number (%d)", total, err, tally.Total())
 		}

@@ -82,7 +82,7 @@ func demoteHeadings(html string, top int) string {
 }
 
 // memoCache keeps prepared revisions by number (a handful, never evicted: revisions are immutable) and the
-// latest rendered home pages, keyed by everything they show, so that the busiest page costs two small queries.
+// latest rendered home pages, keyed by everything they show, so that the busiest page costs one small query.
 type memoCache struct {
 	mu    sync.RWMutex
 	revs  map[int]*shownRevision
@@ -151,7 +151,7 @@ func (s *Site) memoPage(w http.ResponseWriter, r *http.Request) { s.serveMemo(w,
 
 func (s *Site) serveMemo(w http.ResponseWriter, r *http.Request, variant string) {
 	ctx := r.Context()
-	n, err := s.store.CurrentRevisionNumber(ctx)
+	state, err := s.store.FrontState(ctx)
 	if errors.Is(err, storage.ErrNotFound) {
 		s.fail(w, r, http.StatusServiceUnavailable, localeFor(r).T("error.norevision"))
 		return
@@ -160,13 +160,9 @@ func (s *Site) serveMemo(w http.ResponseWriter, r *http.Request, variant string)
 		s.serverError(w, r, err)
 		return
 	}
-	tally, err := s.store.SignatureTally(ctx)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
+	n := state.Revision
 	l := localeFor(r)
-	key := homeKey{lang: l.Tag, variant: variant, rev: n, total: tally.Total()}
+	key := homeKey{lang: l.Tag, variant: variant, rev: n, total: state.Signatures}
 	if b, ok := s.memo.page(key); ok {
 		writeHTML(w, http.StatusOK, b)
 		return
@@ -184,7 +180,7 @@ func (s *Site) serveMemo(w http.ResponseWriter, r *http.Request, variant string)
 		canonical = u.Actor()
 	}
 	p := s.newPage(r, nav, rev.Title, content.Abstract, canonical, alternate)
-	p.Data = memoData{Rev: rev, Total: tally.Total()}
+	p.Data = memoData{Rev: rev, Total: state.Signatures}
 	b, err := s.renderBytes("memo", p)
 	if err != nil {
 		s.serverError(w, r, err)
