@@ -1,0 +1,121 @@
+package fedtest_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/memo-fediverse/memo/federation/fedtest"
+	"github.com/memo-fediverse/memo/federation/fetch"
+)
+
+func TestInstanceServesActorsAndVerifiesDeliveries(t *testing.T) {
+	inst := fedtest.NewInstance(t, "mastodon")
+	alice := inst.NewActor("alice")
+	sender := fedtest.NewInstance(t, "sender").NewActor("memo")
+	inst.TrustKey(sender.KeyID, &sender.Key.PublicKey)
+	client := fetch.New(fetch.Config{AllowPrivate: true, UserAgent: "memo/test", Key: sender.Key, KeyID: sender.KeyID, Timeout: 2 * time.Second})
+	ctx := context.Background()
+
+	b, err := client.Get(ctx, inst.Base+"/.well-known/webfinger?resource=acct:alice@"+inst.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jrd struct {
+		Links []struct{ Rel, Href string }
+	}
+	json.Unmarshal(b, &jrd)
+	if len(jrd.Links) == 0 || jrd.Links[0].Href != alice.IRI {
+		t.Errorf("webfinger: %s", b)
+	}
+	doc, err := client.Get(ctx, alice.IRI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := fetch.ParseActor(doc)
+	if err != nil || parsed.Actor.Inbox != alice.Inbox || parsed.KeyID != alice.KeyID {
+		t.Errorf("actor: %+v %v", parsed, err)
+	}
+
+	// A signed delivery verifies; one signed with a key the instance does not know for that keyId does not.
+	if _, err := client.Post(ctx, alice.Inbox, []byte(`{"type":"Accept"}`)); err != nil {
+		t.Fatalf("signed POST: %v", err)
+	}
+	forger := fetch.New(fetch.Config{AllowPrivate: true, UserAgent: "memo/test", Key: alice.Key, KeyID: sender.KeyID})
+	if code, _ := forger.Post(ctx, alice.Inbox, []byte(`{"type":"Accept"}`)); code != http.StatusUnauthorized {
+		t.Errorf("forged POST answered %d", code)
+	}
+	got := inst.Received()
+	if len(got) != 2 || got[0].SigErr != nil || got[0].KeyID != sender.KeyID || got[1].SigErr == nil {
+		t.Errorf("received: %+v", got)
+	}
+
+	// Failures: a status with Retry-After a given number of times, then normal service; a hang ends with the
+	// client's timeout.
+	inst.SetFailure(fedtest.Failure{Status: http.StatusTooManyRequests, RetryAfter: "30", Times: 1})
+	var se *fetch.StatusError
+	if _, err := client.Post(ctx, inst.SharedInbox(), []byte(`{}`)); !errors.As(err, &se) || se.Code != 429 || se.RetryAfter != "30" {
+		t.Errorf("first POST: %v", err)
+	}
+	if _, err := client.Post(ctx, inst.SharedInbox(), []byte(`{}`)); err != nil {
+		t.Errorf("second POST: %v", err)
+	}
+	inst.SetFailure(fedtest.Failure{Hang: true})
+	if _, err := client.Post(ctx, inst.SharedInbox(), []byte(`{}`)); err == nil {
+		t.Errorf("hung POST succeeded")
+	}
+	alice.Gone.Store(true)
+	if _, err := client.Get(ctx, alice.IRI); !fetch.Gone(err) {
+		t.Errorf("gone actor: %v", err)
+	}
+}
+
+func TestAuthorizedFetch(t *testing.T) {
+	inst := fedtest.NewInstance(t, "gotosocial")
+	inst.AuthorizedFetch.Store(true)
+	alice := inst.NewActor("alice")
+	me := fedtest.NewInstance(t, "ours").NewActor("memo")
+	inst.TrustKey(me.KeyID, &me.Key.PublicKey)
+	ctx := context.Background()
+	var se *fetch.StatusError
+	if _, err := fetch.New(fetch.Config{AllowPrivate: true, UserAgent: "x"}).Get(ctx, alice.IRI); !errors.As(err, &se) || se.Code != 401 {
+		t.Errorf("unsigned GET: %v, want 401", err)
+	}
+	if _, err := fetch.New(fetch.Config{AllowPrivate: true, UserAgent: "x", Key: me.Key, KeyID: me.KeyID}).Get(ctx, alice.IRI); err != nil {
+		t.Errorf("signed GET: %v", err)
+	}
+	if _, err := fetch.New(fetch.Config{AllowPrivate: true}).Get(ctx, inst.Base+"/.well-known/webfinger?resource=acct:alice@"+inst.Host); err != nil {
+		t.Errorf("webfinger needs no signature: %v", err)
+	}
+}
+
+func TestShapeKeepsTheImplementationsShape(t *testing.T) {
+	inst := fedtest.NewInstance(t, "pleroma")
+	a := inst.NewActor("alice")
+	like := a.Shape(t, fedtest.Fixture(t, "misskey/like-misskey-reaction.json"), fedtest.Target{Object: "https://memo.example/memo"})
+	var m map[string]any
+	json.Unmarshal(like, &m)
+	if m["actor"] != a.IRI || m["object"] != "https://memo.example/memo" || m["_misskey_reaction"] != "pudding" {
+		t.Errorf("like: %s", like)
+	}
+	undo := a.Shape(t, fedtest.Fixture(t, "mastodon/undo-like-iri-object.json"), fedtest.Target{Undone: like})
+	json.Unmarshal(undo, &m)
+	if m["object"] != jsonString(like, "id") || m["signature"] != nil {
+		t.Errorf("undo by IRI: %s", undo)
+	}
+	undo = a.Shape(t, fedtest.Fixture(t, "mastodon/undo-like.json"), fedtest.Target{Undone: like})
+	json.Unmarshal(undo, &m)
+	if inner, ok := m["object"].(map[string]any); !ok || inner["id"] != jsonString(like, "id") {
+		t.Errorf("inline undo: %s", undo)
+	}
+}
+
+func jsonString(b []byte, key string) string {
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	s, _ := m[key].(string)
+	return s
+}
