@@ -622,3 +622,70 @@ func TestReplicasShareTheQueue(t *testing.T) {
 	repeated := checkDeliveries(t, store, remotes, heldByA)
 	t.Logf("replica A held %d deliveries when killed; %d reached their inbox twice", len(heldByA), repeated)
 }
+
+// memo deliveries shows the counts, the parked domains with their last error and next attempt, and recent failures.
+func TestDeliveriesReport(t *testing.T) {
+	data := t.TempDir()
+	store := openStore(t, filepath.Join(data, "memo.db"))
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	recipients := []storage.Recipient{
+		{Inbox: "https://down.example/inbox", Domain: "down.example"},
+		{Inbox: "https://strict.example/users/a/inbox", Domain: "strict.example"},
+		{Inbox: "https://fine.example/inbox", Domain: "fine.example"},
+	}
+	if err := store.InsertActivity(ctx, storage.Activity{IRI: "https://memo.example/activities/9", Type: "Update", Body: "{}"}, recipients); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := store.ClaimDeliveries(ctx, storage.Claim{Now: now.Add(time.Second), LeaseUntil: now.Add(time.Minute), Owner: "t", Limit: 10, PerDomain: 1})
+	if err != nil || len(claimed) != 3 {
+		t.Fatalf("claim: %d, %v", len(claimed), err)
+	}
+	for _, d := range claimed {
+		o := storage.Outcome{ID: d.ID, Owner: "t", Now: now}
+		switch d.Domain {
+		case "down.example":
+			o.Error = "dial tcp: connection refused\n\x1b[31mred"
+			_, err = store.MarkRetry(ctx, o, now.Add(24*time.Hour))
+		case "strict.example":
+			o.Status, o.Error = 403, "HTTP 403"
+			_, err = store.MarkFailed(ctx, o)
+		default:
+			o.Status = 202
+			_, err = store.MarkDelivered(ctx, o)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	rule := storage.DomainRule{After: time.Hour, MinFailures: 2, Probe: 12 * time.Hour}
+	for _, at := range []time.Time{now.Add(-3 * time.Hour), now} {
+		if _, err := store.RecordDomainFailure(ctx, "down.example", "dial tcp: connection refused", at, rule); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := store.RecordDomainFailure(ctx, "flaky.example", "HTTP 502", now, rule); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := runCLI(t, "deliveries", "--data", data)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"pending    1", "delivered  1", "failed     1", "in flight  0",
+		"Unavailable domains (deliveries parked, tried again at NEXT ATTEMPT): 1",
+		"down.example", now.Add(12 * time.Hour).Format("2006-01-02 15:04:05Z"), "connection refused",
+		"Domains failing since their last success: 1", "flaky.example", "HTTP 502",
+		"https://strict.example/users/a/inbox", "403",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "\x1b") {
+		t.Errorf("a remote's error text reached the terminal raw:\n%q", out)
+	}
+	if code, _, stderr := runCLI(t, "deliveries", "--data", data, "--recent", "-1"); code != 2 || !strings.Contains(stderr, "--recent") {
+		t.Errorf("bad --recent: exit %d, %s", code, stderr)
+	}
+}
