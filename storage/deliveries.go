@@ -80,9 +80,10 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c Claim) ([]Delivery, error
 		c.PerDomain = 1
 	}
 	now := ms(c.Now)
+	// Ranking runs over the oldest due rows only, so a fan-out of many thousands costs each claim a bounded sort.
 	ranked := `SELECT id FROM (
     SELECT id, ROW_NUMBER() OVER (PARTITION BY domain ORDER BY next_attempt_at, id) AS rn
-    FROM deliveries WHERE ` + dueWhere + `
+    FROM (SELECT id, domain, next_attempt_at FROM deliveries WHERE ` + dueWhere + ` ORDER BY next_attempt_at, id LIMIT 2000) candidates
   ) ranked WHERE rn <= ?`
 	lock := ""
 	if s.dialect == Postgres {
