@@ -195,6 +195,14 @@ func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivi
 		return fmt.Sprintf("reply removed: %v", removed), nil
 	case "Update":
 		inner := act.Object.Inline
+		if inner != nil && !isActorType(inner.Type) && inner.ID != "" {
+			// An edited reply: keep the stored comment in step with what its author now says.
+			updated, err := st.UpdateReplyTx(ctx, tx, inner.ID, act.Actor, sanitize(inner.Content), visibility(inner, act.Actor))
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("reply updated: %v", updated), nil
+		}
 		if inner == nil || inner.ID != act.Actor || !isActorType(inner.Type) {
 			return "ignored: not an update of the actor", nil
 		}

@@ -366,6 +366,7 @@ func (in *Inbox) ProcessPending(ctx context.Context) (int, error) {
 				if err != nil {
 					return done, err
 				}
+				in.forget(row.IRI)
 			}
 			done++
 			progressed = true
@@ -381,6 +382,12 @@ func (in *Inbox) failed(iri string) int {
 	defer in.failMu.Unlock()
 	in.failures[iri]++
 	return in.failures[iri]
+}
+
+func (in *Inbox) forget(iri string) {
+	in.failMu.Lock()
+	defer in.failMu.Unlock()
+	delete(in.failures, iri)
 }
 
 // retryAfterSeconds formats a wait for Retry-After.

@@ -14,11 +14,12 @@ import (
 
 // implFixtures names, per implementation, the fixture of each activity; "" where the collection has none.
 type implFixtures struct {
-	impl                                         string
-	follow, undoFollow                           string
-	like, undoLike, announce, undoAnnounce       string
-	reply, deleteNote, updatePerson, block, gone string
-	replyIsBareNote, followFromUndo              bool
+	impl                                        string
+	follow, undoFollow                          string
+	like, undoLike, announce, undoAnnounce      string
+	reply, updateNote, deleteNote, updatePerson string
+	block, gone                                 string
+	replyIsBareNote, followFromUndo             bool
 }
 
 var implementations = []implFixtures{
@@ -35,7 +36,7 @@ var implementations = []implFixtures{
 	{impl: "gotosocial-live", follow: "gotosocial-live/017-Follow.json", undoFollow: "gotosocial-live/015-Undo-Follow.json",
 		like: "gotosocial-live/004-Like.json", undoLike: "gotosocial-live/005-Undo-Like.json",
 		announce: "gotosocial-live/003-Announce.json", undoAnnounce: "gotosocial-live/006-Undo-Announce.json",
-		reply: "gotosocial-live/002-Create-Note.json", deleteNote: "gotosocial-live/007-Delete.json",
+		reply: "gotosocial-live/002-Create-Note.json", updateNote: "gotosocial-live/010-Update-Note.json", deleteNote: "gotosocial-live/007-Delete.json",
 		updatePerson: "gotosocial-live/012-Update-Person.json", block: "gotosocial-live/014-Block.json"},
 	{impl: "misskey", follow: "misskey/undo-follow.json", followFromUndo: true, undoFollow: "misskey/undo-follow.json",
 		like: "misskey/like-misskey-reaction.json", undoLike: "mastodon/undo-like-iri-object.json",
@@ -136,6 +137,21 @@ func (h *inboxHarness) runImplementation(t *testing.T, f implFixtures) {
 		}
 		if reply.ObjectIRI != memo || reply.NoteIRI == "" || strings.Contains(reply.Content, "<script") {
 			t.Errorf("reply = %+v", reply)
+		}
+		if f.updateNote != "" {
+			upd := a.Shape(t, fix(f.updateNote), fedtest.Target{Object: reply.NoteIRI})
+			var m struct {
+				Object struct {
+					Content string `json:"content"`
+				} `json:"object"`
+			}
+			json.Unmarshal(upd, &m)
+			h.send(t, a, style, upd)
+			var content string
+			h.store.DB().Get(&content, h.store.DB().Rebind(`SELECT content FROM interactions WHERE note_iri = ?`), reply.NoteIRI)
+			if content == reply.Content || content != sanitize(m.Object.Content) {
+				t.Errorf("reply after Update{Note}: %q, want %q", content, sanitize(m.Object.Content))
+			}
 		}
 		if f.deleteNote != "" {
 			h.send(t, a, style, a.Shape(t, fix(f.deleteNote), fedtest.Target{Object: reply.NoteIRI}))

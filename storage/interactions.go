@@ -84,6 +84,17 @@ func (s *Store) RemoveReplyTx(ctx context.Context, tx *sqlx.Tx, noteIRI, actorIR
 	return n > 0, nil
 }
 
+// UpdateReplyTx replaces the content and visibility of the reply whose note is noteIRI, only if actorIRI wrote
+// it (an edit on the remote server). It reports whether there was such a reply.
+func (s *Store) UpdateReplyTx(ctx context.Context, tx *sqlx.Tx, noteIRI, actorIRI, content, visibility string) (bool, error) {
+	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE interactions SET content = ?, visibility = ? WHERE kind = 'reply' AND note_iri = ? AND actor_iri = ?`), content, visibility, noteIRI, actorIRI)
+	if err != nil {
+		return false, fmt.Errorf("update reply %s: %w", noteIRI, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
 // CountInteractions is the totalItems of an object's likes, shares or replies collection.
 func (s *Store) CountInteractions(ctx context.Context, objectIRI, kind string) (int, error) {
 	var n int
