@@ -48,6 +48,16 @@ type InboxConfig struct {
 
 // Inbox receives activities at the actor's inbox and the shared inbox, verifies them, stores them and applies
 // their effects from a worker.
+//
+// Checks run cheapest first, so that a flood of junk costs little: rate limit per remote IP (429), Content-Type
+// (415), body size (413), Signature header present and parsable, covering (request-target) host date digest, Date
+// within sigs.MaxClockSkew, Digest matching the body, Host naming us (401, or 400 for Host), JSON depth and a small
+// decode of id/type/actor (400), keyId and id on the actor's host, rate limit per remote host, blocks (403); only
+// then the key is fetched (a signed GET, through the address policy of fetch.Client) and the signature verified,
+// the key's owner must be the actor (401), and the rules of authorize apply (400/403). Every refusal is answered
+// with its reason and recorded in the refused table, and changes nothing else. An accepted activity is stored
+// once, keyed by its id, before the 202; its effects follow from the worker, in one transaction with the mark
+// that they are done.
 type Inbox struct {
 	cfg    InboxConfig
 	log    *slog.Logger
