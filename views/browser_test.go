@@ -33,6 +33,9 @@ const screenshotsEnv = "MEMO_SCREENSHOTS"
 func chromiumPath(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv(chromiumEnv); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%s=%q: %v", chromiumEnv, p, err)
+		}
 		return p
 	}
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
