@@ -76,6 +76,14 @@ func (a *Actors) MayRefetch(keyID string, now time.Time) bool {
 	if last, ok := a.lastRefetch[keyID]; ok && now.Sub(last) < RefetchEvery {
 		return false
 	}
+	if len(a.lastRefetch) > 10000 {
+		// Forged requests naming many keys must not grow the map for ever; expired entries limit nothing.
+		for k, t := range a.lastRefetch {
+			if now.Sub(t) >= RefetchEvery {
+				delete(a.lastRefetch, k)
+			}
+		}
+	}
 	a.lastRefetch[keyID] = now
 	return true
 }
