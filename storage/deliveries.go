@@ -51,18 +51,30 @@ type Claim struct {
 	PerDomain  int    // rows at most per domain; a domain with a live lease anywhere gets none
 }
 
-// dueWhere selects the rows a worker may take at :now (the first three placeholders are all now): pending and due,
-// or in flight under an expired lease; never for a domain that already has a live lease (the per-domain limit
-// holds across replicas) nor for a domain marked unavailable whose next probe is not due.
-const dueWhere = `((state = 'pending' AND next_attempt_at <= ?) OR (state = 'inflight' AND lease_until < ?))
-  AND domain NOT IN (SELECT domain FROM deliveries WHERE state = 'inflight' AND lease_until >= ?)
-  AND domain NOT IN (SELECT domain FROM domains WHERE unavailable_since IS NOT NULL AND next_attempt_at > ?)`
+// notBusy keeps out domains that already have a live lease (the per-domain limit holds across replicas) and
+// domains marked unavailable whose next probe is not due. Both placeholders are now.
+const notBusy = `domain NOT IN (SELECT domain FROM deliveries WHERE state = 'inflight' AND lease_until >= ?)
+    AND domain NOT IN (SELECT domain FROM domains WHERE unavailable_since IS NOT NULL AND next_attempt_at > ?)`
+
+// dueRows selects up to n of the oldest rows a worker may take at now: pending and due, or in flight under an
+// expired lease, outside busy domains. The two kinds are read apart, each in the order of the deliveries_due index:
+// one OR over both made every claim sort the whole backlog.
+func dueRows(now int64, n int) (string, []any) {
+	q := `SELECT id, domain, next_attempt_at FROM (
+  SELECT * FROM (SELECT id, domain, next_attempt_at FROM deliveries
+    WHERE state = 'pending' AND next_attempt_at <= ? AND ` + notBusy + ` ORDER BY next_attempt_at, id LIMIT ?) AS due_pending
+  UNION ALL
+  SELECT * FROM (SELECT id, domain, next_attempt_at FROM deliveries
+    WHERE state = 'inflight' AND lease_until < ? AND ` + notBusy + ` ORDER BY next_attempt_at, id LIMIT ?) AS due_expired
+) AS due`
+	return q, []any{now, now, now, n, now, now, now, n}
+}
 
 // HasDueDeliveries is the cheap check workers poll before claiming, so an idle SQLite queue takes no write lock.
 func (s *Store) HasDueDeliveries(ctx context.Context, now time.Time) (bool, error) {
-	t := ms(now)
+	q, args := dueRows(ms(now), 1)
 	var ids []int64
-	if err := s.db.SelectContext(ctx, &ids, s.rebind(`SELECT id FROM deliveries WHERE `+dueWhere+` LIMIT 1`), t, t, t, t); err != nil {
+	if err := s.db.SelectContext(ctx, &ids, s.rebind(`SELECT id FROM (`+q+`) AS d LIMIT 1`), args...); err != nil {
 		return false, fmt.Errorf("check due deliveries: %w", err)
 	}
 	return len(ids) > 0, nil
@@ -80,11 +92,15 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c Claim) ([]Delivery, error
 		c.PerDomain = 1
 	}
 	now := ms(c.Now)
-	// Ranking runs over the oldest due rows only, so a fan-out of many thousands costs each claim a bounded sort.
+	// Enough candidates to fill the claim even when the oldest rows crowd into a few domains.
+	candidates := c.Limit * c.PerDomain * 4
+	if candidates < 64 {
+		candidates = 64
+	}
+	due, dueArgs := dueRows(now, candidates)
 	ranked := `SELECT id FROM (
-    SELECT id, ROW_NUMBER() OVER (PARTITION BY domain ORDER BY next_attempt_at, id) AS rn
-    FROM (SELECT id, domain, next_attempt_at FROM deliveries WHERE ` + dueWhere + ` ORDER BY next_attempt_at, id LIMIT 2000) candidates
-  ) ranked WHERE rn <= ?`
+    SELECT id, ROW_NUMBER() OVER (PARTITION BY domain ORDER BY next_attempt_at, id) AS rn FROM (` + due + `) AS candidates
+  ) AS ranked WHERE rn <= ?`
 	lock := ""
 	if s.dialect == Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
@@ -101,13 +117,9 @@ UPDATE deliveries SET state = 'inflight', lease_until = ?, leased_by = ?, update
 WHERE id IN (SELECT id FROM picked)
   AND ((state = 'pending' AND next_attempt_at <= ?) OR (state = 'inflight' AND lease_until < ?))
 RETURNING ` + deliveryCols
+	args := append(dueArgs, c.PerDomain, now, now, c.Limit, ms(c.LeaseUntil), c.Owner, now, now, now)
 	var out []Delivery
-	err := s.db.SelectContext(ctx, &out, s.rebind(q),
-		now, now, now, now, c.PerDomain,
-		now, now, c.Limit,
-		ms(c.LeaseUntil), c.Owner, now,
-		now, now)
-	if err != nil {
+	if err := s.db.SelectContext(ctx, &out, s.rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
 	return out, nil

@@ -139,13 +139,17 @@ func (w *Worker) Run(ctx context.Context) error {
 	ticker := time.NewTicker(w.cfg.Poll)
 	defer ticker.Stop()
 	w.log.Info("delivery worker started", "concurrency", w.cfg.Concurrency, "per_domain", w.cfg.PerDomain, "lease", w.cfg.Lease.String())
+	// After a completion, claim again only once a few slots are free: each claim is a write to the database, and
+	// claiming for every finished request would cost more than the requests. The poll catches the rest.
+	batch := max(1, w.cfg.Concurrency/4)
+	claimNow := true
 	for ctx.Err() == nil {
-		if free := w.cfg.Concurrency - active; free > 0 {
-			batch, err := w.claim(ctx, free)
+		if free := w.cfg.Concurrency - active; free > 0 && claimNow {
+			jobs, err := w.claim(ctx, free)
 			if err != nil && ctx.Err() == nil {
 				w.log.Warn("claim deliveries", "err", err)
 			}
-			for _, j := range batch {
+			for _, j := range jobs {
 				active++
 				wg.Add(1)
 				go func(j job) {
@@ -155,12 +159,16 @@ func (w *Worker) Run(ctx context.Context) error {
 				}(j)
 			}
 		}
+		claimNow = false
 		select {
 		case <-ctx.Done():
 		case <-done:
 			active--
+			claimNow = w.cfg.Concurrency-active >= batch
 		case <-ticker.C:
+			claimNow = true
 		case <-w.poke:
+			claimNow = true
 		}
 	}
 	finished := make(chan struct{})
