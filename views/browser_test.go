@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/fetch"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -337,6 +338,16 @@ func takeScreenshots(t *testing.T, ctx context.Context, dir string, urls content
 	}
 	shoot("home-desktop", urls.Home(), 1280, 900)
 	shoot("home-mobile", urls.Home(), 390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile)
+	// The dark scheme, as a reader who prefers it sees the page.
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
+	}); err != nil {
+		t.Fatalf("emulate dark scheme: %v", err)
+	}
+	shoot("diff-dark", urls.Diff(1, 2), 1280, 900)
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{}); err != nil {
+		t.Fatal(err)
+	}
 	for name, u := range map[string]string{
 		"impulses": urls.Impulses(), "revisions": urls.Revisions(), "diff": urls.Diff(1, 2), "signatures": urls.Signatures(),
 		"about": urls.About(), "refusal": urls.Base + "/interact?instance=127.0.0.1",
