@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"math"
 	"net/http"
+	"path"
 	"strconv"
 	"sync"
 
@@ -63,10 +64,13 @@ func (a *assets) get(name string) *asset {
 func (a *assets) url(u content.URLs, name string) string {
 	base := u.Icon()
 	if name != "icon.png" {
-		base = u.Base + pathOf(u.Icon())[:len(pathOf(u.Icon()))-len("icon.png")] + name
+		base = u.Base + staticDir(u) + name
 	}
 	return base + "?v=" + a.get(name).hash
 }
+
+// staticDir is the folder of the assets: the one content.URLs puts the icon in, with a trailing slash.
+func staticDir(u content.URLs) string { return path.Dir(pathOf(u.Icon())) + "/" }
 
 func (s *Site) static(w http.ResponseWriter, r *http.Request) {
 	a := s.assets.get(r.PathValue("name"))

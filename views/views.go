@@ -136,7 +136,7 @@ func (s *Site) routes() {
 	get(pathOf(u.About()), s.about)
 	get(pathOf(u.Feed()), s.feed)
 	get(interactPath, s.interact)
-	get(pathOf(u.Base+"/static/")+"{name}", s.static)
+	get(staticDir(u)+"{name}", s.static)
 	get("/favicon.ico", s.favicon)
 
 	// The interaction collections of an object and the actor's collections have no page of their own: a browser
