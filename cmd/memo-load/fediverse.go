@@ -1,0 +1,292 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/memo-fediverse/memo/federation/sigs"
+)
+
+// fediverse is K simulated instances on loopback. Each listens on an address of its own in 127.64.0.0/10 and
+// sends from it, so the server sees K hosts and K client addresses, as it would on the internet (its rate limits
+// are per address and per host). Actors share a pool of real RSA-2048 keys: generating 20,000 keys would take
+// minutes and prove nothing more, while every actor still has its own keyId and actor document, which the server
+// fetches and caches one by one.
+type fediverse struct {
+	instances []*instance
+	keys      []*rsa.PrivateKey
+	pems      []string
+
+	ourKeyID string // the memo actor's key, which deliveries must be signed with
+	ourKey   atomic.Pointer[rsa.PublicKey]
+	ourHost  string
+
+	updates       atomic.Int64 // instances that acknowledged an Update
+	expectUpdates atomic.Int64 // instances with followers, which the fan-out waits for
+	updateAfter atomic.Int64 // Unix ns: only Updates received after this count
+	allUpdated  chan struct{}
+	closeOnce   sync.Once
+}
+
+// instance is one simulated server.
+type instance struct {
+	fed    *fediverse
+	idx    int
+	ip     string
+	Host   string // ip:port
+	Base   string
+	srv    *http.Server
+	client *http.Client
+
+	mu         sync.Mutex
+	byType     map[string]int
+	badSig     int
+	lastErr    string
+	gotUpdate  bool
+	actorFetch atomic.Int64
+}
+
+func instanceIP(i int) string { return fmt.Sprintf("127.%d.%d.%d", 64+i/62500, (i/250)%250+1, i%250+1) }
+
+// newFediverse starts k instances and makes keys keys.
+func newFediverse(k, keys int, ourBase, ourKeyID string) (*fediverse, error) {
+	f := &fediverse{ourKeyID: ourKeyID, ourHost: strings.TrimPrefix(strings.TrimPrefix(ourBase, "http://"), "https://"), allUpdated: make(chan struct{})}
+	f.keys = make([]*rsa.PrivateKey, keys)
+	f.pems = make([]string, keys)
+	var wg sync.WaitGroup
+	var kerr error
+	var kmu sync.Mutex
+	for i := range keys {
+		wg.Go(func() {
+			key, err := rsa.GenerateKey(rand.Reader, 2048)
+			if err == nil {
+				f.keys[i] = key
+				f.pems[i], err = sigs.PublicKeyPEM(&key.PublicKey)
+			}
+			if err != nil {
+				kmu.Lock()
+				kerr = err
+				kmu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if kerr != nil {
+		return nil, fmt.Errorf("generate keys: %w", kerr)
+	}
+	for i := range k {
+		inst, err := f.start(i)
+		if err != nil {
+			f.close()
+			return nil, err
+		}
+		f.instances = append(f.instances, inst)
+	}
+	return f, nil
+}
+
+func (f *fediverse) start(i int) (*instance, error) {
+	ip := instanceIP(i)
+	ln, err := net.Listen("tcp", ip+":0")
+	if err != nil {
+		return nil, fmt.Errorf("instance %d: listen on %s: %w", i, ip, err)
+	}
+	inst := &instance{fed: f, idx: i, ip: ip, Host: ln.Addr().String(), byType: map[string]int{}}
+	inst.Base = "http://" + inst.Host
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 10 * time.Second}
+	inst.client = &http.Client{
+		Timeout: 60 * time.Second,
+		Transport: &http.Transport{
+			DialContext: dialer.DialContext, MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second,
+		},
+	}
+	inst.srv = &http.Server{Handler: inst, ReadHeaderTimeout: 10 * time.Second}
+	go inst.srv.Serve(ln)
+	return inst, nil
+}
+
+func (f *fediverse) close() {
+	for _, inst := range f.instances {
+		inst.srv.Close()
+		inst.client.CloseIdleConnections()
+	}
+}
+
+// actor names the g-th actor of the whole fediverse: it lives on instance g mod K.
+type actor struct {
+	inst  *instance
+	name  string
+	IRI   string
+	KeyID string
+	key   *rsa.PrivateKey
+}
+
+func (f *fediverse) actor(g int) actor {
+	inst := f.instances[g%len(f.instances)]
+	name := fmt.Sprintf("u%d", g)
+	iri := inst.Base + "/users/" + name
+	return actor{inst: inst, name: name, IRI: iri, KeyID: iri + "#main-key", key: f.keys[g%len(f.keys)]}
+}
+
+// keyIndex recovers the pool key of actor uG.
+func (f *fediverse) keyIndex(name string) (int, bool) {
+	var g int
+	if _, err := fmt.Sscanf(name, "u%d", &g); err != nil || g < 0 {
+		return 0, false
+	}
+	return g % len(f.keys), true
+}
+
+func (inst *instance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/users/"):
+		inst.serveActor(w, r)
+	case r.Method == http.MethodPost && (r.URL.Path == "/inbox" || strings.HasSuffix(r.URL.Path, "/inbox")):
+		inst.serveInbox(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (inst *instance) serveActor(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimPrefix(r.URL.Path, "/users/")
+	k, ok := inst.fed.keyIndex(name)
+	if !ok || strings.Contains(name, "/") {
+		http.NotFound(w, r)
+		return
+	}
+	inst.actorFetch.Add(1)
+	iri := inst.Base + "/users/" + name
+	b, _ := json.Marshal(map[string]any{
+		"@context":          []any{"https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"},
+		"id":                iri,
+		"type":              "Person",
+		"preferredUsername": name,
+		"name":              "Load " + name,
+		"url":               inst.Base + "/@" + name,
+		"inbox":             iri + "/inbox",
+		"outbox":            iri + "/outbox",
+		"followers":         iri + "/followers",
+		"endpoints":         map[string]any{"sharedInbox": inst.Base + "/inbox"},
+		"publicKey":         map[string]any{"id": iri + "#main-key", "owner": iri, "publicKeyPem": inst.fed.pems[k]},
+	})
+	w.Header().Set("Content-Type", "application/activity+json")
+	w.Write(b)
+}
+
+// serveInbox checks a delivery as a strict Mastodon does (signature with the memo actor's key, Digest, Date,
+// Host) and counts it by activity type.
+func (inst *instance) serveInbox(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		http.Error(w, "read body", http.StatusBadRequest)
+		return
+	}
+	if err := inst.fed.verify(r, body, inst.Host); err != nil {
+		inst.mu.Lock()
+		inst.badSig++
+		inst.lastErr = err.Error()
+		inst.mu.Unlock()
+		http.Error(w, err.Error(), http.StatusUnauthorized)
+		return
+	}
+	var act struct {
+		Type string `json:"type"`
+	}
+	json.Unmarshal(body, &act)
+	inst.mu.Lock()
+	inst.byType[act.Type]++
+	first := act.Type == "Update" && !inst.gotUpdate && time.Now().UnixNano() > inst.fed.updateAfter.Load() && inst.fed.updateAfter.Load() > 0
+	if first {
+		inst.gotUpdate = true
+	}
+	inst.mu.Unlock()
+	w.WriteHeader(http.StatusAccepted)
+	if first && inst.fed.updates.Add(1) == inst.fed.expectUpdates.Load() {
+		inst.fed.closeOnce.Do(func() { close(inst.fed.allUpdated) })
+	}
+}
+
+func (f *fediverse) verify(r *http.Request, body []byte, host string) error {
+	p, err := sigs.ParseSignatureHeader(sigs.SignatureHeader(r))
+	if err != nil {
+		return err
+	}
+	if p.KeyID != f.ourKeyID {
+		return fmt.Errorf("signed with %s, want %s", p.KeyID, f.ourKeyID)
+	}
+	if e := p.Request(r, body, host, time.Now()); e != nil {
+		return e
+	}
+	pub := f.ourKey.Load()
+	if pub == nil {
+		return fmt.Errorf("memo actor's key not loaded")
+	}
+	return sigs.VerifySignature(r, p, pub)
+}
+
+// loadOurKey fetches the memo actor's public key once, as a remote server would on its first delivery.
+func (f *fediverse) loadOurKey(ctx context.Context, actorIRI string) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, actorIRI, nil)
+	req.Header.Set("Accept", "application/activity+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("fetch actor %s: %w", actorIRI, err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		PublicKey struct {
+			ID  string `json:"id"`
+			PEM string `json:"publicKeyPem"`
+		} `json:"publicKey"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		return fmt.Errorf("actor %s: %w", actorIRI, err)
+	}
+	if doc.PublicKey.ID != f.ourKeyID {
+		return fmt.Errorf("actor %s publishes key %q, want %s", actorIRI, doc.PublicKey.ID, f.ourKeyID)
+	}
+	pub, err := sigs.ParsePublicKeyPEM(doc.PublicKey.PEM)
+	if err != nil {
+		return fmt.Errorf("actor %s: %w", actorIRI, err)
+	}
+	f.ourKey.Store(pub)
+	return nil
+}
+
+// received sums what every instance's inboxes accepted, by activity type, and the deliveries refused.
+func (f *fediverse) received() (map[string]int, int, string) {
+	total := map[string]int{}
+	bad, last := 0, ""
+	for _, inst := range f.instances {
+		inst.mu.Lock()
+		for t, n := range inst.byType {
+			total[t] += n
+		}
+		bad += inst.badSig
+		if inst.lastErr != "" {
+			last = inst.lastErr
+		}
+		inst.mu.Unlock()
+	}
+	return total, bad, last
+}
+
+// actorFetches is how many actor documents the server fetched.
+func (f *fediverse) actorFetches() int64 {
+	var n int64
+	for _, inst := range f.instances {
+		n += inst.actorFetch.Load()
+	}
+	return n
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// stats are the answers of one load run.
+type stats struct {
+	Requests int
+	Elapsed  time.Duration
+	Status   map[int]int
+	Errors   int
+	LastErr  string
+	lat      []time.Duration
+}
+
+func (s *stats) perSecond() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.Requests) / s.Elapsed.Seconds()
+}
+
+// percentileMS is the q-th latency percentile (0 < q ≤ 1) in milliseconds.
+func (s *stats) percentileMS(q float64) float64 {
+	if len(s.lat) == 0 {
+		return 0
+	}
+	i := int(float64(len(s.lat))*q+0.999999) - 1
+	i = max(0, min(i, len(s.lat)-1))
+	return float64(s.lat[i].Microseconds()) / 1000
+}
+
+func (s *stats) ok(codes ...int) int {
+	n := 0
+	for _, c := range codes {
+		n += s.Status[c]
+	}
+	return n
+}
+
+// merge adds o's answers to s (latencies are re-sorted).
+func (s *stats) merge(o *stats) {
+	if s.Status == nil {
+		s.Status = map[int]int{}
+	}
+	s.Requests += o.Requests
+	s.Elapsed += o.Elapsed
+	s.Errors += o.Errors
+	if o.LastErr != "" {
+		s.LastErr = o.LastErr
+	}
+	for c, n := range o.Status {
+		s.Status[c] += n
+	}
+	s.lat = append(s.lat, o.lat...)
+	slices.Sort(s.lat)
+}
+
+type worker struct {
+	lat     []time.Duration
+	status  map[int]int
+	errs    int
+	lastErr string
+}
+
+func (w *worker) record(d time.Duration, resp *http.Response, err error) {
+	w.lat = append(w.lat, d)
+	if err != nil {
+		w.errs++
+		w.lastErr = err.Error()
+		return
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	w.status[resp.StatusCode]++
+}
+
+func collect(workers []*worker, elapsed time.Duration) *stats {
+	s := &stats{Elapsed: elapsed, Status: map[int]int{}}
+	for _, w := range workers {
+		s.lat = append(s.lat, w.lat...)
+		s.Errors += w.errs
+		if w.lastErr != "" {
+			s.LastErr = w.lastErr
+		}
+		for c, n := range w.status {
+			s.Status[c] += n
+		}
+	}
+	s.Requests = len(s.lat)
+	slices.Sort(s.lat)
+	return s
+}
+
+// sendAll sends prepared requests at concurrency c, each with the client its sender uses, and times the whole.
+func sendAll(ctx context.Context, reqs []*http.Request, clients []*http.Client, c int) *stats {
+	var next atomic.Int64
+	workers := make([]*worker, c)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range workers {
+		w := &worker{status: map[int]int{}}
+		workers[i] = w
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				j := int(next.Add(1)) - 1
+				if j >= len(reqs) {
+					return
+				}
+				t := time.Now()
+				resp, err := clients[j].Do(reqs[j])
+				w.record(time.Since(t), resp, err)
+			}
+		})
+	}
+	wg.Wait()
+	return collect(workers, time.Since(start))
+}
+
+// localClient is a client for page loads: enough idle connections for c workers, no proxy.
+func localClient(c int) *http.Client {
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+			MaxIdleConns:        c * 2,
+			MaxIdleConnsPerHost: c * 2,
+			IdleConnTimeout:     90 * time.Second,
+		},
+	}
+}
+
+// hammer sends GET url with the given Accept at concurrency c for d (after a short warm-up) and checks every answer
+// is 200.
+func hammer(ctx context.Context, client *http.Client, url, accept string, c int, d time.Duration) (*stats, error) {
+	newReq := func() *http.Request {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		return req
+	}
+	for range min(c, 20) {
+		resp, err := client.Do(newReq())
+		if err != nil {
+			return nil, fmt.Errorf("GET %s: %w", url, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
+		}
+	}
+	workers := make([]*worker, c)
+	var wg sync.WaitGroup
+	start := time.Now()
+	stop := start.Add(d)
+	for i := range workers {
+		w := &worker{status: map[int]int{}}
+		workers[i] = w
+		wg.Go(func() {
+			for ctx.Err() == nil && time.Now().Before(stop) {
+				t := time.Now()
+				resp, err := client.Do(newReq())
+				w.record(time.Since(t), resp, err)
+			}
+		})
+	}
+	wg.Wait()
+	s := collect(workers, time.Since(start))
+	if bad := s.Requests - s.ok(http.StatusOK); bad > 0 {
+		return s, fmt.Errorf("GET %s: %d of %d answers were not 200 (%v, last error %q)", url, bad, s.Requests, s.Status, s.LastErr)
+	}
+	return s, nil
+}

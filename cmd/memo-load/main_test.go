@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// requiredFields are the figures issue 6 asks for in the JSON line.
+var requiredFields = []string{
+	"inbox_per_s", "inbox_p99_ms", "inbox_lost", "inbox_duplicates", "inbox_ratio", "fanout_instances", "fanout_s",
+	"fanout_ratio", "rsa_sign_per_s", "rsa_verify_per_s", "home_per_s", "webfinger_per_s", "webfinger_ratio",
+	"actor_per_s", "sigpage_p99_ms_small", "sigpage_p99_ms_large", "rss_mb",
+}
+
+// runTiny runs the tool end to end in its tiny mode and returns the decoded last line of stdout.
+func runTiny(t *testing.T, args ...string) map[string]any {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	if err := run(ctx, append([]string{"--tiny"}, args...), &stdout, &stderr); err != nil {
+		t.Fatalf("memo-load --tiny: %v\nstderr:\n%s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimRight(stdout.String(), "\n"), "\n")
+	last := lines[len(lines)-1]
+	var got map[string]any
+	if err := json.Unmarshal([]byte(last), &got); err != nil {
+		t.Fatalf("last line of stdout is not JSON: %q (%v)\nstdout:\n%s", last, err, stdout.String())
+	}
+	for _, f := range requiredFields {
+		if _, ok := got[f].(float64); !ok {
+			t.Errorf("JSON lacks the number %s: %s", f, last)
+		}
+	}
+	if !strings.Contains(stdout.String(), "webfinger_ratio") {
+		t.Errorf("no table before the JSON line:\n%s", stdout.String())
+	}
+	t.Logf("stderr:\n%s\nstdout:\n%s", stderr.String(), stdout.String())
+	return got
+}
+
+// checkFigures checks what must hold on any machine: nothing lost or doubled, every scenario produced a figure.
+func checkFigures(t *testing.T, got map[string]any, database string) {
+	t.Helper()
+	if got["database"] != database {
+		t.Errorf("database = %v, want %s", got["database"], database)
+	}
+	for _, f := range []string{"inbox_lost", "inbox_duplicates"} {
+		if got[f] != 0.0 {
+			t.Errorf("%s = %v, want 0", f, got[f])
+		}
+	}
+	for _, f := range []string{"inbox_per_s", "inbox_ratio", "rsa_sign_per_s", "rsa_verify_per_s", "home_per_s",
+		"webfinger_per_s", "webfinger_ratio", "actor_per_s", "sigpage_p99_ms_small", "sigpage_p99_ms_large", "rss_mb"} {
+		if v, _ := got[f].(float64); v <= 0 {
+			t.Errorf("%s = %v, want a positive figure", f, got[f])
+		}
+	}
+	if got["inbox_stored_rows"] != got["n"] {
+		t.Errorf("inbox_stored_rows = %v, want n = %v", got["inbox_stored_rows"], got["n"])
+	}
+	if rows, _ := got["sigpage_rows_large"].(float64); rows < 2000 {
+		t.Errorf("sigpage_rows_large = %v, want the 2,000 seeded rows at least", got["sigpage_rows_large"])
+	}
+	// The fan-out either reached every instance or says why not.
+	if got["fanout_error"] == nil {
+		if v, _ := got["fanout_s"].(float64); v <= 0 {
+			t.Errorf("fanout_s = %v with no fanout_error", got["fanout_s"])
+		}
+	} else {
+		t.Logf("fan-out not measured: %v", got["fanout_error"])
+	}
+}
+
+func TestTinyRunSQLite(t *testing.T) {
+	checkFigures(t, runTiny(t), "sqlite")
+}
+
+func TestTinyRunPostgres(t *testing.T) {
+	dsn := os.Getenv("MEMO_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("MEMO_TEST_POSTGRES is not set: the SQLite run covers the tool")
+	}
+	checkFigures(t, runTiny(t, "--database", dsn), "postgresql")
+}
+
+func TestOptions(t *testing.T) {
+	var stderr bytes.Buffer
+	o, err := parseOptions([]string{"--quick"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Requests != 1500 || o.Instances != 50 || o.Concurrency != 64 || o.Signatures != 50_000 {
+		t.Errorf("quick defaults = %+v", o)
+	}
+	o, err = parseOptions(nil, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Requests != 20_000 || o.Instances != 1_000 || o.Signatures != 1_000_000 {
+		t.Errorf("full defaults = %+v", o)
+	}
+	for _, bad := range [][]string{{"-n", "2"}, {"-k", "0"}, {"extra"}} {
+		if _, err := parseOptions(bad, &stderr); err == nil {
+			t.Errorf("parseOptions(%q) accepted", bad)
+		}
+	}
+}
+
+func TestKindsCoverEveryInstance(t *testing.T) {
+	const n, k = 30, 5
+	perInstance := map[int]map[kind]int{}
+	for g := range n {
+		i := g % k
+		if perInstance[i] == nil {
+			perInstance[i] = map[kind]int{}
+		}
+		perInstance[i][kindOf(g, k)]++
+	}
+	for i := range k {
+		for _, kd := range []kind{kindSign, kindFollow, kindBoost} {
+			if perInstance[i][kd] != 2 {
+				t.Errorf("instance %d sends %d of kind %d, want 2", i, perInstance[i][kd], kd)
+			}
+		}
+	}
+}

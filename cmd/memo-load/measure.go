@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"fmt"
+	"time"
+
+	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/storage"
+)
+
+// measure runs the whole sequence: the machine's limits, the server, the simulated fediverse, then the inbox,
+// fan-out and pages scenarios in that order (the fan-out reaches the followers the inbox run made; the large
+// signatures pages come last because seeding them changes the database).
+func measure(ctx context.Context, o options, p *progress, res *result) error {
+	start := time.Now()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return fmt.Errorf("generate key: %w", err)
+	}
+	rsaTime := map[string]time.Duration{"tiny": 200 * time.Millisecond, "quick": time.Second}[o.mode()]
+	if rsaTime == 0 {
+		rsaTime = 3 * time.Second
+	}
+	res.RSASignPerS, res.RSAVerifyPerS = rsaRates(key, rsaTime)
+	p.say("machine: %.0f RSA-2048 signatures/s, %.0f verifications/s on %d cores", res.RSASignPerS, res.RSAVerifyPerS, res.Cores)
+
+	var srv *memoServer
+	if o.Target != "" {
+		srv, err = target(ctx, o)
+	} else {
+		srv, err = startMemo(ctx, o, p, func(dsn string) error {
+			p.say("seeding %d signatures before the server starts", o.SmallSigs)
+			return seedSignatures(ctx, dsn, 0, o.SmallSigs)
+		})
+	}
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	res.Database = "unknown"
+	switch {
+	case storage.IsPostgresURL(srv.Database):
+		res.Database = "postgresql"
+	case srv.Database != "":
+		res.Database = "sqlite"
+	}
+	urls := content.URLs{Base: srv.Base, Username: "memo"}
+
+	p.say("fediverse: %d instances, %d keys", o.Instances, o.KeyPool)
+	fed, err := newFediverse(o.Instances, o.KeyPool, srv.Base, urls.KeyID())
+	if err != nil {
+		return err
+	}
+	defer fed.close()
+	if err := fed.loadOurKey(ctx, urls.Actor()); err != nil {
+		return err
+	}
+
+	// Inbox.
+	rowsBefore := 0
+	if srv.Database != "" {
+		if rowsBefore, err = inboxRows(ctx, srv.Database); err != nil {
+			return err
+		}
+	}
+	ir, err := runInbox(ctx, o, fed, urls, p)
+	if err != nil {
+		return err
+	}
+	res.InboxPerS = float64(ir.Accepted) / ir.Sent.Elapsed.Seconds()
+	res.InboxP99MS = ir.Sent.percentileMS(0.99)
+	res.InboxRefused = ir.Sent.Requests - ir.Accepted
+	res.InboxLost, res.InboxDuplicates = ir.Lost, ir.Doubled
+	res.InboxRatio = safeDiv(res.InboxPerS, res.RSAVerifyPerS)
+	res.InboxAppliedS = ir.ProcessedS
+	res.InboxSignatures, res.InboxSigsWanted = ir.Got.Signatures, ir.Expected.Signatures
+	if srv.Database != "" {
+		rows, err := inboxRows(ctx, srv.Database)
+		if err != nil {
+			return err
+		}
+		res.InboxStoredRows = rows - rowsBefore
+		// Every accepted request is one stored activity: more would be a double, fewer a loss the counts missed.
+		if d := res.InboxStoredRows - ir.Accepted; d > 0 {
+			res.InboxDuplicates += d
+		}
+		p.say("inbox: %d activities stored for %d accepted requests", res.InboxStoredRows, ir.Accepted)
+	}
+	if res.InboxRefused > 0 {
+		res.InboxLost += res.InboxRefused
+		p.say("inbox: %d requests were not accepted (%v): counted as lost", res.InboxRefused, ir.Sent.Status)
+	}
+	waitDeliveries(ctx, fed, ir.Got.Followers, max(30*time.Second, time.Duration(ir.Got.Followers)*10*time.Millisecond), p)
+
+	// Fan-out, to the followers the inbox run made.
+	withFollowers := map[int]bool{}
+	for g := range o.Requests {
+		if kindOf(g, o.Instances) == kindFollow {
+			withFollowers[g%o.Instances] = true
+		}
+	}
+	if srv.bin != "" && len(withFollowers) > 0 {
+		res.FanoutInstances = len(withFollowers)
+		res.FanoutS, res.FanoutPublishS, err = runFanout(ctx, srv, fed, len(withFollowers), fanoutLimit(o, len(withFollowers)), p)
+		if err != nil {
+			// Reported, not fatal: the pages still deserve measuring, and the JSON says the fan-out failed.
+			res.FanoutError = err.Error()
+			p.say("%v", err)
+		} else {
+			res.FanoutRatio = safeDiv(res.FanoutS, float64(res.FanoutInstances)/res.RSASignPerS)
+		}
+	} else {
+		p.say("fanout: skipped (it needs the server's database to publish: give --database with --target)")
+	}
+
+	// Pages, against the bare ceiling first.
+	client := localClient(o.Concurrency)
+	bare, stopBare, err := bareWebFinger(ctx)
+	if err != nil {
+		return err
+	}
+	bs, err := hammer(ctx, client, bare+"/.well-known/webfinger?resource=acct:memo@127.0.0.1", "", o.Concurrency, o.PageTime)
+	stopBare()
+	if err != nil {
+		return err
+	}
+	res.BarePerS = bs.perSecond()
+	p.say("pages: bare net/http WebFinger %.0f/s  p99 %.2f ms", res.BarePerS, bs.percentileMS(0.99))
+	pages, err := runPages(ctx, client, urls, o.Concurrency, o.PageTime, p)
+	if err != nil {
+		return err
+	}
+	for _, pg := range pages {
+		switch pg.Name {
+		case "home":
+			res.HomePerS = pg.perSecond()
+		case "memo":
+			res.MemoPerS = pg.perSecond()
+		case "webfinger":
+			res.WebFingerPerS = pg.perSecond()
+		case "actor":
+			res.ActorPerS = pg.perSecond()
+		}
+	}
+	res.WebFingerRatio = safeDiv(res.WebFingerPerS, res.BarePerS)
+
+	// Signatures pages: as they are, then with S rows.
+	maxID, rows, err := signaturePosition(ctx, srv, urls)
+	if err != nil {
+		return err
+	}
+	res.SigPageSmallRows = rows
+	small, err := runSignaturePages(ctx, client, urls, maxID, o.Concurrency, o.PageTime, "small", p)
+	if err != nil {
+		return err
+	}
+	res.SigPageP99Small = small.percentileMS(0.99)
+	if srv.Database != "" && rows < o.Signatures {
+		p.say("seeding %d more signatures into the running server's database", o.Signatures-rows)
+		t := time.Now()
+		if err := seedSignatures(ctx, srv.Database, o.SmallSigs, o.SmallSigs+o.Signatures-rows); err != nil {
+			return err
+		}
+		p.say("seeded in %.1fs", time.Since(t).Seconds())
+		if maxID, rows, err = signaturePosition(ctx, srv, urls); err != nil {
+			return err
+		}
+	}
+	res.S, res.SigPageLargeRows = rows, rows
+	large, err := runSignaturePages(ctx, client, urls, maxID, o.Concurrency, o.PageTime, "large", p)
+	if err != nil {
+		return err
+	}
+	res.SigPageP99Large = large.percentileMS(0.99)
+	res.RSSMB = srv.peakRSSMB()
+	res.ElapsedS = time.Since(start).Seconds()
+	return nil
+}
+
+// signaturePosition gives the highest signature id and the row count: from the database when known, else from
+// the public count (ids then assumed dense).
+func signaturePosition(ctx context.Context, srv *memoServer, urls content.URLs) (int64, int, error) {
+	if srv.Database != "" {
+		return signatureIDs(ctx, srv.Database)
+	}
+	n, err := totalItems(ctx, urls.Signatures())
+	return int64(n), n, err
+}
+
+
+// fanoutLimit is how long the fan-out may take before it counts as failed: generous, since the point is to measure
+// it, but short in the tiny mode tests use.
+func fanoutLimit(o options, instances int) time.Duration {
+	if o.Tiny {
+		return 20 * time.Second
+	}
+	return max(60*time.Second, time.Duration(instances)*20*time.Millisecond)
+}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/memo-fediverse/memo/content"
+)
+
+const activityJSON = "application/activity+json"
+
+// pageResult holds one page's figures.
+type pageResult struct {
+	Name string
+	*stats
+}
+
+// runPages loads the home page, the memo as JSON, WebFinger and the actor, each at concurrency c for d.
+func runPages(ctx context.Context, client *http.Client, urls content.URLs, c int, d time.Duration, p *progress) ([]pageResult, error) {
+	wf := urls.Base + "/.well-known/webfinger?resource=" + url.QueryEscape("acct:"+urls.Username+"@"+urls.Host())
+	var out []pageResult
+	for _, pg := range []struct{ name, url, accept string }{
+		{"home", urls.Home(), "text/html"},
+		{"memo", urls.Memo(), activityJSON},
+		{"webfinger", wf, ""},
+		{"actor", urls.Actor(), activityJSON},
+	} {
+		s, err := hammer(ctx, client, pg.url, pg.accept, c, d)
+		if err != nil {
+			return nil, err
+		}
+		p.say("pages: %-10s %8.0f/s  p50 %.2f ms  p99 %.2f ms", pg.name, s.perSecond(), s.percentileMS(0.5), s.percentileMS(0.99))
+		out = append(out, pageResult{pg.name, s})
+	}
+	return out, nil
+}
+
+// runSignaturePages loads the first, a middle and the last page of the signatures list, d each, and merges the
+// three into one distribution.
+func runSignaturePages(ctx context.Context, client *http.Client, urls content.URLs, maxID int64, c int, d time.Duration, label string, p *progress) (*stats, error) {
+	all := &stats{Status: map[int]int{}}
+	for _, pg := range []struct{ name, url string }{
+		{"first", urls.Signatures()},
+		{"middle", urls.Signatures() + "?after=" + strconv.FormatInt(max(maxID/2, 1), 10)},
+		{"last", urls.Signatures() + "?before=" + strconv.FormatInt(maxID+1, 10)},
+	} {
+		s, err := hammer(ctx, client, pg.url, "text/html", c, d)
+		if err != nil {
+			return nil, fmt.Errorf("signatures %s page: %w", pg.name, err)
+		}
+		p.say("pages: signatures %-6s (%s) %6.0f/s  p50 %.2f ms  p99 %.2f ms", pg.name, label, s.perSecond(), s.percentileMS(0.5), s.percentileMS(0.99))
+		all.merge(s)
+	}
+	return all, nil
+}
