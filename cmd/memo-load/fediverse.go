@@ -33,9 +33,9 @@ type fediverse struct {
 
 	updates       atomic.Int64 // instances that acknowledged an Update
 	expectUpdates atomic.Int64 // instances with followers, which the fan-out waits for
-	updateAfter atomic.Int64 // Unix ns: only Updates received after this count
-	allUpdated  chan struct{}
-	closeOnce   sync.Once
+	updateAfter   atomic.Int64 // Unix ns: only Updates received after this count
+	allUpdated    chan struct{}
+	closeOnce     sync.Once
 }
 
 // instance is one simulated server.

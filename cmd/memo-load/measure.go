@@ -190,7 +190,6 @@ func signaturePosition(ctx context.Context, srv *memoServer, urls content.URLs) 
 	return int64(n), n, err
 }
 
-
 // fanoutLimit is how long the fan-out may take before it counts as failed: generous, since the point is to measure
 // it, but short in the tiny mode tests use.
 func fanoutLimit(o options, instances int) time.Duration {

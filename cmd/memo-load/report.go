@@ -74,7 +74,7 @@ func (r *result) writeJSON(w io.Writer) error {
 // target is one line of the table: a figure, what issue 6 asks of it, and whether it holds.
 type goal struct {
 	name, figure, want string
-	ok             bool
+	ok                 bool
 }
 
 func (r *result) goals() []goal {
