@@ -234,9 +234,9 @@ func (w *Worker) claim(ctx context.Context, limit int) ([]job, error) {
 // of their own): a request that reached the inbox must not be sent again because the process was stopping.
 func (w *Worker) deliver(sendCtx context.Context, j job) {
 	log := w.log.With("activity", j.ActivityIRI, "inbox", j.Inbox, "attempt", j.Attempts+1)
-	rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	if len(j.body) == 0 {
+		rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
 		w.record(rctx, log, j, 0, "", fmt.Errorf("activity %s is not stored", j.ActivityIRI), result{failed, "missing", false})
 		return
 	}
@@ -245,6 +245,9 @@ func (w *Worker) deliver(sendCtx context.Context, j job) {
 	status, retryAfter, err := w.post(reqCtx, j)
 	cancelReq()
 	metrics.DeliveryTook(time.Since(start))
+	// The result gets its own time budget, counted from now: the request may have used all of its own.
+	rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	if sendCtx.Err() != nil {
 		// Cut by shutdown: not the remote's fault, so no attempt is counted.
 		if _, rerr := w.cfg.Store.ReleaseDeliveries(rctx, w.cfg.Owner, j.ID); rerr != nil {
