@@ -269,3 +269,26 @@ func TestRequestTimeout(t *testing.T) {
 		t.Fatalf("a timeout counts against the domain: %+v, %v", dom, err)
 	}
 }
+
+// An inbox that redirects is not followed: the POST would turn into a GET and look delivered.
+func TestRedirectIsNotFollowed(t *testing.T) {
+	s := storagetest.Open(t, storagetest.SQLiteDSN(t))
+	clk := newClock()
+	s.SetClock(clk.Now)
+	target := newInstance(t, nil)
+	moved := newInstance(t, func(string, int) (int, http.Header) {
+		return http.StatusFound, http.Header{"Location": {target.inbox("/inbox")}}
+	})
+	follow(t, s, moved, 1, true)
+	const act = "http://memo.test/activities/moved"
+	publish(t, s, act)
+	startWorker(t, Config{Store: s, Clock: clk.Now, Lease: 10 * time.Second})
+	waitIdle(t, s, clk)
+	d := deliveryByInbox(t, s, act, moved.inbox("/inbox"))
+	if d.State != storage.DeliveryFailed || d.LastStatus != http.StatusFound {
+		t.Fatalf("redirected delivery: %+v", d)
+	}
+	if target.total() != 0 || len(target.failures()) != 0 {
+		t.Fatalf("the redirect was followed: %v %v", target.hits, target.failures())
+	}
+}

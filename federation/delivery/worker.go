@@ -65,6 +65,11 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	// Never follow a redirect with a delivery: Go turns a POST into a GET on 301-303, which could then "succeed",
+	// and a 307/308 would resend a signature made for another path. The inbox URL is what the actor published.
+	client := *cfg.Client
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cfg.Client = &client
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
