@@ -1,0 +1,57 @@
+package federation
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/fedtest"
+	"github.com/memo-fediverse/memo/storage"
+	"github.com/memo-fediverse/memo/storage/storagetest"
+)
+
+// TestServerWiresTheInbox goes through the Server as the memo command builds it: Register serves the inboxes and
+// Run applies their effects without anyone calling the worker by hand.
+func TestServerWiresTheInbox(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+		hs := httptest.NewUnstartedServer(nil)
+		urls := content.URLs{Base: "http://" + hs.Listener.Addr().String(), Username: "memo"}
+		srv, err := New(Config{URLs: urls, Version: "test", AllowPrivate: true, Key: inboxTestKey(t), Logger: slog.New(slog.DiscardHandler)}, store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		srv.Register(mux, http.NotFoundHandler())
+		hs.Config.Handler = mux
+		hs.Start()
+		defer hs.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { srv.Run(ctx); close(done) }()
+		defer func() { cancel(); <-done }()
+
+		inst := fedtest.NewInstance(t, "mastodon")
+		a := inst.NewActor("alice")
+		follow := a.Shape(t, fedtest.Fixture(t, "mastodon/follow.json"), fedtest.Target{Object: urls.Actor()})
+		mustAccept(t, a.Post(t, urls.Inbox(), follow, fedtest.SignOptions{}))
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if n, _ := store.FollowersCount(ctx); n == 1 {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n, _ := store.FollowersCount(ctx); n != 1 {
+			t.Fatalf("followers: %d, want 1", n)
+		}
+		for _, g := range inst.Gets() {
+			if ua := g.Header.Get("User-Agent"); ua != "memo/test (+"+urls.Base+")" {
+				t.Errorf("User-Agent %q", ua)
+			}
+		}
+	})
+}
