@@ -296,3 +296,15 @@ func truncate(s string, n int) string {
 	}
 	return s[:cut] + "…"
 }
+
+// PruneDeliveries deletes finished rows last touched before the given times: delivered ones soon (they only
+// matter for counts), failed ones later (an admin reads them in `memo deliveries`). It returns how many went.
+func (s *Store) PruneDeliveries(ctx context.Context, deliveredBefore, failedBefore time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM deliveries WHERE (state = 'delivered' AND updated_at < ?) OR (state = 'failed' AND updated_at < ?)`),
+		ms(deliveredBefore), ms(failedBefore))
+	if err != nil {
+		return 0, fmt.Errorf("prune deliveries: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}

@@ -114,6 +114,16 @@ func TestClaimLeasesAndPerDomainLimit(t *testing.T) {
 		if err != nil || len(probs) != 1 || probs[0].ID != taken[1].ID {
 			t.Fatalf("problems = %+v, %v", probs, err)
 		}
+		// Pruning takes finished rows only, by age.
+		if n, err := s.PruneDeliveries(ctx, t0, t0); err != nil || n != 0 {
+			t.Fatalf("prune of nothing old = %d, %v", n, err)
+		}
+		if n, err := s.PruneDeliveries(ctx, t0.Add(time.Millisecond), t0); err != nil || n != 1 {
+			t.Fatalf("prune delivered = %d, %v", n, err)
+		}
+		if c, _ := s.DeliveryCounts(ctx); c[storage.DeliveryDelivered] != 0 || c[storage.DeliveryPending] != 3 {
+			t.Fatalf("after prune: %v", c)
+		}
 	})
 }
 

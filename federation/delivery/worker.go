@@ -148,7 +148,12 @@ func (w *Worker) Run(ctx context.Context) error {
 	// claiming for every finished request would cost more than the requests. The poll catches the rest.
 	batch := max(1, w.cfg.Concurrency/4)
 	claimNow := true
+	var pruned time.Time
 	for ctx.Err() == nil {
+		if now := w.cfg.Clock(); now.Sub(pruned) >= time.Hour {
+			pruned = now
+			w.prune(ctx, now)
+		}
 		if free := w.cfg.Concurrency - active; free > 0 && claimNow {
 			jobs, err := w.claim(ctx, free)
 			if err != nil && ctx.Err() == nil {
@@ -193,6 +198,21 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	w.log.Info("delivery worker stopped", "released", n)
 	return nil
+}
+
+// Finished rows are kept for a while for `memo deliveries`, then deleted so the queue table stays small.
+const (
+	keepDelivered = 7 * 24 * time.Hour
+	keepFailed    = 30 * 24 * time.Hour
+)
+
+func (w *Worker) prune(ctx context.Context, now time.Time) {
+	n, err := w.cfg.Store.PruneDeliveries(ctx, now.Add(-keepDelivered), now.Add(-keepFailed))
+	if err != nil && ctx.Err() == nil {
+		w.log.Warn("prune deliveries", "err", err)
+	} else if n > 0 {
+		w.log.Info("pruned finished deliveries", "rows", n)
+	}
 }
 
 // job is a claimed row with the body it sends.
