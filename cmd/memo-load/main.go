@@ -34,6 +34,7 @@ type options struct {
 	SmallSigs   int // signatures stored for the small run
 	PageTime    time.Duration
 	KeyPool     int
+	PerfDir     string // record the server's CPU with Linux perf during each phase
 }
 
 func defaults(o *options) {
@@ -76,6 +77,13 @@ func defaults(o *options) {
 }
 
 func main() {
+	if os.Getenv(bareEnv) != "" {
+		if err := serveBare(); err != nil {
+			fmt.Fprintf(os.Stderr, "memo-load (bare WebFinger): %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
@@ -98,6 +106,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.Concurrency, "c", 0, "concurrency (default 64)")
 	fs.IntVar(&o.Signatures, "s", 0, "signatures stored for the large signatures-page run (default 1,000,000; quick 50,000)")
 	fs.DurationVar(&o.PageTime, "page-time", 0, "how long each page is loaded (default 5s; quick 1s)")
+	fs.StringVar(&o.PerfDir, "perf", "", "record the started server's CPU with Linux perf into DIR/PHASE.data during each phase")
 	fs.IntVar(&o.KeyPool, "keys", 0, "distinct RSA keys shared by the simulated actors (default 64; quick 16)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: memo-load [--quick] [--database URL | --target URL] [flags]\n\nMeasures memo serve against this machine's limits. Flags:\n")

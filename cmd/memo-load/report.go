@@ -25,6 +25,9 @@ type result struct {
 	InboxRatio       float64 `json:"inbox_ratio"`
 	InboxRefused     int     `json:"inbox_refused"`
 	InboxAppliedS    float64 `json:"inbox_applied_s"`
+	InboxWarmPerS    float64 `json:"inbox_cached_keys_per_s"`
+	InboxWarmP99MS   float64 `json:"inbox_cached_keys_p99_ms"`
+	InboxWarmRatio   float64 `json:"inbox_cached_keys_ratio"`
 	InboxSignatures  int     `json:"inbox_signatures"`
 	InboxSigsWanted  int     `json:"inbox_signatures_expected"`
 	InboxStoredRows  int     `json:"inbox_stored_rows"`
@@ -58,7 +61,7 @@ func round(v float64) float64 {
 }
 
 func (r *result) writeJSON(w io.Writer) error {
-	for _, p := range []*float64{&r.InboxPerS, &r.InboxP99MS, &r.InboxRatio, &r.InboxAppliedS, &r.FanoutS, &r.FanoutRatio,
+	for _, p := range []*float64{&r.InboxPerS, &r.InboxP99MS, &r.InboxRatio, &r.InboxAppliedS, &r.InboxWarmPerS, &r.InboxWarmP99MS, &r.InboxWarmRatio, &r.FanoutS, &r.FanoutRatio,
 		&r.FanoutPublishS, &r.RSASignPerS, &r.RSAVerifyPerS, &r.HomePerS, &r.MemoPerS, &r.WebFingerPerS, &r.BarePerS,
 		&r.WebFingerRatio, &r.ActorPerS, &r.SigPageP99Small, &r.SigPageP99Large, &r.RSSMB, &r.ElapsedS} {
 		*p = round(*p)
@@ -82,6 +85,7 @@ func (r *result) goals() []goal {
 	return []goal{
 		{"inbox", fmt.Sprintf("%.0f/s, p99 %.1f ms, lost %d, doubled %d", r.InboxPerS, r.InboxP99MS, r.InboxLost, r.InboxDuplicates), "≥ 2,000/s, p99 ≤ 100 ms, none lost", r.InboxPerS >= 2000 && r.InboxP99MS <= 100 && r.InboxLost == 0 && r.InboxDuplicates == 0},
 		{"inbox_ratio", fmt.Sprintf("%.3f (of %.0f verifications/s)", r.InboxRatio, r.RSAVerifyPerS), "", true},
+		{"inbox, keys cached", fmt.Sprintf("%.0f/s, p99 %.1f ms, ratio %.3f", r.InboxWarmPerS, r.InboxWarmP99MS, r.InboxWarmRatio), "", true},
 		{"inbox applied", fmt.Sprintf("%.2f s; signatures %d of %d", r.InboxAppliedS, r.InboxSignatures, r.InboxSigsWanted), "", true},
 		{"fanout", r.fanoutFigure(), "", true},
 		{"fanout_ratio", fmt.Sprintf("%.2f (K × 1 signature ÷ cores = %.2f s)", r.FanoutRatio, safeDiv(float64(r.FanoutInstances), r.RSASignPerS)), "≤ 1.5", r.FanoutRatio > 0 && r.FanoutRatio <= 1.5},
