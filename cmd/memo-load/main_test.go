@@ -116,7 +116,7 @@ func TestOptions(t *testing.T) {
 	if o.Requests != 20_000 || o.Instances != 1_000 || o.Signatures != 1_000_000 {
 		t.Errorf("full defaults = %+v", o)
 	}
-	for _, bad := range [][]string{{"-n", "2"}, {"-k", "0"}, {"extra"}} {
+	for _, bad := range [][]string{{"-n", "2"}, {"-k", "-1"}, {"extra"}} {
 		if _, err := parseOptions(bad, &stderr); err == nil {
 			t.Errorf("parseOptions(%q) accepted", bad)
 		}
