@@ -266,12 +266,12 @@ func (c SignatureCounts) Total() int { return c.Public + c.Private }
 // CountSignatures counts signatures by state.
 func (s *Store) CountSignatures(ctx context.Context) (SignatureCounts, error) {
 	var c SignatureCounts
+	// One sub-query per state, each matching a partial index (migrations 0003 and 0004) word for word.
 	err := s.db.GetContext(ctx, &c, `SELECT
-		COALESCE(SUM(CASE WHEN withdrawn_at IS NULL AND status <> 'hidden' AND visibility IN ('public', 'unlisted') THEN 1 ELSE 0 END), 0) AS public,
-		COALESCE(SUM(CASE WHEN withdrawn_at IS NULL AND status <> 'hidden' AND visibility NOT IN ('public', 'unlisted') THEN 1 ELSE 0 END), 0) AS private,
-		COALESCE(SUM(CASE WHEN withdrawn_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS withdrawn,
-		COALESCE(SUM(CASE WHEN withdrawn_at IS NULL AND status = 'hidden' THEN 1 ELSE 0 END), 0) AS hidden
-		FROM signatures`)
+		(SELECT COUNT(*) FROM signatures WHERE `+listedWhere+`) AS public,
+		(SELECT COUNT(*) FROM signatures WHERE withdrawn_at IS NULL AND status <> 'hidden' AND visibility NOT IN ('public', 'unlisted')) AS private,
+		(SELECT COUNT(*) FROM signatures WHERE withdrawn_at IS NOT NULL) AS withdrawn,
+		(SELECT COUNT(*) FROM signatures WHERE withdrawn_at IS NULL AND status = 'hidden') AS hidden`)
 	if err != nil {
 		return c, fmt.Errorf("count signatures: %w", err)
 	}

@@ -3,6 +3,8 @@ package storage_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -12,7 +14,14 @@ import (
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
 
-const benchSignatures = 100_000
+// benchSignatures is the number of rows seeded; MEMO_BENCH_SIGNATURES overrides it (1000000 to check the
+// million-row claim by hand; CI keeps the default).
+var benchSignatures = func() int {
+	if n, err := strconv.Atoi(os.Getenv("MEMO_BENCH_SIGNATURES")); err == nil && n >= 1000 {
+		return n
+	}
+	return 100_000
+}()
 
 // seedSignatures bulk-inserts n signatures in one transaction: 90% public or unlisted, 1 in 10 private, 1 in 50
 // withdrawn, spread over 200 instances.
@@ -60,7 +69,7 @@ func seedSignatures(tb testing.TB, s *storage.Store, n int) {
 	}
 }
 
-// BenchmarkSignaturePages measures the newest-first list at 100,000 signatures: the first, a middle and the last
+// BenchmarkSignaturePages measures the newest-first list at 100,000 signatures (benchSignatures): the first, a middle and the last
 // page, a search, and the per-instance counts, on each backend.
 func BenchmarkSignaturePages(b *testing.B) {
 	ctx := context.Background()
@@ -72,7 +81,7 @@ func BenchmarkSignaturePages(b *testing.B) {
 			filter storage.SignatureFilter
 		}{
 			{"first", storage.SignatureFilter{Limit: 50}},
-			{"middle", storage.SignatureFilter{Limit: 50, Before: benchSignatures / 2}},
+			{"middle", storage.SignatureFilter{Limit: 50, Before: int64(benchSignatures / 2)}},
 			{"last", storage.SignatureFilter{Limit: 50, Before: 60}},
 			{"back-from-last", storage.SignatureFilter{Limit: 50, After: 60}},
 			{"search-instance", storage.SignatureFilter{Limit: 50, Search: "instance42.example"}},
