@@ -96,6 +96,7 @@ func measure(ctx context.Context, o options, p *progress, res *result) error {
 		res.InboxLost += res.InboxRefused
 		p.say("inbox: %d requests were not accepted (%v): counted as lost", res.InboxRefused, ir.Sent.Status)
 	}
+	p.say("server peak memory so far: %.1f MB", srv.peakRSSMB())
 	stopPerf = profileServer(o, srv, "inbox-cached-keys", p)
 	warm, likes, err := runInboxWarm(ctx, o, fed, urls, p)
 	stopPerf()
@@ -166,6 +167,7 @@ func measure(ctx context.Context, o options, p *progress, res *result) error {
 		}
 	}
 	res.WebFingerRatio = safeDiv(res.WebFingerPerS, res.BarePerS)
+	p.say("server peak memory so far: %.1f MB", srv.peakRSSMB())
 
 	// Signatures pages: as they are, then with S rows.
 	maxID, rows, err := signaturePosition(ctx, srv, urls)
