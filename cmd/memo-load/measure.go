@@ -176,8 +176,11 @@ func measure(ctx context.Context, o options, p *progress, res *result) error {
 	}
 	res.SigPageSmallRows = rows
 	small, err := runSignaturePages(ctx, client, urls, maxID, o.Concurrency, o.PageTime, "small", p)
-	if err != nil {
+	if small == nil {
 		return err
+	}
+	if err != nil {
+		res.SigPageError = err.Error()
 	}
 	res.SigPageP99Small = small.percentileMS(0.99)
 	if srv.Database != "" && rows < o.Signatures {
@@ -195,8 +198,11 @@ func measure(ctx context.Context, o options, p *progress, res *result) error {
 	stopPerf = profileServer(o, srv, "signatures-large", p)
 	large, err := runSignaturePages(ctx, client, urls, maxID, o.Concurrency, o.PageTime, "large", p)
 	stopPerf()
-	if err != nil {
+	if large == nil {
 		return err
+	}
+	if err != nil {
+		res.SigPageError = err.Error()
 	}
 	res.SigPageP99Large = large.percentileMS(0.99)
 	res.RSSMB = srv.peakRSSMB()

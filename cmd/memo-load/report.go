@@ -48,6 +48,7 @@ type result struct {
 	SigPageP99Large  float64 `json:"sigpage_p99_ms_large"`
 	SigPageSmallRows int     `json:"sigpage_rows_small"`
 	SigPageLargeRows int     `json:"sigpage_rows_large"`
+	SigPageError     string  `json:"sigpage_error,omitempty"`
 	RSSMB            float64 `json:"rss_mb"`
 	ElapsedS         float64 `json:"elapsed_s"`
 }
