@@ -100,23 +100,6 @@ func (o objects) following(ctx context.Context, q url.Values) (map[string]any, e
 	return o.pagedIRIs(ctx, o.urls.Following(), q, 0, func(context.Context, int, int) ([]string, error) { return nil, nil })
 }
 
-// signatures is the signatures collection: its count for now, its items once signatures are collected.
-func (o objects) signatures(ctx context.Context, q url.Values) (map[string]any, error) {
-	total, err := o.store.SignatureTotal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m, err := o.pagedIRIs(ctx, o.urls.Signatures(), q, total, func(context.Context, int, int) ([]string, error) { return nil, nil })
-	if err != nil {
-		return nil, err
-	}
-	if !q.Has("page") {
-		m["name"] = "Signatures du mémo"
-		m["attributedTo"] = o.urls.Actor()
-	}
-	return m, nil
-}
-
 // replies lists the public replies to one of our objects.
 func (o objects) replies(ctx context.Context, objectIRI string, q url.Values) (map[string]any, error) {
 	counts, err := o.store.InteractionCounts(ctx, objectIRI)

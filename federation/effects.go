@@ -42,6 +42,16 @@ func (in *Inbox) authorize(ctx context.Context, act *inbound.Activity) *refusal 
 		if obj == "" {
 			return &refusal{status: http.StatusBadRequest, reason: act.Type + " without an object"}
 		}
+		if inner := act.Object.Inline; act.Type == "Create" && inner != nil && !isActorType(inner.Type) && inner.AttributedTo != "" && inner.AttributedTo != act.Actor {
+			// Someone else's reply to us, forwarded: it counts only as its own server serves it.
+			ours, err := in.ownObject(ctx, inner.InReplyTo)
+			if err != nil {
+				return &refusal{status: http.StatusServiceUnavailable, reason: "cannot check the object now, retry later"}
+			}
+			if ours {
+				return in.checkForwarded(ctx, act)
+			}
+		}
 		// Only the origin speaks for an object: no one updates or deletes what another server holds.
 		if !fetch.SameHost(obj, act.Actor) {
 			return &refusal{status: http.StatusForbidden, reason: fmt.Sprintf("%s of %s, which is not on the actor's host", act.Type, obj)}
@@ -133,12 +143,18 @@ func (in *Inbox) process(ctx context.Context, row storage.InboxActivity) error {
 			return err
 		}
 	}
+	var sig *signingInput
+	if (act.Type == "Create" && ownReply) || (act.Type == "Update" && act.Object != nil) {
+		if sig, err = in.prepareSigning(ctx, row, act); err != nil {
+			return err
+		}
+	}
 	return in.cfg.Store.InTx(ctx, func(tx *sqlx.Tx) error {
 		ok, err := in.cfg.Store.ClaimInboxActivityTx(ctx, tx, row.IRI)
 		if err != nil || !ok {
 			return err
 		}
-		result, err := in.apply(ctx, tx, row, act, cached, ownReply)
+		result, err := in.apply(ctx, tx, row, act, cached, ownReply, sig)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", act.Type, row.IRI, err)
 		}
@@ -147,7 +163,7 @@ func (in *Inbox) process(ctx context.Context, row storage.InboxActivity) error {
 	})
 }
 
-func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivity, act *inbound.Activity, cached storage.RemoteActor, ownReply bool) (string, error) {
+func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivity, act *inbound.Activity, cached storage.RemoteActor, ownReply bool, sig *signingInput) (string, error) {
 	st := in.cfg.Store
 	switch act.Type {
 	case "Follow":
@@ -172,36 +188,75 @@ func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivi
 		if !ownReply {
 			return "ignored: not a reply to our objects", nil
 		}
+		if sig != nil && sig.refused != "" {
+			return "refused: " + sig.refused, nil
+		}
+		author := act.Actor
+		if note.AttributedTo != "" {
+			author = note.AttributedTo // a forwarded reply, checked against its own server
+		}
+		// Every reply is in the thread (the replies collection), whether it signs or not.
 		added, err := st.AddInteractionTx(ctx, tx, storage.Interaction{
-			ActivityIRI: act.ID, Kind: storage.KindReply, ActorIRI: act.Actor, ObjectIRI: note.InReplyTo,
-			NoteIRI: note.ID, Content: sanitize(note.Content), Visibility: visibility(note, act.Actor),
+			ActivityIRI: act.ID, Kind: storage.KindReply, ActorIRI: author, ObjectIRI: note.InReplyTo,
+			NoteIRI: note.ID, Content: sanitize(note.Content), Visibility: visibility(note, author),
 		})
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("reply stored: %v", added), nil
+		result := fmt.Sprintf("reply stored: %v", added)
+		if sig != nil {
+			signed, err := in.applySigning(ctx, tx, act, sig)
+			if err != nil {
+				return "", err
+			}
+			if signed != "" {
+				result += "; " + signed
+			}
+		}
+		return result, nil
 	case "Delete":
 		obj := act.ObjectIRI()
 		if obj == act.Actor {
 			if err := st.MarkActorDeletedTx(ctx, tx, act.Actor); err != nil {
 				return "", err
 			}
-			return "actor deleted", nil
+			erased, err := st.EraseSignatureTx(ctx, tx, act.Actor)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("actor deleted; signature erased: %v", erased), nil
 		}
 		removed, err := st.RemoveReplyTx(ctx, tx, obj, act.Actor)
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("reply removed: %v", removed), nil
+		withdrawn, err := in.withdrawBy(ctx, tx, act.Actor, obj)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("reply removed: %v", removed) + withdrawn, nil
 	case "Update":
 		inner := act.Object.Inline
 		if inner != nil && !isActorType(inner.Type) && inner.ID != "" {
 			// An edited reply: keep the stored comment in step with what its author now says.
+			if sig != nil && sig.refused != "" {
+				return "refused: " + sig.refused, nil
+			}
 			updated, err := st.UpdateReplyTx(ctx, tx, inner.ID, act.Actor, sanitize(inner.Content), visibility(inner, act.Actor))
 			if err != nil {
 				return "", err
 			}
-			return fmt.Sprintf("reply updated: %v", updated), nil
+			result := fmt.Sprintf("reply updated: %v", updated)
+			if sig != nil {
+				signed, err := in.applySigning(ctx, tx, act, sig)
+				if err != nil {
+					return "", err
+				}
+				if signed != "" {
+					result += "; " + signed
+				}
+			}
+			return result, nil
 		}
 		if inner == nil || inner.ID != act.Actor || !isActorType(inner.Type) {
 			return "ignored: not an update of the actor", nil

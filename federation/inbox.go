@@ -20,6 +20,7 @@ import (
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/fetch"
 	"github.com/memo-fediverse/memo/federation/inbound"
+	"github.com/memo-fediverse/memo/federation/signing"
 	"github.com/memo-fediverse/memo/federation/sigs"
 	"github.com/memo-fediverse/memo/storage"
 )
@@ -44,6 +45,10 @@ type InboxConfig struct {
 	PerIPBurst, PerHostBurst int
 	// PollEvery is how often the worker looks for pending activities when nothing kicks it.
 	PollEvery time.Duration
+	// Signing recognises signing phrases in replies (nil: signing.DefaultPhrases); NoAcknowledgement turns off the
+	// reply sent to each new signer.
+	Signing           *signing.Matcher
+	NoAcknowledgement bool
 }
 
 // Inbox receives activities at the actor's inbox and the shared inbox, verifies them, stores them and applies

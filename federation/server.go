@@ -144,9 +144,7 @@ func (s *Server) Register(mux *http.ServeMux, pages http.Handler) {
 		return s.cfg.URLs.Note(n.Slug), nil
 	})
 
-	object("GET /signatures", func(r *http.Request) (map[string]any, error) {
-		return s.top(s.objs.signatures(r.Context(), r.URL.Query()))
-	})
+	s.registerSignatures(mux, pages)
 
 	mux.HandleFunc("GET /activities/{name}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Accept")
