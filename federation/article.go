@@ -77,6 +77,9 @@ func (o objects) article(ctx context.Context, rev storage.Revision, first storag
 	if pm, ok := m["preview"].(map[string]any); ok {
 		pm["contentMap"] = languageMap(summary)
 	}
+	if id != o.urls.Memo() {
+		m["source"] = map[string]any{"content": rev.Markdown, "mediaType": "text/markdown"} // copies import it
+	}
 	m["tag"] = hashtags(o.urls)
 	m["attachment"] = []any{}
 	m["sensitive"] = false

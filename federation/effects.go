@@ -37,6 +37,8 @@ func (in *Inbox) authorize(ctx context.Context, act *inbound.Activity) *refusal 
 		}
 	case "Undo":
 		return in.authorizeUndo(ctx, act)
+	case "Add", "Remove":
+		return in.authorizeRelay(ctx, act) // a copy's relay of a signature: copy_verify.go
 	case "Update", "Delete", "Create":
 		obj := act.ObjectIRI()
 		if obj == "" {

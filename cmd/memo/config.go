@@ -27,6 +27,7 @@ type config struct {
 	DisplayName  string
 	AllowPrivate bool
 	LogLevel     string
+	CopyOf       string
 }
 
 // settings lists each setting once: flag name, environment variable, default and help.
@@ -41,6 +42,7 @@ var settings = []struct {
 	{"username", "MEMO_USERNAME", "memo", "the actor's username, as in @USERNAME@HOST", func(c *config) *string { return &c.Username }},
 	{"display-name", "MEMO_DISPLAY_NAME", "Pour du libre et de l’open en conscience", "the actor's display name", func(c *config) *string { return &c.DisplayName }},
 	{"log-level", "MEMO_LOG_LEVEL", "info", "log level: debug, info, warn or error", func(c *config) *string { return &c.LogLevel }},
+	{"copy-of", "MEMO_COPY_OF", "", "run as a copy of this origin: its actor URL or handle (memo@memo.example)", func(c *config) *string { return &c.CopyOf }},
 }
 
 const allowPrivateFlag, allowPrivateEnv = "allow-private-networks", "MEMO_ALLOW_PRIVATE_NETWORKS"

@@ -32,6 +32,7 @@ func commands() []command {
 		{"signatures", "list|export|hide|show|verify", "list, export, moderate and re-verify the signatures", runSignatures},
 		{"block", "actor IRI | domain NAME", "block an actor or a domain: hide their signatures, refuse them", runBlock},
 		{"unblock", "actor IRI | domain NAME", "lift a block", runUnblock},
+		{"copies", "[block|unblock DOMAIN]", "list the self-hosted copies known here, block or unblock one", runCopies},
 		{"refused", "[--limit N]", "list the latest refused inbox requests and why", runRefused},
 		{"version", "", "print the version", runVersion},
 	}

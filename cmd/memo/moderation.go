@@ -11,6 +11,9 @@ import (
 
 // runBlock: `memo block actor IRI`, `memo block domain NAME`, or `memo block` to list the blocks.
 func runBlock(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "copy" { // `memo block copy DOMAIN`: see copies.go
+		return runCopies(ctx, append([]string{"block"}, args[1:]...), stdout, stderr)
+	}
 	fs, cfg, finish := newFlagSet("block", "[actor IRI | domain NAME] [--reason TEXT]",
 		"Block an actor or a whole domain (and its subdomains): their signatures are hidden, they are removed from the\n"+
 			"followers, and the running server refuses their activities from now on. Without arguments, list the blocks.", stderr)
@@ -64,6 +67,9 @@ func runBlock(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // runUnblock: `memo unblock actor IRI` or `memo unblock domain NAME`.
 func runUnblock(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "copy" { // `memo unblock copy DOMAIN`: see copies.go
+		return runCopies(ctx, append([]string{"unblock"}, args[1:]...), stdout, stderr)
+	}
 	fs, cfg, finish := newFlagSet("unblock", "actor IRI | domain NAME",
 		"Lift a block. Signatures it hid stay hidden: show each one with `memo signatures show ID`.", stderr)
 	pos, err := parseWithArgs(fs, args)

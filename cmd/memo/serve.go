@@ -86,6 +86,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	workCtx, stopWork := context.WithCancel(context.Background())
 	workDone := make(chan error, 1)
 	go func() { workDone <- fed.Run(workCtx) }()
+	if err := a.startCopy(workCtx); err != nil {
+		stopWork()
+		<-workDone
+		return err
+	}
 
 	a.log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "actor", "@"+cfg.Username+"@"+cfg.urls().Host(), "database", string(a.store.Dialect()), "version", version)
 	serveErr := make(chan error, 1)

@@ -305,3 +305,6 @@ func FirstIRI(raw json.RawMessage) string {
 	}
 	return ""
 }
+
+// Client is the fetch client the resolver uses, for callers that fetch other documents with the same policy.
+func (a *Actors) Client() *Client { return a.client }

@@ -1,0 +1,184 @@
+package federation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/signing"
+	"github.com/memo-fediverse/memo/storage"
+)
+
+// metaImported is the highest origin revision the copy has imported.
+const metaImported = "origin_revisions_imported"
+
+// collectionDoc is the part of an OrderedCollection the copy reads.
+type collectionDoc struct {
+	TotalItems   int   `json:"totalItems"`
+	OrderedItems []any `json:"orderedItems"`
+}
+
+func (d collectionDoc) iris() []string {
+	out := make([]string, 0, len(d.OrderedItems))
+	for _, it := range d.OrderedItems {
+		switch v := it.(type) {
+		case string:
+			out = append(out, v)
+		case map[string]any:
+			if id, ok := v["id"].(string); ok {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
+
+// syncRevisions imports, oldest first, every revision of the origin above the last one imported. Revisions keep
+// the origin's numbers, so "revision 3" is the same text on the origin and on every copy; the copy's seeded
+// revision 1 is replaced by the origin's on the first sync.
+func (c *Copy) syncRevisions(ctx context.Context) (int, error) {
+	var coll collectionDoc
+	if err := c.getJSON(ctx, c.origin.urls.Revisions(), &coll); err != nil {
+		return 0, fmt.Errorf("origin revisions: %w", err)
+	}
+	done := 0
+	if v, err := c.cfg.Store.Meta(ctx, metaImported); err == nil {
+		done, _ = strconv.Atoi(v)
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return 0, err
+	}
+	var numbers []int
+	for _, iri := range coll.iris() {
+		rest, ok := strings.CutPrefix(iri, c.origin.urls.Revisions()+"/")
+		n, err := strconv.Atoi(rest)
+		if !ok || err != nil || n < 1 {
+			return 0, fmt.Errorf("origin revisions: item %q is not one of its revisions", iri)
+		}
+		if n > done {
+			numbers = append(numbers, n)
+		}
+	}
+	sortInts(numbers)
+	imported := 0
+	for _, n := range numbers {
+		var doc articleDoc
+		if err := c.getJSON(ctx, c.origin.urls.Revision(n), &doc); err != nil {
+			return imported, fmt.Errorf("origin revision %d: %w", n, err)
+		}
+		rev, err := doc.revision(n, c.origin.urls.Revision(n))
+		if err != nil {
+			return imported, err
+		}
+		if err := c.cfg.Store.ImportRevision(ctx, rev); err != nil {
+			return imported, err
+		}
+		if err := c.cfg.Store.SetMeta(ctx, metaImported, strconv.Itoa(n)); err != nil {
+			return imported, err
+		}
+		imported++
+	}
+	return imported, nil
+}
+
+func sortInts(s []int) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+// articleDoc is the part of a revision Article the copy reads.
+type articleDoc struct {
+	ID        string `json:"id"`
+	Type      string `json:"type"`
+	Name      string `json:"name"`
+	Summary   string `json:"summary"`
+	Content   string `json:"content"`
+	Published string `json:"published"`
+	Source    struct {
+		Content   string `json:"content"`
+		MediaType string `json:"mediaType"`
+	} `json:"source"`
+}
+
+// attributionMark opens the attribution paragraph the origin appends to every rendering (attributionHTML); the
+// copy appends its own, so the origin's is cut off.
+const attributionMark = "<hr/><p><em>Révision "
+
+// revision turns a fetched revision Article into a stored revision. The origin's HTML is its own rendering of
+// Markdown with raw HTML dropped, but it crossed the network: it is sanitised like any remote HTML.
+func (d articleDoc) revision(n int, want string) (storage.Revision, error) {
+	if d.ID != want || d.Type != "Article" {
+		return storage.Revision{}, fmt.Errorf("origin revision %d: got %s %q, want the Article %s", n, d.Type, d.ID, want)
+	}
+	title := strings.TrimSpace(d.Name)
+	if title == "" || len(title) > 1000 {
+		return storage.Revision{}, fmt.Errorf("origin revision %d: no usable title", n)
+	}
+	published, err := time.Parse(time.RFC3339, d.Published)
+	if err != nil {
+		return storage.Revision{}, fmt.Errorf("origin revision %d: published %q: %w", n, d.Published, err)
+	}
+	body := d.Content
+	if i := strings.LastIndex(body, attributionMark); i >= 0 {
+		body = body[:i]
+	}
+	body = sanitize(body)
+	summary := html.UnescapeString(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(d.Summary), "<p>"), "</p>"))
+	if summary == "" {
+		summary = content.Abstract
+	}
+	markdown := d.Source.Content
+	if markdown == "" || (d.Source.MediaType != "" && d.Source.MediaType != "text/markdown") {
+		// Without the source, the diff between revisions runs on the text.
+		markdown = signing.HTMLText(body)
+	}
+	return storage.Revision{
+		Number: n, Title: title, Summary: summary, Markdown: markdown, HTML: body, PublishedAt: published,
+	}, nil
+}
+
+// syncImpulses mirrors the retraction of impulses: an impulse the origin no longer lists is retracted here too.
+// The impulses' text is the shipped one on both sides.
+func (c *Copy) syncImpulses(ctx context.Context) error {
+	var coll collectionDoc
+	if err := c.getJSON(ctx, c.origin.urls.Impulses(), &coll); err != nil {
+		return fmt.Errorf("origin impulses: %w", err)
+	}
+	listed := map[string]bool{}
+	for _, iri := range coll.iris() {
+		if slug, ok := strings.CutPrefix(iri, c.origin.urls.Impulses()+"/"); ok {
+			listed[slug] = true
+		}
+	}
+	if len(listed) == 0 {
+		return nil // an empty list is more likely a fault than every impulse withdrawn
+	}
+	local, err := c.cfg.Store.Impulses(ctx)
+	if err != nil {
+		return err
+	}
+	for _, imp := range local {
+		if !imp.Retracted() && !listed[imp.Slug] {
+			if err := c.cfg.Store.RetractImpulse(ctx, imp.Slug); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// syncTotal keeps the origin's signature count, which the copy shows as the network's.
+func (c *Copy) syncTotal(ctx context.Context) error {
+	var coll collectionDoc
+	if err := c.getJSON(ctx, c.origin.urls.Signatures(), &coll); err != nil {
+		return fmt.Errorf("origin signatures: %w", err)
+	}
+	return c.cfg.Store.SetMeta(ctx, storage.MetaOriginTotal, strconv.Itoa(coll.TotalItems))
+}
