@@ -65,18 +65,15 @@ type SignatureQuery struct {
 	Limit  int
 }
 
-// searchPattern turns free text into a LIKE pattern that matches it literally, anywhere, ignoring (ASCII) case.
-func searchPattern(q string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(strings.ToLower(strings.TrimSpace(q))) + "%"
-}
-
+// searchClause matches the query, folded like the stored search_text (SearchFold: case and accents ignored, so
+// "Élise" finds "elise"), literally and anywhere in the display name, handle or instance.
 func searchClause(q string) (string, []any) {
-	if strings.TrimSpace(q) == "" {
+	folded := SearchFold(q)
+	if folded == "" {
 		return "", nil
 	}
-	p := searchPattern(q)
-	return ` AND (LOWER(display_name) LIKE ? ESCAPE '\' OR LOWER(handle) LIKE ? ESCAPE '\' OR LOWER(domain) LIKE ? ESCAPE '\')`, []any{p, p, p}
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return ` AND search_text LIKE ? ESCAPE '\'`, []any{"%" + r.Replace(folded) + "%"}
 }
 
 // ListedSignatures returns one page of listed signatures in ascending id order.

@@ -19,11 +19,12 @@ func addSignature(t *testing.T, s *storage.Store, n int, name, domain, visibilit
 	if status == "withdrawn" {
 		status, withdrawn = "active", int64(5000)
 	}
-	_, err := s.DB().Exec(s.DB().Rebind(`INSERT INTO signatures (actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, signed_at, withdrawn_at)
-		VALUES (?, 'Person', ?, ?, ?, ?, ?, ?, 'je signe', 1, ?, ?, ?, ?)`),
+	_, err := s.DB().Exec(s.DB().Rebind(`INSERT INTO signatures (actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, signed_at, withdrawn_at, search_text)
+		VALUES (?, 'Person', ?, ?, ?, ?, ?, ?, 'je signe', 1, ?, ?, ?, ?, ?)`),
 		fmt.Sprintf("https://%s/users/u%d", domain, n), fmt.Sprintf("u%d@%s", n, domain), name, domain,
 		fmt.Sprintf("https://%s/@u%d", domain, n), fmt.Sprintf("https://%s/notes/%d", domain, n), "https://memo.example/memo",
-		visibility, status, time.Date(2026, 1, 1, 0, 0, n, 0, time.UTC).UnixMilli(), withdrawn)
+		visibility, status, time.Date(2026, 1, 1, 0, 0, n, 0, time.UTC).UnixMilli(), withdrawn,
+		storage.SearchFold(name+" "+fmt.Sprintf("u%d@%s", n, domain)+" "+domain))
 	if err != nil {
 		t.Fatalf("insert signature %d: %v", n, err)
 	}
@@ -37,7 +38,7 @@ func TestSignatureReads(t *testing.T) {
 			t.Fatalf("empty tally = %+v, %v", tally, err)
 		}
 		addSignature(t, s, 1, "Alice Martin", "mastodon.example", "public", "active")
-		addSignature(t, s, 2, "Bob", "social.example", "unlisted", "active")
+		addSignature(t, s, 2, "Bob Éluard", "social.example", "unlisted", "active")
 		addSignature(t, s, 3, "Secret", "mastodon.example", "followers", "active")
 		addSignature(t, s, 4, "Gone", "mastodon.example", "public", "withdrawn")
 		addSignature(t, s, 5, "Carol 100%", "pleroma.example", "public", "active")
@@ -65,7 +66,7 @@ func TestSignatureReads(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := names(all); got != "Alice Martin,Bob,Carol 100%" {
+		if got := names(all); got != "Alice Martin,Bob Éluard,Carol 100%" {
 			t.Fatalf("listed = %s", got)
 		}
 		if all[0].SignedAt.IsZero() || all[0].Handle != "u1@mastodon.example" {
@@ -75,7 +76,9 @@ func TestSignatureReads(t *testing.T) {
 		for _, c := range []struct{ q, want string }{
 			{"alice", "Alice Martin"},
 			{"MASTODON", "Alice Martin"},
-			{"social.example", "Bob"},
+			{"social.example", "Bob Éluard"},
+			{"eluard", "Bob Éluard"}, // accents and case folded on both sides
+			{"  ÉLUARD ", "Bob Éluard"},
 			{"100%", "Carol 100%"},
 			{"%", "Carol 100%"}, // a literal percent sign, not a wildcard
 			{"_", ""},
@@ -95,7 +98,7 @@ func TestSignatureReads(t *testing.T) {
 		}
 
 		page1, err := s.ListedSignatures(ctx, storage.SignatureQuery{Limit: 2})
-		if err != nil || names(page1) != "Alice Martin,Bob" {
+		if err != nil || names(page1) != "Alice Martin,Bob Éluard" {
 			t.Fatalf("page 1 = %s, %v", names(page1), err)
 		}
 		page2, err := s.ListedSignatures(ctx, storage.SignatureQuery{Limit: 2, After: page1[1].ID})
@@ -103,7 +106,7 @@ func TestSignatureReads(t *testing.T) {
 			t.Fatalf("page 2 = %s, %v", names(page2), err)
 		}
 		back, err := s.ListedSignatures(ctx, storage.SignatureQuery{Limit: 2, Before: page2[0].ID})
-		if err != nil || names(back) != "Alice Martin,Bob" {
+		if err != nil || names(back) != "Alice Martin,Bob Éluard" {
 			t.Fatalf("back from page 2 = %s, %v", names(back), err)
 		}
 		if more, err := s.HasListedSignature(ctx, "", page2[0].ID, true); err != nil || more {
@@ -114,7 +117,7 @@ func TestSignatureReads(t *testing.T) {
 		}
 
 		one, err := s.ListedSignatureByID(ctx, all[1].ID)
-		if err != nil || one.DisplayName != "Bob" {
+		if err != nil || one.DisplayName != "Bob Éluard" {
 			t.Fatalf("signature by id = %+v, %v", one, err)
 		}
 		var privateID int64

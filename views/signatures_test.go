@@ -33,10 +33,11 @@ func addTestSignature(t *testing.T, store *storage.Store, s testSignature) {
 	if s.note == "" {
 		s.note = fmt.Sprintf("https://%s/statuses/%d", s.domain, s.n)
 	}
-	_, err := store.DB().Exec(store.DB().Rebind(`INSERT INTO signatures (actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, signed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'https://memo.example/memo', 'je signe', 1, ?, 'active', ?)`),
+	_, err := store.DB().Exec(store.DB().Rebind(`INSERT INTO signatures (actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, signed_at, search_text)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'https://memo.example/memo', 'je signe', 1, ?, 'active', ?, ?)`),
 		fmt.Sprintf("https://%s/users/u%d", s.domain, s.n), s.actorType, fmt.Sprintf("u%d@%s", s.n, s.domain), s.name, s.domain,
-		s.profile, s.note, s.visibility, time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC).Add(time.Duration(s.n)*time.Minute).UnixMilli())
+		s.profile, s.note, s.visibility, time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC).Add(time.Duration(s.n)*time.Minute).UnixMilli(),
+		storage.SearchFold(s.name+" "+fmt.Sprintf("u%d@%s", s.n, s.domain)+" "+s.domain))
 	if err != nil {
 		t.Fatalf("insert signature %d: %v", s.n, err)
 	}
