@@ -78,10 +78,10 @@ func (s *Store) CopyByActor(ctx context.Context, actorIRI string) (Copy, error) 
 	return c, nil
 }
 
-// BlockCopies blocks every copy on domain, or unblocks them: a blocked copy's relays are refused and the
-// signatures it brought are hidden (shown again on unblock, unless a moderator hid them for another reason is not
-// told apart: unblocking shows them all). It returns how many copies and signatures changed. An unknown domain is
-// recorded as a blocked copy, so that a copy can be refused before its first relay.
+// BlockCopies blocks every copy on domain, or unblocks them: a blocked copy's relays are refused and the standing
+// signatures it brought are hidden; unblocking shows them again (a hide by a moderator is not told apart from one
+// by the block). It returns how many copies and signatures changed. An unknown domain is recorded as a blocked
+// copy, so that a copy can be refused before its first relay.
 func (s *Store) BlockCopies(ctx context.Context, domain string, blocked bool) (copies, signatures int64, err error) {
 	if domain == "" {
 		return 0, 0, errors.New("block copy: the domain is required")
@@ -103,7 +103,7 @@ func (s *Store) BlockCopies(ctx context.Context, domain string, blocked bool) (c
 		if !blocked {
 			from, to = to, from
 		}
-		res, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE signatures SET status = ? WHERE status = ? AND via_copy IN (SELECT actor_iri FROM copies WHERE domain = ?)`), to, from, domain)
+		res, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE signatures SET status = ? WHERE status = ? AND withdrawn_at IS NULL AND via_copy IN (SELECT actor_iri FROM copies WHERE domain = ?)`), to, from, domain)
 		if err != nil {
 			return fmt.Errorf("hide signatures of the copies of %s: %w", domain, err)
 		}

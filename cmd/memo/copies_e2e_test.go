@@ -1,0 +1,317 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/memo-fediverse/memo/federation/fedtest"
+	"github.com/memo-fediverse/memo/storage"
+)
+
+// These tests run `memo serve` processes for the origin and the copy, each with its own database and its own
+// address on loopback, beside simulated fediverse instances (federation/fedtest) for the signers and, where the
+// origin's checks are the subject, for a copy that relays whatever the test wants.
+
+// startAt starts `memo serve` listening on addr, whose URL is also its public URL: the inbox checks that signed
+// requests name its host.
+func startAt(t *testing.T, name, addr string, env []string) *server {
+	t.Helper()
+	s := &server{t: t, name: name, out: &syncBuffer{}, done: make(chan error, 1), base: "http://" + addr}
+	s.cmd = exec.Command(memoBinary(t), "serve")
+	s.cmd.Env = append(append([]string{}, env...), "MEMO_LISTEN="+addr, "MEMO_PUBLIC_URL="+s.base)
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.done <- s.cmd.Wait() }()
+	t.Cleanup(func() {
+		s.cmd.Process.Kill()
+		<-s.done
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, s.out.String())
+		}
+	})
+	waitUntil(t, name+" to answer /healthz", func() bool {
+		select {
+		case err := <-s.done:
+			s.done <- err
+			t.Fatalf("%s exited at start: %v\n%s", name, err, s.out.String())
+		default:
+		}
+		resp, err := http.Get(s.base + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return s
+}
+
+// getAP fetches an ActivityPub document of a server and decodes it; status is returned for the caller to check.
+func getAP(t *testing.T, url string) (map[string]any, int) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Accept", "application/activity+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, 0
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	return m, resp.StatusCode
+}
+
+func total(m map[string]any) int {
+	n, _ := m["totalItems"].(float64)
+	return int(n)
+}
+
+// copyEnv is the environment of one instance with its own data folder (and SQLite database).
+func copyEnv(t *testing.T, extra ...string) (env []string, db string) {
+	data := t.TempDir()
+	db = filepath.Join(data, "memo.db")
+	env = append(memoEnv(data, db, ""), extra...)
+	return env, db
+}
+
+// A copy started with MEMO_COPY_OF mirrors the origin's revisions 1..n under its own addresses, and a revision
+// published on the origin later reaches it (here through the catch-up a restart does).
+func TestCopyMirrorsOriginRevisions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	originEnv, _ := copyEnv(t)
+	originAddr := freeAddr(t)
+	origin := startAt(t, "origin", originAddr, originEnv)
+	dir := t.TempDir()
+	memoRun(t, append(originEnv, "MEMO_PUBLIC_URL="+origin.base), "publish", writeRevision(t, dir, 2), "--changelog", "deuxième")
+
+	copyEnvVars, copyDB := copyEnv(t, "MEMO_COPY_OF="+origin.base+"/users/memo")
+	copyAddr := freeAddr(t)
+	cp := startAt(t, "copy", copyAddr, copyEnvVars)
+
+	waitUntil(t, "the copy to list 2 revisions", func() bool {
+		m, status := getAP(t, cp.base+"/memo/revisions")
+		return status == 200 && total(m) == 2
+	})
+	rev2, status := getAP(t, cp.base+"/memo/revisions/2")
+	if status != 200 || rev2["id"] != cp.base+"/memo/revisions/2" {
+		t.Fatalf("copy's revision 2: %d %v", status, rev2["id"])
+	}
+	text, _ := rev2["content"].(string)
+	if !strings.Contains(text, "Révision de test numéro 2") || strings.Count(text, "<hr/><p><em>Révision ") != 1 {
+		t.Fatalf("copy's revision 2 content is not the origin's text with one attribution:\n%s", text)
+	}
+	if src, _ := rev2["source"].(map[string]any); src == nil || !strings.Contains(fmt.Sprint(src["content"]), "Révision de test numéro 2") {
+		t.Fatalf("copy's revision 2 has not the origin's Markdown: %v", rev2["source"])
+	}
+
+	// The copy records its origin and follows it through the queue.
+	s := openStore(t, copyDB)
+	if v, err := s.Meta(context.Background(), storage.MetaCopyOf); err != nil || v != origin.base+"/users/memo" {
+		t.Fatalf("copy_of = %q, %v", v, err)
+	}
+	follow, err := s.ActivityByIRI(context.Background(), cp.base+"/activities/follow-origin")
+	if err != nil || !strings.Contains(follow.Body, `"object":"`+origin.base+`/users/memo"`) {
+		t.Fatalf("Follow of the origin: %v %s", err, follow.Body)
+	}
+
+	// Revision 3 on the origin; the copy, restarted, catches up.
+	memoRun(t, append(originEnv, "MEMO_PUBLIC_URL="+origin.base), "publish", writeRevision(t, dir, 3), "--changelog", "troisième")
+	cp.kill()
+	cp = startAt(t, "copy again", copyAddr, copyEnvVars)
+	waitUntil(t, "the copy to list 3 revisions", func() bool {
+		m, status := getAP(t, cp.base+"/memo/revisions")
+		return status == 200 && total(m) == 3
+	})
+	memo, _ := getAP(t, cp.base+"/memo")
+	if memo["id"] != cp.base+"/memo" || !strings.Contains(fmt.Sprint(memo["content"]), "numéro 3") {
+		t.Fatalf("copy's memo is not at revision 3: %v", memo["id"])
+	}
+}
+
+// relayRig is a real origin, a simulated copy that follows it, and a simulated instance of signers.
+type relayRig struct {
+	t       *testing.T
+	origin  *server
+	env     []string
+	store   *storage.Store
+	copy    *fedtest.Instance
+	copyAct *fedtest.Actor
+	social  *fedtest.Instance
+}
+
+func newRelayRig(t *testing.T) *relayRig {
+	env, db := copyEnv(t)
+	r := &relayRig{t: t, env: env}
+	r.origin = startAt(t, "origin", freeAddr(t), env)
+	r.env = append(env, "MEMO_PUBLIC_URL="+r.origin.base)
+	r.store = openStore(t, db)
+	r.copy = fedtest.NewInstance(t, "copy")
+	r.copyAct = r.copy.NewActor("memo")
+	r.social = fedtest.NewInstance(t, "social")
+	r.follow(r.copyAct)
+	return r
+}
+
+// follow makes a simulated actor follow the origin and waits until the origin has it as a follower.
+func (r *relayRig) follow(a *fedtest.Actor) {
+	r.t.Helper()
+	body, _ := json.Marshal(map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams", "id": a.Instance.NextID("follows"), "type": "Follow",
+		"actor": a.IRI, "object": r.origin.base + "/users/memo",
+	})
+	if resp := a.Post(r.t, r.origin.base+"/inbox", body, fedtest.SignOptions{}); resp.Status != http.StatusAccepted {
+		r.t.Fatalf("Follow: %d %s", resp.Status, resp.Body)
+	}
+	waitUntil(r.t, a.IRI+" to follow the origin", func() bool {
+		_, err := r.store.Follower(context.Background(), a.IRI)
+		return err == nil
+	})
+}
+
+// note publishes a reply on the signers' instance and returns its IRI.
+func (r *relayRig) note(author *fedtest.Actor, on *fedtest.Instance, inReplyTo, text string) string {
+	path := "/notes/" + strings.TrimPrefix(on.NextID("n"), on.Base+"/n/")
+	id := on.Base + path
+	body, _ := json.Marshal(map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams", "id": id, "type": "Note", "attributedTo": author.IRI,
+		"inReplyTo": inReplyTo, "content": "<p>" + text + "</p>",
+		"to": []string{"https://www.w3.org/ns/activitystreams#Public"}, "cc": []string{author.IRI + "/followers"},
+	})
+	on.AddDocument(path, body)
+	return id
+}
+
+// relay sends a copy's Add (or Remove) of a reply to the origin and returns the answer.
+func (r *relayRig) relay(from *fedtest.Actor, typ, noteIRI string) *fedtest.Response {
+	r.t.Helper()
+	body, _ := json.Marshal(map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams", "id": from.Instance.NextID("relays"), "type": typ,
+		"actor": from.IRI, "object": noteIRI, "target": r.origin.base + "/signatures", "to": []string{r.origin.base + "/users/memo"},
+	})
+	return from.Post(r.t, r.origin.base+"/inbox", body, fedtest.SignOptions{})
+}
+
+func (r *relayRig) counts() storage.SignatureCounts {
+	r.t.Helper()
+	c, err := r.store.CountSignatures(context.Background())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return c
+}
+
+// The origin trusts no copy: it counts a relayed signature only once it has fetched the reply from the signer's
+// server and found it written by its author, with a signing phrase, in answer to the relaying copy's memo.
+func TestOriginVerifiesRelayedSignatures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	r := newRelayRig(t)
+	alice := r.social.NewActor("alice")
+	copyMemo := r.copy.Base + "/memo"
+
+	refused := []struct {
+		name   string
+		note   string
+		status int
+	}{
+		{"a reply that does not exist", r.social.Base + "/notes/missing", http.StatusBadRequest},
+		{"a reply without a signing phrase", r.note(alice, r.social, copyMemo, "Beau texte."), http.StatusBadRequest},
+		{"a reply to an unrelated note", r.note(alice, r.social, r.social.Base+"/notes/other", "Je signe"), http.StatusBadRequest},
+		{"a reply in someone else's name", r.note(alice, fedtest.NewInstance(t, "elsewhere"), copyMemo, "Je signe"), http.StatusForbidden},
+		{"a reply to another copy's memo", r.note(alice, r.social, "http://127.0.0.1:1/memo", "Je signe"), http.StatusBadRequest},
+	}
+	for _, c := range refused {
+		resp := r.relay(r.copyAct, "Add", c.note)
+		if resp.Status != c.status {
+			t.Errorf("%s: %d %s, want %d", c.name, resp.Status, resp.Body, c.status)
+		}
+	}
+	if got := r.counts(); got != (storage.SignatureCounts{}) {
+		t.Fatalf("refused relays recorded something: %+v", got)
+	}
+
+	// A copy that does not follow the origin is not a copy it knows.
+	stranger := fedtest.NewInstance(t, "stranger").NewActor("memo")
+	good := r.note(alice, r.social, copyMemo, "Je signe, évidemment.")
+	if resp := r.relay(stranger, "Add", good); resp.Status != http.StatusForbidden {
+		t.Fatalf("relay from a non-follower: %d %s", resp.Status, resp.Body)
+	}
+
+	// The real thing: counted, with the copy noted.
+	if resp := r.relay(r.copyAct, "Add", good); resp.Status != http.StatusAccepted {
+		t.Fatalf("good relay: %d %s", resp.Status, resp.Body)
+	}
+	g, err := r.store.SignatureByNote(context.Background(), good)
+	if err != nil || g.ActorIRI != alice.IRI || g.ViaCopy != r.copyAct.IRI || !g.Standing() {
+		t.Fatalf("relayed signature = %+v, %v", g, err)
+	}
+	// Received twice (a retry): one signature.
+	if resp := r.relay(r.copyAct, "Add", good); resp.Status != http.StatusAccepted {
+		t.Fatalf("repeated relay: %d %s", resp.Status, resp.Body)
+	}
+	if got := r.counts(); got.Public != 1 {
+		t.Fatalf("after the good relay and its repeat: %+v", got)
+	}
+
+	// One signature per person across the network: alice signs again on a second copy; still one.
+	second := fedtest.NewInstance(t, "copy2").NewActor("memo")
+	r.follow(second)
+	if resp := r.relay(second, "Add", r.note(alice, r.social, second.Instance.Base+"/memo", "Je signe ici aussi")); resp.Status != http.StatusAccepted {
+		t.Fatalf("second copy's relay: %d %s", resp.Status, resp.Body)
+	}
+	if got := r.counts(); got.Public != 1 {
+		t.Fatalf("alice counted twice: %+v", got)
+	}
+	if out := memoRun(t, r.env, "copies"); !strings.Contains(out, r.copy.Host) || !strings.Contains(out, second.Instance.Host) {
+		t.Fatalf("memo copies does not list both copies:\n%s", out)
+	}
+
+	// A withdrawal relayed while the reply still stands is refused; once the reply is gone it is honoured.
+	if resp := r.relay(r.copyAct, "Remove", good); resp.Status != http.StatusConflict {
+		t.Fatalf("Remove of a standing reply: %d %s", resp.Status, resp.Body)
+	}
+	r.social.Handle(strings.TrimPrefix(good, r.social.Base), func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "gone", http.StatusGone)
+	})
+	if resp := r.relay(r.copyAct, "Remove", good); resp.Status != http.StatusAccepted {
+		t.Fatalf("Remove of a deleted reply: %d %s", resp.Status, resp.Body)
+	}
+	if got := r.counts(); got.Public != 0 || got.Withdrawn != 1 {
+		t.Fatalf("after the withdrawal: %+v", got)
+	}
+
+	// Blocking a copy: its relays are refused and the signatures it brought are hidden.
+	bob := r.social.NewActor("bob")
+	if resp := r.relay(r.copyAct, "Add", r.note(bob, r.social, copyMemo, "je signe")); resp.Status != http.StatusAccepted {
+		t.Fatalf("bob's relay: %d %s", resp.Status, resp.Body)
+	}
+	if got := r.counts(); got.Public != 1 {
+		t.Fatalf("bob not counted: %+v", got)
+	}
+	if out := memoRun(t, r.env, "block", "copy", r.copy.Host); !strings.Contains(out, "1 signatures it brought hidden") {
+		t.Fatalf("memo block copy: %s", out)
+	}
+	if got := r.counts(); got.Public != 0 || got.Hidden != 1 {
+		t.Fatalf("after blocking the copy: %+v", got)
+	}
+	carol := r.social.NewActor("carol")
+	if resp := r.relay(r.copyAct, "Add", r.note(carol, r.social, copyMemo, "je signe")); resp.Status != http.StatusForbidden {
+		t.Fatalf("relay of a blocked copy: %d %s", resp.Status, resp.Body)
+	}
+	if _, err := r.store.SignatureByActor(context.Background(), carol.IRI); err == nil {
+		t.Fatal("a blocked copy's relay was recorded")
+	}
+}
