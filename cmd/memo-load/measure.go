@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/memo-fediverse/memo/content"
@@ -41,6 +42,11 @@ func measure(ctx context.Context, o options, p *progress, res *result) error {
 		return err
 	}
 	defer srv.stop()
+	defer func() {
+		if n, last := srv.logProblems(5); n > 0 {
+			p.say("the server logged %d warnings or errors; the last ones:\n  %s", n, strings.Join(last, "\n  "))
+		}
+	}()
 	res.Database = "unknown"
 	switch {
 	case storage.IsPostgresURL(srv.Database):

@@ -32,6 +32,12 @@ func seedSignatures(ctx context.Context, dsn string, from, to int) error {
 	for txStart := from; txStart < to; txStart += perTx {
 		txEnd := min(txStart+perTx, to)
 		err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+			// The 500-row statement is parsed once per transaction, not once per execution.
+			full, err := tx.PreparexContext(ctx, tx.Rebind(`INSERT INTO signatures `+cols+` VALUES `+strings.TrimSuffix(strings.Repeat(row+",", perStmt), ",")))
+			if err != nil {
+				return fmt.Errorf("seed: prepare: %w", err)
+			}
+			defer full.Close()
 			args := make([]any, 0, perStmt*10)
 			for start := txStart; start < txEnd; start += perStmt {
 				end := min(start+perStmt, txEnd)
@@ -48,8 +54,14 @@ func seedSignatures(ctx context.Context, dsn string, from, to int) error {
 						fmt.Sprintf("https://%s/@s%d", domain, i), fmt.Sprintf("https://%s/notes/%d", domain, i), memo, vis,
 						signed+int64(i), storage.SearchFold(name+" "+handle+" "+domain))
 				}
-				q := `INSERT INTO signatures ` + cols + ` VALUES ` + strings.TrimSuffix(strings.Repeat(row+",", end-start), ",")
-				if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+				var err error
+				if end-start == perStmt {
+					_, err = full.ExecContext(ctx, args...)
+				} else {
+					q := `INSERT INTO signatures ` + cols + ` VALUES ` + strings.TrimSuffix(strings.Repeat(row+",", end-start), ",")
+					_, err = tx.ExecContext(ctx, tx.Rebind(q), args...)
+				}
+				if err != nil {
 					return fmt.Errorf("seed signatures %d-%d: %w", start, end, err)
 				}
 			}

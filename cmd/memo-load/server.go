@@ -231,6 +231,30 @@ func (s *memoServer) peakRSSMB() float64 {
 	return 0
 }
 
+// logProblems returns how many warnings and errors the server logged, and the last few, so that a refusal seen by
+// the load (a 503) comes with the server's reason.
+func (s *memoServer) logProblems(keep int) (int, []string) {
+	if s.logFile == nil {
+		return 0, nil
+	}
+	b, err := os.ReadFile(s.logFile.Name())
+	if err != nil {
+		return 0, nil
+	}
+	var last []string
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) {
+			n++
+			last = append(last, line)
+			if len(last) > keep {
+				last = last[1:]
+			}
+		}
+	}
+	return n, last
+}
+
 // stop ends the server we started (SIGTERM, then SIGKILL) and removes what this run created.
 func (s *memoServer) stop() {
 	if s.cmd != nil && s.cmd.Process != nil {
