@@ -44,6 +44,7 @@ func (u URLs) Signature(id int64) string  { return fmt.Sprintf("%s/signatures/%d
 func (u URLs) Note(slug string) string    { return u.Base + "/notes/" + slug }
 func (u URLs) Activity(id int64) string   { return fmt.Sprintf("%s/activities/%d", u.Base, id) }
 func (u URLs) About() string              { return u.Base + "/about" }
+func (u URLs) Copies() string             { return u.Base + "/copies" }
 func (u URLs) Feed() string               { return u.Base + "/feed.atom" }
 func (u URLs) Icon() string               { return u.Base + "/static/icon.png" }
 func (u URLs) Tag(name string) string {

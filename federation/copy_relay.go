@@ -22,11 +22,8 @@ func RelayIRI(base string, id int64, withdraw bool) string {
 	if withdraw {
 		return base + "/activities/relay-remove-" + strconv.FormatInt(id, 10)
 	}
-	return RelayAddPrefix(base) + strconv.FormatInt(id, 10)
+	return storage.RelayAddPrefix(base) + strconv.FormatInt(id, 10)
 }
-
-// RelayAddPrefix is what every relay Add's IRI starts with, before the signature's id.
-func RelayAddPrefix(base string) string { return base + "/activities/relay-add-" }
 
 // Relay queues an Add for each new signature recorded here and a Remove for each relayed one withdrawn since, in
 // the transaction that marks them relayed. Delivery workers send them; with the origin down they wait in the

@@ -191,6 +191,9 @@ func (s *Store) UnconfirmedRelays(ctx context.Context, relayPrefix string) (int,
 	return n, nil
 }
 
+// RelayAddPrefix is what the IRI of every relay Add a copy sends starts with, before the signature's id.
+func RelayAddPrefix(base string) string { return base + "/activities/relay-add-" }
+
 // LatestFromActor is the reception time (Unix ms) of the newest activity received from actorIRI, 0 if none.
 func (s *Store) LatestFromActor(ctx context.Context, actorIRI string) (int64, error) {
 	var v sql.NullInt64

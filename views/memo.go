@@ -140,6 +140,7 @@ func (c *memoCache) putPage(k homeKey, b []byte) {
 type memoData struct {
 	Rev   *shownRevision
 	Total int
+	Copy  *copyNote // set on a copy: whose, and Total is the network's (copies.go)
 }
 
 // home is the front page: the memo, the live signature count and the follow box. The actor's profile URL shows
@@ -162,7 +163,12 @@ func (s *Site) serveMemo(w http.ResponseWriter, r *http.Request, variant string)
 	}
 	n := state.Revision
 	l := localeFor(r)
-	key := homeKey{lang: l.Tag, variant: variant, rev: n, total: state.Signatures}
+	cp, total, err := s.copyState(ctx, state.Signatures)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	key := homeKey{lang: l.Tag, variant: variant, rev: n, total: total}
 	if b, ok := s.memo.page(key); ok {
 		writeHTML(w, http.StatusOK, b)
 		return
@@ -180,7 +186,7 @@ func (s *Site) serveMemo(w http.ResponseWriter, r *http.Request, variant string)
 		canonical = u.Actor()
 	}
 	p := s.newPage(r, nav, rev.Title, content.Abstract, canonical, alternate)
-	p.Data = memoData{Rev: rev, Total: state.Signatures}
+	p.Data = memoData{Rev: rev, Total: total, Copy: cp}
 	b, err := s.renderBytes("memo", p)
 	if err != nil {
 		s.serverError(w, r, err)

@@ -71,6 +71,20 @@ func getAP(t *testing.T, url string) (map[string]any, int) {
 	return m, resp.StatusCode
 }
 
+func getHTML(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d", url, resp.StatusCode)
+	}
+	return string(b)
+}
+
 func total(m map[string]any) int {
 	n, _ := m["totalItems"].(float64)
 	return int(n)
@@ -124,6 +138,11 @@ func TestCopyMirrorsOriginRevisions(t *testing.T) {
 	follow, err := s.ActivityByIRI(context.Background(), cp.base+"/activities/follow-origin")
 	if err != nil || !strings.Contains(follow.Body, `"object":"`+origin.base+`/users/memo"`) {
 		t.Fatalf("Follow of the origin: %v %s", err, follow.Body)
+	}
+
+	// The copy's pages say whose copy it is.
+	if home := getHTML(t, cp.base+"/"); !strings.Contains(home, `href="`+origin.base+`/"`) || !strings.Contains(home, "copie du mémo") {
+		t.Fatalf("the copy's home page does not name its origin")
 	}
 
 	// Revision 3 on the origin; the copy, restarted, catches up.
@@ -277,6 +296,14 @@ func TestOriginVerifiesRelayedSignatures(t *testing.T) {
 	}
 	if out := memoRun(t, r.env, "copies"); !strings.Contains(out, r.copy.Host) || !strings.Contains(out, second.Instance.Host) {
 		t.Fatalf("memo copies does not list both copies:\n%s", out)
+	}
+
+	coll, status := getAP(t, r.origin.base+"/copies")
+	if status != 200 || total(coll) != 2 || !strings.Contains(fmt.Sprint(coll["orderedItems"]), r.copyAct.IRI) {
+		t.Fatalf("copies collection: %d %v", status, coll)
+	}
+	if page := getHTML(t, r.origin.base+"/copies"); !strings.Contains(page, r.copy.Host) {
+		t.Fatalf("copies page does not list %s:\n%s", r.copy.Host, page)
 	}
 
 	// A withdrawal relayed while the reply still stands is refused; once the reply is gone it is honoured.

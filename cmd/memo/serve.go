@@ -148,6 +148,7 @@ func (a *app) handler() (http.Handler, *federation.Server, error) {
 		io.WriteString(w, "ok\n")
 	})
 	fed.Register(mux, site.Handler())
+	fed.RegisterCopies(mux, site.CopiesPage())
 	mux.Handle("/", site.Handler())
 	return accessLog(a.log, mux), fed, nil
 }
