@@ -21,9 +21,6 @@ import (
 // waits, so that a refusal is its answer (4xx, nothing stored) and a signer's server that is down makes the copy
 // retry later (503).
 
-// relayMatcher holds the signing phrases a relayed reply must carry.
-var relayMatcher = signing.MustMatcher(signing.DefaultPhrases)
-
 // authorizeRelay checks and records a relayed signature or withdrawal. Adds and Removes of other targets are
 // not relays and pass on untouched.
 func (in *Inbox) authorizeRelay(ctx context.Context, act *inbound.Activity) *refusal {
@@ -132,7 +129,7 @@ func (r relayCheck) decide(ctx context.Context, note signing.Note) (signing.Deci
 	if rev, err := r.in.cfg.Store.CurrentRevision(ctx); err == nil {
 		current = rev.Number
 	}
-	d, err := signing.Decide(copyURLs, relayMatcher, signing.Reply{
+	d, err := signing.Decide(copyURLs, r.in.matcher(), signing.Reply{
 		Sender: author, Note: note, Author: doc, CurrentRevision: current, ReceivedAt: r.in.cfg.Now(),
 	})
 	switch {

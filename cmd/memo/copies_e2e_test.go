@@ -342,3 +342,89 @@ func TestOriginVerifiesRelayedSignatures(t *testing.T) {
 		t.Fatal("a blocked copy's relay was recorded")
 	}
 }
+
+// signOn makes a simulated user reply to an object of a memo server with text: the note is published on the
+// user's instance (so that anyone can fetch it) and its Create posted, signed, to the server's inbox.
+func signOn(t *testing.T, who *fedtest.Actor, srv *server, inReplyTo, text string) string {
+	t.Helper()
+	path := "/notes/" + strings.TrimPrefix(who.Instance.NextID("n"), who.Instance.Base+"/n/")
+	noteIRI := who.Instance.Base + path
+	note := map[string]any{
+		"id": noteIRI, "type": "Note", "attributedTo": who.IRI, "inReplyTo": inReplyTo, "content": "<p>" + text + "</p>",
+		"to": []string{"https://www.w3.org/ns/activitystreams#Public"}, "cc": []string{who.IRI + "/followers"},
+		"published": "2026-05-01T10:00:00Z",
+	}
+	doc, _ := json.Marshal(map[string]any{"@context": "https://www.w3.org/ns/activitystreams", "id": noteIRI, "type": "Note",
+		"attributedTo": who.IRI, "inReplyTo": inReplyTo, "content": note["content"], "to": note["to"], "cc": note["cc"], "published": note["published"]})
+	who.Instance.AddDocument(path, doc)
+	create, _ := json.Marshal(map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams", "id": noteIRI + "/activity", "type": "Create", "actor": who.IRI,
+		"to": note["to"], "cc": note["cc"], "object": note,
+	})
+	if resp := who.Post(t, srv.base+"/inbox", create, fedtest.SignOptions{}); resp.Status != http.StatusAccepted {
+		t.Fatalf("reply to %s: %d %s", srv.name, resp.Status, resp.Body)
+	}
+	return noteIRI
+}
+
+// A signature made on a copy counts there at once and is queued, durably, as an Add to the origin; its
+// withdrawal is queued as a Remove.
+func TestCopyQueuesRelays(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	originEnv, _ := copyEnv(t)
+	origin := startAt(t, "origin", freeAddr(t), originEnv)
+	copyVars, copyDB := copyEnv(t, "MEMO_COPY_OF="+origin.base+"/users/memo")
+	cp := startAt(t, "copy", freeAddr(t), copyVars)
+	s := openStore(t, copyDB)
+	ctx := context.Background()
+	waitUntil(t, "the copy to follow its origin", func() bool {
+		_, err := s.ActivityByIRI(ctx, cp.base+"/activities/follow-origin")
+		return err == nil
+	})
+
+	social := fedtest.NewInstance(t, "social")
+	alice := social.NewActor("alice")
+	note := signOn(t, alice, cp, cp.base+"/memo", "Je signe !")
+	var sig storage.Signature
+	waitUntil(t, "the signature to count on the copy", func() bool {
+		var err error
+		sig, err = s.SignatureByNote(ctx, note)
+		return err == nil
+	})
+	if sig.ActorIRI != alice.IRI || sig.ViaCopy != "" {
+		t.Fatalf("signature on the copy = %+v", sig)
+	}
+	addIRI := storage.RelayAddPrefix(cp.base) + fmt.Sprint(sig.ID)
+	var inbox string
+	waitUntil(t, "the relay to be queued", func() bool {
+		return s.DB().GetContext(ctx, &inbox, s.DB().Rebind(`SELECT inbox FROM deliveries WHERE activity_iri = ?`), addIRI) == nil
+	})
+	if inbox != origin.base+"/inbox" {
+		t.Fatalf("relay queued to %s, want the origin's shared inbox", inbox)
+	}
+	add, err := s.ActivityByIRI(ctx, addIRI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	json.Unmarshal([]byte(add.Body), &body)
+	if body["type"] != "Add" || body["object"] != note || body["target"] != origin.base+"/signatures" || body["actor"] != cp.base+"/users/memo" {
+		t.Fatalf("relay body: %s", add.Body)
+	}
+
+	// Withdrawn on the copy (the reply deleted): a Remove follows.
+	del, _ := json.Marshal(map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams", "id": note + "#delete", "type": "Delete", "actor": alice.IRI,
+		"object": map[string]any{"id": note, "type": "Tombstone"}, "to": []string{"https://www.w3.org/ns/activitystreams#Public"},
+	})
+	if resp := alice.Post(t, cp.base+"/inbox", del, fedtest.SignOptions{}); resp.Status != http.StatusAccepted {
+		t.Fatalf("Delete: %d %s", resp.Status, resp.Body)
+	}
+	removeIRI := cp.base + "/activities/relay-remove-" + fmt.Sprint(sig.ID)
+	waitUntil(t, "the withdrawal to be queued", func() bool {
+		_, err := s.ActivityByIRI(ctx, removeIRI)
+		return err == nil
+	})
+}
