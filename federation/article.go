@@ -80,6 +80,7 @@ func (o objects) article(ctx context.Context, rev storage.Revision, first storag
 	if id != o.urls.Memo() {
 		m["source"] = map[string]any{"content": rev.Markdown, "mediaType": "text/markdown"} // copies import it
 	}
+	o.pointToOrigin(ctx, m, id) // copy_objects.go
 	m["tag"] = hashtags(o.urls)
 	m["attachment"] = []any{}
 	m["sensitive"] = false

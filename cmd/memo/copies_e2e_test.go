@@ -140,6 +140,9 @@ func TestCopyMirrorsOriginRevisions(t *testing.T) {
 		t.Fatalf("Follow of the origin: %v %s", err, follow.Body)
 	}
 
+	if memo, _ := getAP(t, cp.base+"/memo"); memo["context"] != origin.base+"/memo" {
+		t.Fatalf("the copy's memo does not name the origin's as its context: %v", memo["context"])
+	}
 	// The copy's pages say whose copy it is.
 	if home := getHTML(t, cp.base+"/"); !strings.Contains(home, `href="`+origin.base+`/"`) || !strings.Contains(home, "copie du mémo") {
 		t.Fatalf("the copy's home page does not name its origin")
