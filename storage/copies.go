@@ -202,3 +202,14 @@ func (s *Store) LatestFromActor(ctx context.Context, actorIRI string) (int64, er
 	}
 	return v.Int64, nil
 }
+
+// RelayedSignatures lists, by id after afterID, the standing signatures copies brought, for the origin's
+// periodic re-check of their replies.
+func (s *Store) RelayedSignatures(ctx context.Context, afterID int64, limit int) ([]SignatureRelay, error) {
+	var out []SignatureRelay
+	if err := s.db.SelectContext(ctx, &out, s.rebind(`SELECT id, actor_iri, note_iri FROM signatures
+		WHERE via_copy <> '' AND withdrawn_at IS NULL AND id > ? ORDER BY id LIMIT ?`), afterID, limit); err != nil {
+		return nil, fmt.Errorf("relayed signatures: %w", err)
+	}
+	return out, nil
+}

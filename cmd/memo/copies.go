@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/memo-fediverse/memo/federation"
 	"github.com/memo-fediverse/memo/storage"
@@ -15,10 +16,11 @@ import (
 // runCopies: `memo copies` lists the copies that relayed signatures here; `memo copies block DOMAIN` and
 // `memo copies unblock DOMAIN` refuse or accept a copy's relays again.
 func runCopies(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cfg, finish := newFlagSet("copies", "[block|unblock DOMAIN]",
+	fs, cfg, finish := newFlagSet("copies", "[block|unblock DOMAIN | recheck]",
 		"List the self-hosted copies known here: domain, actor, since when, signatures brought, blocked or not.\n"+
 			"`memo copies block DOMAIN` refuses that copy's relays and hides the signatures it brought;\n"+
-			"`memo copies unblock DOMAIN` lifts it and shows them again.", stderr)
+			"`memo copies unblock DOMAIN` lifts it and shows them again;\n"+
+			"`memo copies recheck` fetches every relayed reply again and withdraws those now gone (the server does it every 6 hours).", stderr)
 	pos, err := parseWithArgs(fs, args)
 	if err != nil {
 		return err
@@ -26,6 +28,8 @@ func runCopies(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var action, domain string
 	switch {
 	case len(pos) == 0:
+	case len(pos) == 1 && pos[0] == "recheck":
+		action = "recheck"
 	case len(pos) == 2 && (pos[0] == "block" || pos[0] == "unblock"):
 		action, domain = pos[0], normaliseCopyDomain(pos[1])
 		if domain == "" {
@@ -42,7 +46,15 @@ func runCopies(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer a.close()
-	if action != "" {
+	switch action {
+	case "recheck":
+		n, err := federation.NewRelayRecheck(a.cfg.urls(), a.store, a.key, a.cfg.AllowPrivate, version, a.log).Pass(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d relayed signatures withdrawn: their replies are gone\n", n)
+		return nil
+	case "block", "unblock":
 		return setCopyBlock(ctx, a.store, domain, action == "block", stdout)
 	}
 	if origin, err := a.store.Meta(ctx, storage.MetaCopyOf); err == nil {
@@ -86,8 +98,13 @@ func normaliseCopyDomain(v string) string {
 	return v
 }
 
-// startCopy runs the copy side in the background when MEMO_COPY_OF is set.
+// relayRecheckEvery is how often the origin fetches the replies copies relayed, to withdraw those gone.
+const relayRecheckEvery = 6 * time.Hour
+
+// startCopy runs the copy side in the background when MEMO_COPY_OF is set, and on every instance the periodic
+// re-check of signatures copies relayed (a copy has none).
 func (a *app) startCopy(ctx context.Context) error {
+	go federation.NewRelayRecheck(a.cfg.urls(), a.store, a.key, a.cfg.AllowPrivate, version, a.log).Run(ctx, relayRecheckEvery)
 	if a.cfg.CopyOf == "" {
 		return nil
 	}

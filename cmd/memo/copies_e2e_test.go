@@ -344,6 +344,26 @@ func TestOriginVerifiesRelayedSignatures(t *testing.T) {
 	if _, err := r.store.SignatureByActor(context.Background(), carol.IRI); err == nil {
 		t.Fatal("a blocked copy's relay was recorded")
 	}
+
+	// The origin re-checks relayed signatures itself: a reply deleted since (and whose withdrawal no copy
+	// relayed) is withdrawn; one still there stays.
+	erin, fay := r.social.NewActor("erin"), r.social.NewActor("fay")
+	erinNote := r.note(erin, r.social, second.Instance.Base+"/memo", "je signe")
+	for _, n := range []string{erinNote, r.note(fay, r.social, second.Instance.Base+"/memo", "je signe")} {
+		if resp := r.relay(second, "Add", n); resp.Status != http.StatusAccepted {
+			t.Fatalf("relay through the second copy: %d %s", resp.Status, resp.Body)
+		}
+	}
+	r.social.Handle(strings.TrimPrefix(erinNote, r.social.Base), http.NotFound)
+	if out := memoRun(t, r.env, "copies", "recheck"); !strings.Contains(out, "1 relayed signatures withdrawn") {
+		t.Fatalf("memo copies recheck: %s", out)
+	}
+	if g, _ := r.store.SignatureByActor(context.Background(), erin.IRI); g.Standing() {
+		t.Fatal("erin's signature stands although her reply is gone")
+	}
+	if g, _ := r.store.SignatureByActor(context.Background(), fay.IRI); !g.Standing() {
+		t.Fatal("fay's signature was withdrawn although her reply stands")
+	}
 }
 
 // signOn makes a simulated user reply to an object of a memo server with text: the note is published on the
