@@ -94,6 +94,8 @@ func (c *Copy) Run(ctx context.Context) error {
 	lastSeen, _ := c.cfg.Store.LatestFromActor(ctx, c.origin.actor.IRI)
 	c.syncLogged(ctx)
 	lastSync := time.Now()
+	relayPrefix := storage.RelayAddPrefix(c.cfg.URLs.Base)
+	unconfirmed, _ := c.cfg.Store.UnconfirmedRelays(ctx, relayPrefix)
 	t := time.NewTicker(c.cfg.WatchEvery)
 	defer t.Stop()
 	for {
@@ -113,6 +115,17 @@ func (c *Copy) Run(ctx context.Context) error {
 		if latest > lastSeen || time.Since(lastSync) >= c.cfg.SyncEvery {
 			lastSeen, lastSync = latest, time.Now()
 			c.syncLogged(ctx)
+		}
+		// A relay just delivered moved a signature from our count to the origin's: read the origin's again, so
+		// the network total shown does not dip meanwhile.
+		if n, err := c.cfg.Store.UnconfirmedRelays(ctx, relayPrefix); err == nil && n < unconfirmed {
+			if err := c.syncTotal(ctx); err != nil {
+				c.log.Debug("copy: origin total", "err", err)
+				continue // try again on the next tick
+			}
+			unconfirmed = n
+		} else if err == nil {
+			unconfirmed = n
 		}
 	}
 }
