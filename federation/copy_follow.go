@@ -92,8 +92,9 @@ func (c *Copy) Run(ctx context.Context) error {
 		wait = min(wait*2, 5*time.Minute)
 	}
 	lastSeen, _ := c.cfg.Store.LatestFromActor(ctx, c.origin.actor.IRI)
-	c.syncLogged(ctx)
+	synced := c.syncLogged(ctx)
 	lastSync := time.Now()
+	retry := c.cfg.WatchEvery // after a failed sync (origin down), try again sooner than SyncEvery, backing off
 	relayPrefix := storage.RelayAddPrefix(c.cfg.URLs.Base)
 	unconfirmed, _ := c.cfg.Store.UnconfirmedRelays(ctx, relayPrefix)
 	t := time.NewTicker(c.cfg.WatchEvery)
@@ -112,9 +113,17 @@ func (c *Copy) Run(ctx context.Context) error {
 			c.log.Warn("copy: watch", "err", err)
 			continue
 		}
-		if latest > lastSeen || time.Since(lastSync) >= c.cfg.SyncEvery {
+		due := c.cfg.SyncEvery
+		if !synced {
+			due = retry
+		}
+		if latest > lastSeen || time.Since(lastSync) >= due {
 			lastSeen, lastSync = latest, time.Now()
-			c.syncLogged(ctx)
+			if synced = c.syncLogged(ctx); synced {
+				retry = c.cfg.WatchEvery
+			} else {
+				retry = min(retry*2, c.cfg.SyncEvery)
+			}
 		}
 		// A relay just delivered moved a signature from our count to the origin's: read the origin's again, so
 		// the network total shown does not dip meanwhile.
@@ -130,25 +139,41 @@ func (c *Copy) Run(ctx context.Context) error {
 	}
 }
 
-func (c *Copy) syncLogged(ctx context.Context) {
-	if n, err := c.Sync(ctx); err != nil {
+// syncLogged syncs and logs the outcome; it tells whether the sync went through.
+func (c *Copy) syncLogged(ctx context.Context) bool {
+	n, err := c.Sync(ctx)
+	if err != nil {
 		if ctx.Err() == nil {
 			c.log.Warn("copy: sync with the origin", "err", err)
 		}
-	} else if n > 0 {
+		return false
+	}
+	if n > 0 {
 		c.log.Info("copy: revisions imported from the origin", "count", n)
 	}
+	return true
 }
 
 // start resolves the origin, records it and queues the Follow.
 func (c *Copy) start(ctx context.Context) error {
 	iri, err := c.resolve(ctx, c.cfg.Origin)
-	if err != nil {
-		return err
+	var actor storage.RemoteActor
+	if err == nil {
+		actor, err = c.actors.Actor(ctx, iri, true)
 	}
-	actor, err := c.actors.Actor(ctx, iri, true)
 	if err != nil {
-		return err
+		// The origin is unreachable: a copy that knew it goes on with what it cached, so that its signatures
+		// are queued for the origin meanwhile.
+		known, merr := c.cfg.Store.Meta(ctx, storage.MetaCopyOf)
+		if merr != nil || known == "" || (iri != "" && known != iri) {
+			return err
+		}
+		cached, cerr := c.cfg.Store.Actor(ctx, known)
+		if cerr != nil || cached.Inbox == "" {
+			return err
+		}
+		c.log.Warn("copy: origin unreachable, using what was cached", "err", err)
+		actor = cached
 	}
 	ourls, err := originURLs(actor.IRI)
 	if err != nil {
