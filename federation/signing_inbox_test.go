@@ -25,7 +25,7 @@ var replyShapes = []struct {
 }
 
 // TestSignByReplyEachImplementation: for each implementation's reply shape, signed in its style, a public reply
-// with a phrase is a listed signature, a direct one a counted private signature, a reply without a phrase a
+// with a phrase is a listed signature, a direct or followers-only one a counted private signature, a reply without a phrase a
 // comment; each signer gets an acknowledgement queued to their inbox; the stored evidence verifies offline.
 func TestSignByReplyEachImplementation(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
@@ -35,9 +35,9 @@ func TestSignByReplyEachImplementation(t *testing.T) {
 		for _, shape := range replyShapes {
 			t.Run(shape.impl, func(t *testing.T) {
 				inst := fedtest.NewInstance(t, shape.impl)
-				alice, bob, carol := inst.NewActor("alice"), inst.NewActor("bob"), inst.NewActor("carol")
+				alice, bob, carol, dana := inst.NewActor("alice"), inst.NewActor("bob"), inst.NewActor("carol"), inst.NewActor("dana")
 				if shape.impl == "gotosocial" {
-					for _, a := range []*fedtest.Actor{alice, bob, carol} {
+					for _, a := range []*fedtest.Actor{alice, bob, carol, dana} {
 						a.UseBareKey()
 					}
 				}
@@ -51,6 +51,8 @@ func TestSignByReplyEachImplementation(t *testing.T) {
 				h.send(t, alice, style, pub)
 				priv, _ := shapedReply(t, bob, shape.fixture, shape.bareNote, h.urls.Impulse("lesson-1"), "<p>I sign. #ISign</p>", directTo(h))
 				h.send(t, bob, style, priv)
+				followersOnly, _ := shapedReply(t, dana, shape.fixture, shape.bareNote, h.urls.Revision(1), "<p>Ich unterschreibe!</p>", replyAudience{to: []string{dana.IRI + "/followers"}, cc: []string{h.urls.Actor()}})
+				h.send(t, dana, style, followersOnly)
 				comment, _ := shapedReply(t, carol, shape.fixture, shape.bareNote, h.urls.Note("how-to-sign"), "<p>je ne signe pas</p>", publicTo(carol))
 				h.send(t, carol, style, comment)
 
@@ -58,8 +60,8 @@ func TestSignByReplyEachImplementation(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if after != before+2 {
-					t.Errorf("signatures: %d then %d, want 2 more", before, after)
+				if after != before+3 {
+					t.Errorf("signatures: %d then %d, want 3 more", before, after)
 				}
 				ga := h.signatureOf(t, alice)
 				if !ga.Listed() || !ga.Standing() || ga.NoteIRI != pubNote || ga.Revision != 1 || ga.InReplyTo != h.urls.Memo() {
@@ -76,6 +78,9 @@ func TestSignByReplyEachImplementation(t *testing.T) {
 				if gb.Listed() || !gb.Standing() || gb.Visibility != "direct" {
 					t.Errorf("bob's signature = %+v, want a standing private one", gb)
 				}
+				if gd := h.signatureOf(t, dana); gd.Listed() || !gd.Standing() || gd.Visibility != "followers" || gd.Revision != 1 {
+					t.Errorf("dana's signature = %+v, want a standing followers-only one on revision 1", gd)
+				}
 				if _, err := store.SignatureByActor(ctx, carol.IRI); !errors.Is(err, storage.ErrNotFound) {
 					t.Errorf("carol's negated reply made a signature (err %v)", err)
 				}
@@ -91,8 +96,8 @@ func TestSignByReplyEachImplementation(t *testing.T) {
 				for _, it := range page["orderedItems"].([]any) {
 					listed = append(listed, it.(map[string]any)["attributedTo"].(string))
 				}
-				if !slices.Contains(listed, alice.IRI) || slices.Contains(listed, bob.IRI) {
-					t.Errorf("collection page lists %v: want alice, not bob", listed)
+				if !slices.Contains(listed, alice.IRI) || slices.Contains(listed, bob.IRI) || slices.Contains(listed, dana.IRI) {
+					t.Errorf("collection page lists %v: want alice, not bob nor dana", listed)
 				}
 				if page["totalItems"] != after {
 					t.Errorf("page totalItems = %v, want %d", page["totalItems"], after)
