@@ -269,3 +269,26 @@ func TestSigningLifecycle(t *testing.T) {
 		}
 	})
 }
+
+// TestSigningSettings: the inbox recognises the phrases it is given instead of the defaults, and sends no
+// acknowledgement when told not to.
+func TestSigningSettings(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+		h := newInboxHarness(t, store, inboxHarnessOpts{inbox: InboxConfig{
+			Signing: signing.MustMatcher([]string{"count me in"}), NoAcknowledgement: true,
+		}})
+		inst := fedtest.NewInstance(t, "mastodon")
+		alice, bob := inst.NewActor("alice"), inst.NewActor("bob")
+		h.send(t, alice, fedtest.Mastodon, activityOf(t, alice, "Create", noteOf(alice, inst.NextID("notes"), h.urls.Memo(), "<p>Count me in!</p>", publicTo(alice))))
+		h.send(t, bob, fedtest.Mastodon, activityOf(t, bob, "Create", noteOf(bob, inst.NextID("notes"), h.urls.Memo(), "<p>Je signe</p>", publicTo(bob))))
+		if g := h.signatureOf(t, alice); !g.Standing() {
+			t.Errorf("alice's signature with the configured phrase = %+v", g)
+		}
+		if _, err := store.SignatureByActor(context.Background(), bob.IRI); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("a default phrase signed although the phrases were replaced (err %v)", err)
+		}
+		if n := h.acksTo(alice.Inbox); n != 0 {
+			t.Errorf("acknowledgements with NoAcknowledgement: %d, want 0", n)
+		}
+	})
+}
