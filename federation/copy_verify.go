@@ -62,6 +62,9 @@ func (r relayCheck) knownCopy(ctx context.Context) (storage.Follower, *refusal) 
 	}
 	f, err := st.Follower(ctx, r.copyActor)
 	if errors.Is(err, storage.ErrNotFound) {
+		if pending, perr := st.HasPendingFollow(ctx, r.copyActor); perr == nil && pending {
+			return f, refuse(http.StatusServiceUnavailable, "the Follow of %s is not applied yet, retry later", r.copyActor)
+		}
 		return f, refuse(http.StatusForbidden, "%s does not follow this memo: only copies that follow it may relay signatures", r.copyActor)
 	}
 	if err != nil {

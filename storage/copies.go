@@ -213,3 +213,13 @@ func (s *Store) RelayedSignatures(ctx context.Context, afterID int64, limit int)
 	}
 	return out, nil
 }
+
+// HasPendingFollow tells whether a Follow from actorIRI was received and its effects are not applied yet: a copy's
+// first relay may arrive right behind its Follow.
+func (s *Store) HasPendingFollow(ctx context.Context, actorIRI string) (bool, error) {
+	var n int
+	if err := s.db.GetContext(ctx, &n, s.rebind(`SELECT COUNT(*) FROM inbox_activities WHERE actor_iri = ? AND type = 'Follow' AND processed_at IS NULL`), actorIRI); err != nil {
+		return false, fmt.Errorf("pending follow of %s: %w", actorIRI, err)
+	}
+	return n > 0, nil
+}

@@ -169,3 +169,31 @@ func TestImportRevisionReplacesByNumber(t *testing.T) {
 		}
 	})
 }
+
+func TestHasPendingFollow(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		actor := "https://copy.example/users/memo"
+		if p, err := s.HasPendingFollow(ctx, actor); err != nil || p {
+			t.Fatalf("pending before any: %v %v", p, err)
+		}
+		if _, err := s.InsertInboxActivity(ctx, storage.InboxActivity{IRI: "https://copy.example/f/1", Type: "Follow", ActorIRI: actor, Body: "{}"}); err != nil {
+			t.Fatal(err)
+		}
+		if p, _ := s.HasPendingFollow(ctx, actor); !p {
+			t.Fatal("a stored, unprocessed Follow is not pending")
+		}
+		err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+			if _, err := s.ClaimInboxActivityTx(ctx, tx, "https://copy.example/f/1"); err != nil {
+				return err
+			}
+			return s.SetInboxResultTx(ctx, tx, "https://copy.example/f/1", "follower added")
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, _ := s.HasPendingFollow(ctx, actor); p {
+			t.Fatal("a processed Follow is still pending")
+		}
+	})
+}
