@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -74,12 +75,19 @@ func (in *Inbox) prepareSigning(ctx context.Context, row storage.InboxActivity, 
 	if author := firstAuthor(note); author != "" && author != row.ActorIRI && act.Type == "Create" {
 		// Forwarded by someone else: only the note as its own server serves it counts.
 		fetched, body, ferr := in.fetchOrigin(ctx, note)
+		if errors.Is(ferr, errOriginUnreachable) {
+			// It was fetched and matched at reception: a failure now is the network, so the worker tries again.
+			return nil, ferr
+		}
 		if ferr != nil {
 			return &signingInput{refused: ferr.Error()}, nil
 		}
 		note, sender = fetched, author
-		ev := signing.Evidence{Kind: signing.EvidenceFetched, Method: http.MethodGet, Path: note.ID, Body: body,
+		ev := signing.Evidence{Kind: signing.EvidenceFetched, Method: http.MethodGet, Body: body,
 			KeyOwner: author, ReceivedAt: in.cfg.Now().UTC()}
+		if u, err := url.Parse(note.ID); err == nil {
+			ev.Host, ev.Path = u.Host, u.RequestURI()
+		}
 		if evidence, err = ev.Marshal(); err != nil {
 			return nil, err
 		}
@@ -111,6 +119,9 @@ func (in *Inbox) prepareSigning(ctx context.Context, row storage.InboxActivity, 
 	return &signingInput{decision: d, signer: signer, evidence: evidence}, nil
 }
 
+// errOriginUnreachable marks a forwarded note that its server did not serve.
+var errOriginUnreachable = errors.New("origin did not serve the note")
+
 // fetchOrigin fetches a forwarded note from its own server (a signed GET through the safe client) and requires it
 // to match what was forwarded.
 func (in *Inbox) fetchOrigin(ctx context.Context, forwarded signing.Note) (signing.Note, []byte, error) {
@@ -120,7 +131,7 @@ func (in *Inbox) fetchOrigin(ctx context.Context, forwarded signing.Note) (signi
 	}
 	body, err := in.cfg.Actors.Client().Get(ctx, forwarded.ID)
 	if err != nil {
-		return forwarded, nil, fmt.Errorf("%w: forwarded note %s cannot be fetched from its server: %v", signing.ErrForged, forwarded.ID, err)
+		return forwarded, nil, fmt.Errorf("%w: %w: forwarded note %s cannot be fetched from its server: %v", signing.ErrForged, errOriginUnreachable, forwarded.ID, err)
 	}
 	fetched, err := signing.ParseNote(body)
 	if err != nil {
