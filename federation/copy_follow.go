@@ -49,10 +49,24 @@ type originRef struct {
 	urls  content.URLs
 }
 
+// CheckOrigin tells whether origin names an origin the way MEMO_COPY_OF takes it: an actor URL of this software
+// (BASE/users/NAME) or a handle (NAME@HOST, with or without a leading @).
+func CheckOrigin(origin string) error {
+	if strings.HasPrefix(origin, "http://") || strings.HasPrefix(origin, "https://") {
+		_, err := originURLs(origin)
+		return err
+	}
+	user, host, ok := strings.Cut(strings.TrimPrefix(origin, "@"), "@")
+	if !ok || user == "" || host == "" || strings.ContainsAny(user+host, "/?#@ ") {
+		return fmt.Errorf("%q: give the origin's actor URL (https://memo.example/users/memo) or its handle (memo@memo.example)", origin)
+	}
+	return nil
+}
+
 // NewCopy builds the copy side. Nothing is fetched before Run.
 func NewCopy(cfg CopyConfig) (*Copy, error) {
-	if cfg.Origin == "" {
-		return nil, errors.New("copy: the origin is required")
+	if err := CheckOrigin(cfg.Origin); err != nil {
+		return nil, fmt.Errorf("copy: %w", err)
 	}
 	if cfg.Key == nil || cfg.Store == nil {
 		return nil, errors.New("copy: the key and the store are required")

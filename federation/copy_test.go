@@ -68,7 +68,7 @@ func TestCopyResolvesHandle(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := storagetest.Open(t, storagetest.SQLiteDSN(t))
-	c, err := NewCopy(CopyConfig{URLs: content.URLs{Base: "http://copy.example", Username: "memo"}, Store: store, Key: key, AllowPrivate: true, Origin: "x"})
+	c, err := NewCopy(CopyConfig{URLs: content.URLs{Base: "http://copy.example", Username: "memo"}, Store: store, Key: key, AllowPrivate: true, Origin: "memo@" + inst.Host})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +79,19 @@ func TestCopyResolvesHandle(t *testing.T) {
 	for _, bad := range []string{"memo", "@memo@", "memo@host/path"} {
 		if _, err := c.resolve(context.Background(), bad); err == nil {
 			t.Errorf("resolve(%q) accepted", bad)
+		}
+	}
+}
+
+func TestCheckOrigin(t *testing.T) {
+	for _, ok := range []string{"https://memo.example/users/memo", "memo@memo.example", "@memo@memo.example:8443"} {
+		if err := CheckOrigin(ok); err != nil {
+			t.Errorf("CheckOrigin(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "memo", "memo.example", "https://memo.example/", "@memo@", "memo@host/x", "ftp://memo.example/users/memo"} {
+		if err := CheckOrigin(bad); err == nil {
+			t.Errorf("CheckOrigin(%q) accepted", bad)
 		}
 	}
 }

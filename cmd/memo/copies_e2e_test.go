@@ -451,3 +451,17 @@ func TestCopyQueuesRelays(t *testing.T) {
 		return err == nil
 	})
 }
+
+// A MEMO_COPY_OF that names no origin stops start-up with one line saying what to give.
+func TestServeRefusesBadCopyOf(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	env, _ := copyEnv(t, "MEMO_COPY_OF=memo.example", "MEMO_LISTEN="+freeAddr(t))
+	cmd := exec.Command(memoBinary(t), "serve")
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "MEMO_COPY_OF") || !strings.Contains(string(out), "memo@memo.example") {
+		t.Fatalf("serve with a bad MEMO_COPY_OF: %v\n%s", err, out)
+	}
+}
