@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/memo-fediverse/memo/federation/fetch"
@@ -164,8 +165,11 @@ func (r relayCheck) add(ctx context.Context) *refusal {
 		return refuse(http.StatusBadRequest, "reply %s carries no signing phrase: a comment, not a signature", r.noteIRI)
 	}
 	ev := signing.Evidence{
-		Kind: signing.EvidenceFetched, Method: http.MethodGet, Path: r.noteIRI, Host: fetch.Host(r.noteIRI),
+		Kind: signing.EvidenceFetched, Method: http.MethodGet, Host: fetch.Host(r.noteIRI),
 		Body: body, KeyOwner: ra.IRI, KeyID: ra.KeyID, KeyPEM: ra.PublicKeyPEM, ReceivedAt: r.in.cfg.Now().UTC(),
+	}
+	if u, err := url.Parse(r.noteIRI); err == nil {
+		ev.Path = u.RequestURI()
 	}
 	evidence, err := ev.Marshal()
 	if err != nil {

@@ -280,6 +280,10 @@ func TestOriginVerifiesRelayedSignatures(t *testing.T) {
 	if err != nil || g.ActorIRI != alice.IRI || g.ViaCopy != r.copyAct.IRI || !g.Standing() {
 		t.Fatalf("relayed signature = %+v, %v", g, err)
 	}
+	var ev struct{ Kind, Host, Path string }
+	if err := json.Unmarshal([]byte(g.Evidence), &ev); err != nil || ev.Kind != "fetched" || ev.Host != r.social.Host || !strings.HasPrefix(good, r.social.Base+ev.Path) {
+		t.Fatalf("evidence of a relayed signature: %+v, %v", ev, err)
+	}
 	// Received twice (a retry): one signature.
 	if resp := r.relay(r.copyAct, "Add", good); resp.Status != http.StatusAccepted {
 		t.Fatalf("repeated relay: %d %s", resp.Status, resp.Body)
