@@ -19,6 +19,7 @@ type stats struct {
 	Status   map[int]int
 	Errors   int
 	LastErr  string
+	Codes    []int // sendAll: each request's status (0: no answer)
 	lat      []time.Duration
 }
 
@@ -101,10 +102,12 @@ func collect(workers []*worker, elapsed time.Duration) *stats {
 	return s
 }
 
-// sendAll sends prepared requests at concurrency c, each with the client its sender uses, and times the whole.
+// sendAll sends prepared requests at concurrency c, each with the client its sender uses, and times the whole. When
+// ctx ends, the requests not sent yet are left out (the caller counts them as lost).
 func sendAll(ctx context.Context, reqs []*http.Request, clients []*http.Client, c int) *stats {
 	var next atomic.Int64
 	workers := make([]*worker, c)
+	codes := make([]int, len(reqs))
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := range workers {
@@ -117,13 +120,18 @@ func sendAll(ctx context.Context, reqs []*http.Request, clients []*http.Client, 
 					return
 				}
 				t := time.Now()
-				resp, err := clients[j].Do(reqs[j])
+				resp, err := clients[j].Do(reqs[j].WithContext(ctx))
+				if err == nil {
+					codes[j] = resp.StatusCode
+				}
 				w.record(time.Since(t), resp, err)
 			}
 		})
 	}
 	wg.Wait()
-	return collect(workers, time.Since(start))
+	s := collect(workers, time.Since(start))
+	s.Codes = codes
+	return s
 }
 
 // localClient is a client for page loads: enough idle connections for c workers, no proxy.

@@ -72,6 +72,9 @@ func checkFigures(t *testing.T, got map[string]any, database string) {
 			t.Errorf("%s = %v, want a positive figure", f, got[f])
 		}
 	}
+	if got["inbox_refused"] != 0.0 {
+		t.Errorf("inbox_refused = %v, want 0", got["inbox_refused"])
+	}
 	if got["inbox_stored_rows"] != got["n"] {
 		t.Errorf("inbox_stored_rows = %v, want n = %v", got["inbox_stored_rows"], got["n"])
 	}

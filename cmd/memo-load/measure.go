@@ -79,9 +79,10 @@ func measure(ctx context.Context, o options, p *progress, res *result) error {
 	if err != nil {
 		return err
 	}
-	res.InboxPerS = float64(ir.Accepted) / ir.Sent.Elapsed.Seconds()
+	accepted := ir.Sent.ok(http.StatusAccepted)
+	res.InboxPerS = float64(accepted) / ir.Sent.Elapsed.Seconds()
 	res.InboxP99MS = ir.Sent.percentileMS(0.99)
-	res.InboxRefused = ir.Sent.Requests - ir.Accepted
+	res.InboxRefused = o.Requests - accepted
 	res.InboxLost, res.InboxDuplicates = ir.Lost, ir.Doubled
 	res.InboxRatio = safeDiv(res.InboxPerS, res.RSAVerifyPerS)
 	res.InboxAppliedS = ir.ProcessedS
@@ -93,14 +94,13 @@ func measure(ctx context.Context, o options, p *progress, res *result) error {
 		}
 		res.InboxStoredRows = rows - rowsBefore
 		// Every accepted request is one stored activity: more would be a double, fewer a loss the counts missed.
-		if d := res.InboxStoredRows - ir.Accepted; d > 0 {
+		if d := res.InboxStoredRows - o.Requests; d > 0 {
 			res.InboxDuplicates += d
 		}
-		p.say("inbox: %d activities stored for %d accepted requests", res.InboxStoredRows, ir.Accepted)
+		p.say("inbox: %d activities stored for %d accepted requests", res.InboxStoredRows, accepted)
 	}
 	if res.InboxRefused > 0 {
-		res.InboxLost += res.InboxRefused
-		p.say("inbox: %d requests were not accepted (%v): counted as lost", res.InboxRefused, ir.Sent.Status)
+		p.say("inbox: %d requests were not accepted (%v, %d unanswered)", res.InboxRefused, ir.Sent.Status, o.Requests-ir.Sent.Requests+ir.Sent.Errors)
 	}
 	p.say("server peak memory so far: %.1f MB", srv.peakRSSMB())
 	stopPerf = profileServer(o, srv, "inbox-cached-keys", p)
@@ -112,12 +112,13 @@ func measure(ctx context.Context, o options, p *progress, res *result) error {
 	res.InboxWarmPerS = float64(warm.ok(http.StatusAccepted)) / warm.Elapsed.Seconds()
 	res.InboxWarmP99MS = warm.percentileMS(0.99)
 	res.InboxWarmRatio = safeDiv(res.InboxWarmPerS, res.RSAVerifyPerS)
-	if d := o.Requests - likes; d > 0 {
+	if d := warm.ok(http.StatusAccepted) - likes; d > 0 {
 		res.InboxLost += d
-		p.say("inbox (keys cached): %d likes of %d applied: counted as lost", likes, o.Requests)
-	} else if d < 0 {
-		res.InboxDuplicates -= d
+		p.say("inbox (keys cached): %d likes applied for %d accepted: counted as lost", likes, warm.ok(http.StatusAccepted))
+	} else if likes > o.Requests {
+		res.InboxDuplicates += likes - o.Requests
 	}
+	res.InboxRefused += o.Requests - warm.ok(http.StatusAccepted)
 	delivered := waitDeliveries(ctx, fed, ir.Got.Followers, max(30*time.Second, time.Duration(ir.Got.Followers)*10*time.Millisecond), p)
 
 	// Fan-out, to the followers the inbox run made.

@@ -84,7 +84,7 @@ type goal struct {
 func (r *result) goals() []goal {
 	sigFlat := r.SigPageP99Small > 0 && r.SigPageP99Large <= 1.5*r.SigPageP99Small
 	return []goal{
-		{"inbox", fmt.Sprintf("%.0f/s, p99 %.1f ms, lost %d, doubled %d", r.InboxPerS, r.InboxP99MS, r.InboxLost, r.InboxDuplicates), "≥ 2,000/s, p99 ≤ 100 ms, none lost", r.InboxPerS >= 2000 && r.InboxP99MS <= 100 && r.InboxLost == 0 && r.InboxDuplicates == 0},
+		{"inbox", fmt.Sprintf("%.0f/s, p99 %.1f ms, lost %d, doubled %d, refused %d", r.InboxPerS, r.InboxP99MS, r.InboxLost, r.InboxDuplicates, r.InboxRefused), "≥ 2,000/s, p99 ≤ 100 ms, none lost", r.InboxPerS >= 2000 && r.InboxP99MS <= 100 && r.InboxLost == 0 && r.InboxDuplicates == 0 && r.InboxRefused == 0},
 		{"inbox_ratio", fmt.Sprintf("%.3f (of %.0f verifications/s)", r.InboxRatio, r.RSAVerifyPerS), "", true},
 		{"inbox, keys cached", fmt.Sprintf("%.0f/s, p99 %.1f ms, ratio %.3f", r.InboxWarmPerS, r.InboxWarmP99MS, r.InboxWarmRatio), "", true},
 		{"inbox applied", fmt.Sprintf("%.2f s; signatures %d of %d", r.InboxAppliedS, r.InboxSignatures, r.InboxSigsWanted), "", true},

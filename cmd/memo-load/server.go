@@ -127,6 +127,8 @@ func startMemo(ctx context.Context, o options, p *progress, seed func(dsn string
 	s.cmd = exec.Command(s.bin, "serve")
 	s.cmd.Env = append(s.env(), "MEMO_LOG_LEVEL=warn")
 	s.cmd.Stdout, s.cmd.Stderr = s.logFile, s.logFile
+	// The server ends with this tool, however it ends (a closed pipe, a kill): no stray servers on a shared machine.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := s.cmd.Start(); err != nil {
 		s.stop()
 		return nil, fmt.Errorf("start memo serve: %w", err)
