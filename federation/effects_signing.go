@@ -226,7 +226,7 @@ func (in *Inbox) queueAcknowledgement(ctx context.Context, tx *sqlx.Tx, g storag
 		return err
 	}
 	o := objects{urls: in.cfg.URLs, store: in.cfg.Store}
-	note, err := o.storedNote(ctx, n)
+	note, err := o.newNote(n)
 	if err != nil {
 		return fmt.Errorf("acknowledgement of signature %d: %w", g.ID, err)
 	}

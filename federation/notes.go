@@ -52,8 +52,32 @@ func revisionNote(urls content.URLs, rev storage.Revision, now time.Time) storag
 	}
 }
 
-// storedNote builds a note of the notes table as a Note.
+// storedNote builds a note of the notes table as a Note, with its interaction counts.
 func (o objects) storedNote(ctx context.Context, n storage.Note) (map[string]any, error) {
+	m, err := o.noteDocument(n)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.withInteractions(ctx, m, o.urls.Note(n.Slug)); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// newNote builds a note being created inside a write transaction: no database read, no interactions yet.
+func (o objects) newNote(n storage.Note) (map[string]any, error) {
+	m, err := o.noteDocument(n)
+	if err != nil {
+		return nil, err
+	}
+	if err := withNoInteractions(m, o.urls.Note(n.Slug)); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// noteDocument is a note of the notes table as a Note, without its interaction collections.
+func (o objects) noteDocument(n storage.Note) (map[string]any, error) {
 	id := o.urls.Note(n.Slug)
 	note := streams.NewActivityStreamsNote()
 	note.SetJSONLDId(idProp(id))
@@ -85,9 +109,6 @@ func (o objects) storedNote(ctx context.Context, n storage.Note) (map[string]any
 	m["attachment"] = []any{}
 	m["sensitive"] = false
 	keepAudienceArrays(m)
-	if err := o.withInteractions(ctx, m, id); err != nil {
-		return nil, err
-	}
 	return m, nil
 }
 

@@ -46,6 +46,11 @@ func (o objects) interactionCollections(ctx context.Context, objectIRI string) (
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	return countedCollections(objectIRI, counts)
+}
+
+// countedCollections builds the replies, likes and shares collections from counts already known.
+func countedCollections(objectIRI string, counts storage.InteractionCounts) (replies, likes, shares map[string]any, err error) {
 	rc := streams.NewActivityStreamsOrderedCollection()
 	rc.SetJSONLDId(idProp(content.Replies(objectIRI)))
 	rc.SetActivityStreamsTotalItems(totalItemsProp(counts.Replies))
@@ -73,6 +78,17 @@ func countCollection(id string, total int) (map[string]any, error) {
 // withInteractions adds an object's replies, likes and shares to its serialised map.
 func (o objects) withInteractions(ctx context.Context, m map[string]any, objectIRI string) error {
 	replies, likes, shares, err := o.interactionCollections(ctx, objectIRI)
+	if err != nil {
+		return fmt.Errorf("interactions of %s: %w", objectIRI, err)
+	}
+	m["replies"], m["likes"], m["shares"] = replies, likes, shares
+	return nil
+}
+
+// withNoInteractions adds empty collections to a note being created: it has none yet, and reading counts through
+// the pool from inside a write transaction can starve SQLite's small pool while the transaction holds the lock.
+func withNoInteractions(m map[string]any, objectIRI string) error {
+	replies, likes, shares, err := countedCollections(objectIRI, storage.InteractionCounts{})
 	if err != nil {
 		return fmt.Errorf("interactions of %s: %w", objectIRI, err)
 	}

@@ -128,7 +128,7 @@ func PublishRevision(ctx context.Context, store *storage.Store, urls content.URL
 			return err
 		}
 		announce.Tags = "[]"
-		note, err := o.storedNote(ctx, announce)
+		note, err := o.newNote(announce)
 		if err != nil {
 			return fmt.Errorf("build the announcement of revision %d: %w", n, err)
 		}
