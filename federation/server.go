@@ -8,8 +8,11 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/delivery"
+	"github.com/memo-fediverse/memo/federation/fetch"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -191,5 +194,14 @@ func (s *Server) serveStoredActivity(w http.ResponseWriter, r *http.Request) {
 
 // Run does the background work (the inbox's effects, deliveries) until ctx ends.
 func (s *Server) Run(ctx context.Context) error {
-	return s.runInbox(ctx)
+	ua := UserAgent(s.cfg.Version, s.cfg.URLs.Base)
+	client := fetch.New(fetch.Config{UserAgent: ua, AllowPrivate: s.cfg.AllowPrivate, Timeout: 30 * time.Second, HeaderTimeout: 30 * time.Second})
+	deliveries, err := delivery.New(delivery.Config{Store: s.store, Client: client.HTTP(), Key: s.cfg.Key, KeyID: s.cfg.URLs.KeyID(), UserAgent: ua, Logger: s.log})
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- deliveries.Run(ctx) }()
+	err = s.runInbox(ctx)
+	return errors.Join(err, <-done)
 }

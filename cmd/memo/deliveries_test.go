@@ -520,6 +520,17 @@ func TestKill9MidFanOutLosesNothing(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
+	if resp, err := http.Get(second.base + "/metrics"); err != nil {
+		t.Errorf("metrics: %v", err)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{"memo_deliveries_sent_total", `memo_delivery_queue{state="delivered"} ` + fmt.Sprint(want), "memo_http_request_duration_seconds"} {
+			if !strings.Contains(string(b), want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
+		}
+	}
 	report := memoRun(t, env, "deliveries")
 	if !strings.Contains(report, "delivered") || !strings.Contains(report, fmt.Sprint(want)) {
 		t.Errorf("memo deliveries printed:\n%s", report)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/memo-fediverse/memo/federation"
+	"github.com/memo-fediverse/memo/federation/metrics"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/views"
 )
@@ -147,10 +148,11 @@ func (a *app) handler() (http.Handler, *federation.Server, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
+	mux.Handle("GET /metrics", metrics.Handler())
 	fed.Register(mux, site.Handler())
 	fed.RegisterCopies(mux, site.CopiesPage())
 	mux.Handle("/", site.Handler())
-	return accessLog(a.log, mux), fed, nil
+	return accessLog(a.log, metrics.Middleware(mux)), fed, nil
 }
 
 // accessLog logs each request at debug level with its status and duration.
