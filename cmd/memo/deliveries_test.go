@@ -34,31 +34,36 @@ import (
 // SIGTERM, `memo publish` and `memo retract` beside them on the same database, and remote instances on loopback
 // that verify every signature.
 
-var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
-)
-
-// memoBinary builds cmd/memo once per test binary.
+// memoBinary builds cmd/memo into the test's temporary folder (the build cache makes the second build a link).
 func memoBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "memo-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtBin = filepath.Join(dir, "memo")
-		out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	bin := filepath.Join(t.TempDir(), "memo")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	return builtBin
+	return bin
+}
+
+var (
+	binMu sync.Mutex
+	bins  = map[*testing.T]string{}
+)
+
+// binaryFor returns the binary built for this test, building it on first use.
+func binaryFor(t *testing.T) string {
+	binMu.Lock()
+	defer binMu.Unlock()
+	if b, ok := bins[t]; ok {
+		return b
+	}
+	b := memoBinary(t)
+	bins[t] = b
+	t.Cleanup(func() {
+		binMu.Lock()
+		delete(bins, t)
+		binMu.Unlock()
+	})
+	return b
 }
 
 // syncBuffer collects a child's output for the failure message.
@@ -117,7 +122,7 @@ func startServe(t *testing.T, name string, env []string) *server {
 	t.Helper()
 	addr := freeAddr(t)
 	s := &server{t: t, name: name, out: &syncBuffer{}, done: make(chan error, 1), base: "http://" + addr}
-	s.cmd = exec.Command(memoBinary(t), "serve")
+	s.cmd = exec.Command(binaryFor(t), "serve")
 	s.cmd.Env = append(append([]string{}, env...), "MEMO_LISTEN="+addr)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {
@@ -157,7 +162,7 @@ func (s *server) kill() {
 // memoRun runs a one-shot subcommand (publish, retract) as its own process.
 func memoRun(t *testing.T, env []string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(memoBinary(t), args...)
+	cmd := exec.Command(binaryFor(t), args...)
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	if err != nil {
