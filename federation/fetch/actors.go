@@ -118,6 +118,21 @@ func (a *Actors) fetchKeyOwner(ctx context.Context, keyID string) (storage.Remot
 			return none, fmt.Errorf("key owner %s: %w", doc.Owner, err)
 		}
 		doc = owner
+	} else if doc.KeyID == keyID && doc.Actor.Inbox == "" && doc.Actor.IRI != "" && doc.Actor.IRI != keyID && SameHost(doc.Actor.IRI, keyID) {
+		// GoToSocial answers a key URL (…/main-key) with a stub of the actor: id, type and publicKey, but no inbox.
+		// The full actor is at its id; it must publish the same key.
+		fullBody, err := a.client.Get(ctx, doc.Actor.IRI)
+		if err != nil {
+			return none, fmt.Errorf("fetch actor %s of key %s: %w", doc.Actor.IRI, keyID, err)
+		}
+		full, err := ParseActor(fullBody)
+		if err != nil {
+			return none, fmt.Errorf("actor %s of key %s: %w", doc.Actor.IRI, keyID, err)
+		}
+		if full.Actor.IRI != doc.Actor.IRI {
+			return none, fmt.Errorf("actor %s answers as %s: %w", doc.Actor.IRI, full.Actor.IRI, ErrKeyMismatch)
+		}
+		doc = full
 	}
 	if doc.KeyID != keyID {
 		return none, fmt.Errorf("actor %s publishes key %q, not %s: %w", doc.Actor.IRI, doc.KeyID, keyID, ErrKeyMismatch)

@@ -93,6 +93,24 @@ func TestKeyResolution(t *testing.T) {
 			t.Fatalf("bare key: %+v %v", got, err)
 		}
 
+		// GoToSocial's key URL answers a stub of the actor (id, type, publicKey, no inbox): the full actor is then
+		// fetched from its id, as a real GoToSocial (v0.20) required.
+		carol := inst.NewActor("carol")
+		carol.UseBareKey()
+		inst.Handle("/users/carol/main-key", func(w http.ResponseWriter, r *http.Request) {
+			stub, _ := json.Marshal(map[string]any{
+				"@context": []string{"https://w3id.org/security/v1", "https://www.w3.org/ns/activitystreams"},
+				"id":       carol.IRI, "type": "Person", "preferredUsername": "carol",
+				"publicKey": map[string]string{"id": carol.KeyID, "owner": carol.IRI, "publicKeyPem": carol.PublicKeyPEM()},
+			})
+			w.Header().Set("Content-Type", "application/activity+json")
+			w.Write(stub)
+		})
+		got, pub, _, err = actors.Key(ctx, carol.KeyID, false)
+		if err != nil || got.IRI != carol.IRI || got.Inbox != carol.Inbox || got.SharedInbox != inst.SharedInbox() || !pub.Equal(&carol.Key.PublicKey) {
+			t.Fatalf("key served as an actor stub: %+v %v", got, err)
+		}
+
 		// A key document whose owner lists another key.
 		mallory := inst.NewActor("mallory")
 		inst.Handle("/keys/stolen", func(w http.ResponseWriter, r *http.Request) {
