@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/memo-fediverse/memo/federation/fedtest"
 	"github.com/memo-fediverse/memo/storage"
+	"github.com/memo-fediverse/memo/storage/storagetest"
 )
 
 // The whole network with real processes and the real delivery queue: the copy follows the origin, a revision
@@ -20,6 +22,11 @@ func TestCopyNetworkEndToEnd(t *testing.T) {
 	}
 	ctx := context.Background()
 	originEnv, originDB := copyEnv(t)
+	if os.Getenv(storagetest.EnvPostgres) != "" {
+		// The origin on PostgreSQL, the copy on SQLite: both engines in one network.
+		originDB = storagetest.PostgresDSN(t)
+		originEnv = append(originEnv, "MEMO_DATABASE="+originDB)
+	}
 	originAddr := freeAddr(t)
 	origin := startAt(t, "origin", originAddr, originEnv)
 	originEnv = append(originEnv, "MEMO_PUBLIC_URL="+origin.base)
