@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/memo-fediverse/memo/federation/metrics"
 	"io"
 	"log/slog"
 	"mime"
@@ -130,6 +131,7 @@ func (in *Inbox) handle(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	accepted, ref := in.receive(ctx, w, r)
 	if ref != nil {
+		metrics.InboxActivity("", "refused")
 		in.log.Info("inbox refused", "status", ref.status, "reason", ref.reason, "actor", ref.actor, "activity", ref.activity, "remote", r.RemoteAddr)
 		if err := in.cfg.Store.AddRefusal(context.WithoutCancel(ctx), storage.Refusal{
 			RemoteAddr: r.RemoteAddr, ActorIRI: ref.actor, Activity: ref.activity, Status: ref.status, Reason: ref.reason,
@@ -246,7 +248,16 @@ func (in *Inbox) receive(ctx context.Context, w http.ResponseWriter, r *http.Req
 		return "", base.with(http.StatusServiceUnavailable, "cannot store the activity now, retry later")
 	}
 	if !isNew {
+		metrics.InboxActivity(act.Type, "duplicate")
 		return "already received", nil
+	}
+	metrics.InboxActivity(act.Type, "accepted")
+	// A server that talks to us is up again: its parked deliveries may go. The read keeps the common case
+	// (a domain with no failure record) free of writes.
+	if _, err := in.cfg.Store.DomainStatus(ctx, owner.Domain); err == nil {
+		if err := in.cfg.Store.ClearDomain(ctx, owner.Domain); err != nil {
+			in.log.Warn("inbox: clear domain", "domain", owner.Domain, "err", err)
+		}
 	}
 	in.Kick()
 	return "accepted", nil
