@@ -134,6 +134,20 @@ func TestCopyNetworkEndToEnd(t *testing.T) {
 		c, _ := ostore.CountSignatures(ctx)
 		return c.Public == 3 // bob, carol, dan
 	})
+	// An impulse retracted on the origin is retracted on the copy: the Delete reaches it and it reads the
+	// origin's list again.
+	imps, _ := getAP(t, origin.base+"/impulses")
+	items, _ := imps["orderedItems"].([]any)
+	if len(items) == 0 {
+		t.Fatalf("the origin lists no impulses: %v", imps)
+	}
+	slug := strings.TrimPrefix(items[0].(string), origin.base+"/impulses/")
+	memoRun(t, originEnv, "retract", slug)
+	waitUntil(t, "the copy to retract impulse "+slug, func() bool {
+		_, status := getAP(t, cp.base+"/impulses/"+slug)
+		return status == http.StatusGone
+	})
+
 	var twice int
 	ostore.DB().GetContext(ctx, &twice, `SELECT COUNT(*) FROM (SELECT actor_iri FROM signatures GROUP BY actor_iri HAVING COUNT(*) > 1) AS d`)
 	if twice != 0 {
