@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -63,7 +64,7 @@ func (c *Copy) syncRevisions(ctx context.Context) (int, error) {
 			numbers = append(numbers, n)
 		}
 	}
-	sortInts(numbers)
+	slices.Sort(numbers)
 	imported := 0
 	for _, n := range numbers {
 		var doc articleDoc
@@ -83,14 +84,6 @@ func (c *Copy) syncRevisions(ctx context.Context) (int, error) {
 		imported++
 	}
 	return imported, nil
-}
-
-func sortInts(s []int) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
 }
 
 // articleDoc is the part of a revision Article the copy reads.
