@@ -29,6 +29,9 @@ func (s *Server) inboxes() *Inbox {
 			Store:  s.store,
 			Actors: fetch.NewActors(client, s.store),
 			Logger: s.log,
+			// New has checked the phrases, so the matcher builds.
+			Signing:           s.matcher,
+			NoAcknowledgement: s.cfg.NoAcknowledgement,
 		})
 	})
 	return s.inbox.inbox

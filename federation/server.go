@@ -6,6 +6,8 @@ import (
 	"context"
 	"crypto/rsa"
 	"errors"
+	"fmt"
+	"github.com/memo-fediverse/memo/federation/signing"
 	"log/slog"
 	"net/http"
 	"time"
@@ -23,7 +25,11 @@ type Config struct {
 	Version      string
 	AllowPrivate bool
 	Key          *rsa.PrivateKey
-	Logger       *slog.Logger
+	// SigningPhrases replaces the default signing phrases when not empty; NoAcknowledgement stops the replies
+	// that tell signers their number.
+	SigningPhrases    []string
+	NoAcknowledgement bool
+	Logger            *slog.Logger
 }
 
 // Server serves the ActivityPub endpoints and runs the background federation work.
@@ -33,6 +39,8 @@ type Server struct {
 	log   *slog.Logger
 	objs  objects
 	inbox inboxState
+	// matcher recognises signing phrases (nil: the defaults).
+	matcher *signing.Matcher
 }
 
 // New builds the federation side.
@@ -46,7 +54,15 @@ func New(cfg Config, store *storage.Store) (*Server, error) {
 	if cfg.URLs.Base == "" || cfg.URLs.Username == "" {
 		return nil, errors.New("federation: the public URL and the username are required")
 	}
-	return &Server{cfg: cfg, store: store, log: cfg.Logger, objs: objects{urls: cfg.URLs, store: store}}, nil
+	var matcher *signing.Matcher
+	if len(cfg.SigningPhrases) > 0 {
+		m, err := signing.NewMatcher(cfg.SigningPhrases)
+		if err != nil {
+			return nil, fmt.Errorf("signing phrases: %w", err)
+		}
+		matcher = m
+	}
+	return &Server{cfg: cfg, store: store, log: cfg.Logger, objs: objects{urls: cfg.URLs, store: store}, matcher: matcher}, nil
 }
 
 // Register adds the ActivityPub routes to mux. Object URLs are negotiated: requests that do not ask for

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/signing"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -28,6 +29,9 @@ type config struct {
 	AllowPrivate bool
 	LogLevel     string
 	CopyOf       string
+	// Phrases is the comma-separated list of signing phrases; Acknowledge is "true" or "false".
+	Phrases     string
+	Acknowledge string
 }
 
 // settings lists each setting once: flag name, environment variable, default and help.
@@ -42,6 +46,8 @@ var settings = []struct {
 	{"username", "MEMO_USERNAME", "memo", "the actor's username, as in @USERNAME@HOST", func(c *config) *string { return &c.Username }},
 	{"display-name", "MEMO_DISPLAY_NAME", "Pour du libre et de l’open en conscience", "the actor's display name", func(c *config) *string { return &c.DisplayName }},
 	{"log-level", "MEMO_LOG_LEVEL", "info", "log level: debug, info, warn or error", func(c *config) *string { return &c.LogLevel }},
+	{"signing-phrases", "MEMO_SIGNING_PHRASES", strings.Join(signing.DefaultPhrases, ","), "comma-separated phrases that make a reply a signature (case and accents ignored)", func(c *config) *string { return &c.Phrases }},
+	{"acknowledge", "MEMO_ACKNOWLEDGE", "true", "reply to each signer with their signature number: true or false", func(c *config) *string { return &c.Acknowledge }},
 	{"copy-of", "MEMO_COPY_OF", "", "run as a copy of this origin: its actor URL or handle (memo@memo.example)", func(c *config) *string { return &c.CopyOf }},
 }
 
@@ -117,6 +123,12 @@ func (c *config) validate() error {
 	} else if strings.Contains(c.Database, "://") {
 		return fmt.Errorf("MEMO_DATABASE=%q: use a SQLite file path or a postgres:// URL", c.Database)
 	}
+	if _, err := signing.NewMatcher(c.phrases()); err != nil {
+		return fmt.Errorf("MEMO_SIGNING_PHRASES=%q: %v; give comma-separated phrases such as \"je signe,I sign\"", c.Phrases, err)
+	}
+	if _, err := strconv.ParseBool(c.Acknowledge); err != nil {
+		return fmt.Errorf("MEMO_ACKNOWLEDGE=%q: use true or false", c.Acknowledge)
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -138,6 +150,22 @@ func (c *config) checkDataDir() error {
 	f.Close()
 	os.Remove(f.Name())
 	return nil
+}
+
+// phrases splits the signing phrases setting; empty items are dropped.
+func (c *config) phrases() []string {
+	var out []string
+	for _, p := range strings.Split(c.Phrases, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (c *config) acknowledge() bool {
+	b, _ := strconv.ParseBool(c.Acknowledge)
+	return b
 }
 
 func (c *config) urls() content.URLs {

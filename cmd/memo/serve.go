@@ -134,7 +134,7 @@ func (a *app) handler() (http.Handler, *federation.Server, error) {
 	}
 	fed, err := federation.New(federation.Config{
 		URLs: urls, DisplayName: a.cfg.DisplayName, Version: version, AllowPrivate: a.cfg.AllowPrivate,
-		Key: a.key, Logger: a.log,
+		Key: a.key, Logger: a.log, SigningPhrases: a.cfg.phrases(), NoAcknowledgement: !a.cfg.acknowledge(),
 	}, a.store)
 	if err != nil {
 		return nil, nil, fmt.Errorf("federation: %w", err)

@@ -41,6 +41,9 @@ func TestStartupErrorsAreOneClearLine(t *testing.T) {
 		{"listen without port", []string{"serve", "--data", dir, "--listen", "localhost"}, "MEMO_LISTEN="},
 		{"bad username", []string{"serve", "--data", dir, "--username", "no spaces"}, "MEMO_USERNAME="},
 		{"bad boolean", []string{"serve", "--data", dir, "--allow-private-networks", "maybe"}, "MEMO_ALLOW_PRIVATE_NETWORKS="},
+		{"no signing phrase", []string{"serve", "--data", dir, "--signing-phrases", " , "}, "MEMO_SIGNING_PHRASES="},
+		{"punctuation-only phrase", []string{"serve", "--data", dir, "--signing-phrases", "je signe,!!"}, "MEMO_SIGNING_PHRASES="},
+		{"bad acknowledge", []string{"serve", "--data", dir, "--acknowledge", "sometimes"}, "MEMO_ACKNOWLEDGE="},
 		{"unknown command", []string{"frobnicate"}, "unknown command"},
 	}
 	for _, c := range cases {
