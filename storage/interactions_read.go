@@ -52,7 +52,7 @@ func (s *Store) ReplyIRIs(ctx context.Context, objectIRI string, offset, limit i
 // signatures are counted too; they are only kept out of lists.
 func (s *Store) SignatureTotal(ctx context.Context) (int, error) {
 	var n int
-	if err := s.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM signatures WHERE withdrawn_at IS NULL AND status <> 'hidden'`); err != nil {
+	if err := s.db.GetContext(ctx, &n, `SELECT public + private FROM signature_counts WHERE id = 1`); err != nil {
 		return 0, fmt.Errorf("count signatures: %w", err)
 	}
 	return n, nil

@@ -30,6 +30,21 @@ func (s *Store) migrate(ctx context.Context) error {
 	sort.Strings(names)
 	for _, name := range names {
 		version := strings.TrimSuffix(name, ".sql")
+		// NAME.sqlite.sql and NAME.postgres.sql hold what cannot be written once (triggers); each runs on its
+		// engine only, whole, as one statement list, since trigger bodies contain semicolons.
+		whole := false
+		for _, d := range []Dialect{SQLite, Postgres} {
+			if strings.HasSuffix(version, "."+string(d)) {
+				if d != s.dialect {
+					version = ""
+				} else {
+					version, whole = strings.TrimSuffix(version, "."+string(d)), true
+				}
+			}
+		}
+		if version == "" {
+			continue
+		}
 		body, err := migrations.ReadFile("migrations/" + name)
 		if err != nil {
 			return fmt.Errorf("read migration %s: %w", name, err)
@@ -48,7 +63,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			if n > 0 {
 				return nil
 			}
-			for _, stmt := range splitStatements(s.dialectSQL(string(body))) {
+			stmts := splitStatements(s.dialectSQL(string(body)))
+			if whole {
+				stmts = []string{string(body)}
+			}
+			for _, stmt := range stmts {
 				if _, err := tx.ExecContext(ctx, stmt); err != nil {
 					return fmt.Errorf("migration %s: %w\n%s", version, err, stmt)
 				}

@@ -266,12 +266,8 @@ func (c SignatureCounts) Total() int { return c.Public + c.Private }
 // CountSignatures counts signatures by state.
 func (s *Store) CountSignatures(ctx context.Context) (SignatureCounts, error) {
 	var c SignatureCounts
-	// One sub-query per state, each matching a partial index (migrations 0003 and 0004) word for word.
-	err := s.db.GetContext(ctx, &c, `SELECT
-		(SELECT COUNT(*) FROM signatures WHERE `+listedWhere+`) AS public,
-		(SELECT COUNT(*) FROM signatures WHERE withdrawn_at IS NULL AND status <> 'hidden' AND visibility NOT IN ('public', 'unlisted')) AS private,
-		(SELECT COUNT(*) FROM signatures WHERE withdrawn_at IS NOT NULL) AS withdrawn,
-		(SELECT COUNT(*) FROM signatures WHERE withdrawn_at IS NULL AND status = 'hidden') AS hidden`)
+	// Kept by triggers (migration 0006) in the transactions that change signatures.
+	err := s.db.GetContext(ctx, &c, `SELECT public, private, withdrawn, hidden FROM signature_counts WHERE id = 1`)
 	if err != nil {
 		return c, fmt.Errorf("count signatures: %w", err)
 	}

@@ -32,7 +32,7 @@ func (s *Store) SignatureTally(ctx context.Context) (SignatureTally, error) {
 		Listed sql.NullInt64 `db:"listed"`
 		All    int           `db:"total"`
 	}
-	err := s.db.GetContext(ctx, &row, `SELECT SUM(CASE WHEN visibility IN ('public', 'unlisted') THEN 1 ELSE 0 END) AS listed, COUNT(*) AS total FROM signatures WHERE `+activeWhere)
+	err := s.db.GetContext(ctx, &row, `SELECT public AS listed, public + private AS total FROM signature_counts WHERE id = 1`)
 	if err != nil {
 		return SignatureTally{}, fmt.Errorf("count signatures: %w", err)
 	}
@@ -112,8 +112,13 @@ func (s *Store) ListedSignatures(ctx context.Context, q SignatureQuery) ([]Liste
 // CountListedSignatures counts the listed signatures a search matches.
 func (s *Store) CountListedSignatures(ctx context.Context, search string) (int, error) {
 	where, args := searchClause(search)
+	query := `SELECT COUNT(*) FROM signatures WHERE ` + listedWhere + where
+	if where == "" {
+		// Without a search every listed signature matches: read the kept count, not a million rows.
+		query = `SELECT public FROM signature_counts WHERE id = 1`
+	}
 	var n int
-	if err := s.db.GetContext(ctx, &n, s.rebind(`SELECT COUNT(*) FROM signatures WHERE `+listedWhere+where), args...); err != nil {
+	if err := s.db.GetContext(ctx, &n, s.rebind(query), args...); err != nil {
 		return 0, fmt.Errorf("count listed signatures: %w", err)
 	}
 	return n, nil
@@ -174,7 +179,7 @@ func (s *Store) FrontState(ctx context.Context) (FrontState, error) {
 		Revision   sql.NullInt64 `db:"revision"`
 		Signatures int           `db:"signatures"`
 	}
-	err := s.db.GetContext(ctx, &row, `SELECT (SELECT MAX(number) FROM revisions) AS revision, (SELECT COUNT(*) FROM signatures WHERE `+activeWhere+`) AS signatures`)
+	err := s.db.GetContext(ctx, &row, `SELECT (SELECT MAX(number) FROM revisions) AS revision, (SELECT public + private FROM signature_counts WHERE id = 1) AS signatures`)
 	if err != nil {
 		return FrontState{}, fmt.Errorf("front page state: %w", err)
 	}
