@@ -24,7 +24,7 @@ import (
 func startAt(t *testing.T, name, addr string, env []string) *server {
 	t.Helper()
 	s := &server{t: t, name: name, out: &syncBuffer{}, done: make(chan error, 1), base: "http://" + addr}
-	s.cmd = exec.Command(memoBinary(t), "serve")
+	s.cmd = exec.Command(binaryFor(t), "serve")
 	s.cmd.Env = append(append([]string{}, env...), "MEMO_LISTEN="+addr, "MEMO_PUBLIC_URL="+s.base)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {
@@ -462,7 +462,7 @@ func TestServeRefusesBadCopyOf(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	env, _ := copyEnv(t, "MEMO_COPY_OF=memo.example", "MEMO_LISTEN="+freeAddr(t))
-	cmd := exec.Command(memoBinary(t), "serve")
+	cmd := exec.Command(binaryFor(t), "serve")
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "MEMO_COPY_OF") || !strings.Contains(string(out), "memo@memo.example") {
