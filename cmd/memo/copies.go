@@ -119,3 +119,16 @@ func (a *app) startCopy(ctx context.Context) error {
 	go c.Run(ctx)
 	return nil
 }
+
+// refuseOnCopy stops `memo publish` on a copy: revisions keep the origin's numbers, so a copy publishing its own
+// would be overwritten by the origin's next one.
+func refuseOnCopy(ctx context.Context, store *storage.Store) error {
+	origin, err := store.Meta(ctx, storage.MetaCopyOf)
+	if errors.Is(err, storage.ErrNotFound) || origin == "" {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("this instance is a copy of %s: publish new revisions on the origin, they reach the copy by themselves", origin)
+}

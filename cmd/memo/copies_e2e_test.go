@@ -148,6 +148,13 @@ func TestCopyMirrorsOriginRevisions(t *testing.T) {
 		t.Fatalf("the copy's home page does not name its origin")
 	}
 
+	// A copy does not publish revisions of its own.
+	pub := exec.Command(binaryFor(t), "publish", writeRevision(t, dir, 9), "--changelog", "non")
+	pub.Env = append(copyEnvVars, "MEMO_PUBLIC_URL="+cp.base)
+	if out, err := pub.CombinedOutput(); err == nil || !strings.Contains(string(out), "copy of "+origin.base) {
+		t.Fatalf("memo publish on a copy: %v\n%s", err, out)
+	}
+
 	// Revision 3 on the origin; the copy, restarted, catches up.
 	memoRun(t, append(originEnv, "MEMO_PUBLIC_URL="+origin.base), "publish", writeRevision(t, dir, 3), "--changelog", "troisième")
 	cp.kill()

@@ -49,6 +49,9 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer a.close()
+	if err := refuseOnCopy(ctx, a.store); err != nil { // copies.go
+		return err
+	}
 	n, err := federation.PublishRevision(ctx, a.store, cfg.urls(), doc, strings.TrimSpace(*changelog))
 	if err != nil {
 		return err
