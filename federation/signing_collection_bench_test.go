@@ -13,8 +13,14 @@ import (
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
 
-// benchCollectionSignatures is how many signatures the collection benchmark seeds.
-const benchCollectionSignatures = 100_000
+// benchCollectionSignatures is how many signatures the collection benchmark seeds; -short (CI) seeds fewer, only
+// to keep the benchmark running.
+func benchCollectionSignatures() int {
+	if testing.Short() {
+		return 5_000
+	}
+	return 100_000
+}
 
 // seedManySignatures bulk-inserts n signatures (one in ten private, one in fifty withdrawn) and returns the
 // largest id.
@@ -69,7 +75,7 @@ func seedManySignatures(b *testing.B, s *storage.Store, n int) int64 {
 func BenchmarkSignaturesCollectionPages(b *testing.B) {
 	for _, be := range storagetest.Backends() {
 		site := startReadSite(b, storagetest.Open(b, be.DSN(b)))
-		last := seedManySignatures(b, site.store, benchCollectionSignatures)
+		last := seedManySignatures(b, site.store, benchCollectionSignatures())
 		for _, p := range []struct {
 			name  string
 			query string
