@@ -84,6 +84,18 @@ func TestSignatureCountsKeptByTriggers(t *testing.T) {
 		if err != nil || listed != want.Public {
 			t.Errorf("listed %d, %v; want %d", listed, err, want.Public)
 		}
+		per, err := s.SignaturesPerInstance(ctx, 10)
+		if err != nil || len(per) != 1 || per[0].Domain != "counts.example" || per[0].Count != want.Public {
+			t.Errorf("per instance %+v, %v; want counts.example with %d", per, err, want.Public)
+		}
+		// A signer whose instance changes name moves its count with it.
+		if _, err := s.DB().Exec(s.DB().Rebind(`UPDATE signatures SET domain = 'moved.example' WHERE id = (SELECT MIN(id) FROM signatures WHERE withdrawn_at IS NULL AND status <> 'hidden' AND visibility = 'public')`)); err != nil {
+			t.Fatal(err)
+		}
+		per, _ = s.SignaturesPerInstance(ctx, 10)
+		if len(per) != 2 || per[0].Count != want.Public-1 || per[1].Domain != "moved.example" || per[1].Count != 1 {
+			t.Errorf("after a domain change: %+v", per)
+		}
 		// A change of a column the counts do not depend on leaves them as they are.
 		if _, err := s.DB().Exec(`UPDATE signatures SET content = 'edited'`); err != nil {
 			t.Fatal(err)

@@ -51,6 +51,9 @@ func webURL(u string) string {
 	return p.String()
 }
 
+// topInstances is how many instances the list's "count per instance" shows.
+const topInstances = 10
+
 type signaturesData struct {
 	Tally            storage.SignatureTally
 	Query            string
@@ -58,6 +61,7 @@ type signaturesData struct {
 	Matches          int
 	List             []shownSignature
 	PrevURL, NextURL string
+	Instances        []storage.InstanceCount // the instances with the most listed signatures
 }
 
 // signatures lists the public signatures, oldest first, fifty a page, with a search by name, handle or instance.
@@ -93,6 +97,10 @@ func (s *Site) signatures(w http.ResponseWriter, r *http.Request) {
 	}
 	d := signaturesData{Tally: tally, Query: search, MaxQuery: maxSearchRunes}
 	if tally.Listed > 0 {
+		if d.Instances, err = s.store.SignaturesPerInstance(ctx, topInstances); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
 		list, err := s.store.ListedSignatures(ctx, storage.SignatureQuery{Search: search, After: after, Before: before, Limit: signaturesPerPage})
 		if err != nil {
 			s.serverError(w, r, err)
