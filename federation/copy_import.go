@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/signing"
@@ -137,8 +139,24 @@ func (d articleDoc) revision(n int, want string) (storage.Revision, error) {
 	}, nil
 }
 
-// syncImpulses mirrors the retraction of impulses: an impulse the origin no longer lists is retracted here too.
-// The impulses' text is the shipped one on both sides.
+// impulseDoc is the part of an origin's impulse Note the copy reads.
+type impulseDoc struct {
+	ID        string `json:"id"`
+	Type      string `json:"type"`
+	Published string `json:"published"`
+	Source    struct {
+		Content   string `json:"content"`
+		MediaType string `json:"mediaType"`
+	} `json:"source"`
+}
+
+var impulseSlug = regexp.MustCompile(`^(lesson|measure)-([1-9][0-9]{0,2})$`)
+
+// maxImpulseMarkdown bounds one imported impulse: the shipped ones are a few hundred bytes.
+const maxImpulseMarkdown = 16 << 10
+
+// syncImpulses mirrors the origin's impulses: the text of each one it lists (its Markdown source, rendered here, so
+// no remote HTML is kept), and the retraction of any it no longer lists.
 func (c *Copy) syncImpulses(ctx context.Context) error {
 	var coll collectionDoc
 	if err := c.getJSON(ctx, c.origin.urls.Impulses(), &coll); err != nil {
@@ -146,7 +164,7 @@ func (c *Copy) syncImpulses(ctx context.Context) error {
 	}
 	listed := map[string]bool{}
 	for _, iri := range coll.iris() {
-		if slug, ok := strings.CutPrefix(iri, c.origin.urls.Impulses()+"/"); ok {
+		if slug, ok := strings.CutPrefix(iri, c.origin.urls.Impulses()+"/"); ok && impulseSlug.MatchString(slug) {
 			listed[slug] = true
 		}
 	}
@@ -157,14 +175,65 @@ func (c *Copy) syncImpulses(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	have := map[string]storage.Impulse{}
 	for _, imp := range local {
+		have[imp.Slug] = imp
 		if !imp.Retracted() && !listed[imp.Slug] {
 			if err := c.cfg.Store.RetractImpulse(ctx, imp.Slug); err != nil {
 				return err
 			}
 		}
 	}
+	for slug := range listed {
+		imp, err := c.importImpulse(ctx, slug)
+		if err != nil {
+			c.log.Warn("copy: impulse not imported", "impulse", slug, "err", err)
+			continue
+		}
+		if old, ok := have[slug]; ok && old.Markdown == imp.Markdown {
+			continue
+		}
+		imp.UpdatedAt = c.cfg.Store.Now()
+		if err := c.cfg.Store.PutImpulse(ctx, imp); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// importImpulse fetches one impulse of the origin and turns it into a stored impulse.
+func (c *Copy) importImpulse(ctx context.Context, slug string) (storage.Impulse, error) {
+	want := c.origin.urls.Impulse(slug)
+	var d impulseDoc
+	if err := c.getJSON(ctx, want, &d); err != nil {
+		return storage.Impulse{}, err
+	}
+	return d.impulse(slug, want)
+}
+
+// impulse checks a fetched impulse Note and renders its Markdown source.
+func (d impulseDoc) impulse(slug, want string) (storage.Impulse, error) {
+	m := impulseSlug.FindStringSubmatch(slug)
+	if m == nil {
+		return storage.Impulse{}, fmt.Errorf("impulse %q: not an impulse name", slug)
+	}
+	if d.ID != want || d.Type != "Note" {
+		return storage.Impulse{}, fmt.Errorf("impulse %s: got %s %q", want, d.Type, d.ID)
+	}
+	md := strings.TrimSpace(d.Source.Content)
+	if md == "" || d.Source.MediaType != "text/markdown" || len(md) > maxImpulseMarkdown || !utf8.ValidString(md) {
+		return storage.Impulse{}, fmt.Errorf("impulse %s: no usable Markdown source", want)
+	}
+	rendered, err := content.Render(md)
+	if err != nil {
+		return storage.Impulse{}, err
+	}
+	published, err := time.Parse(time.RFC3339, d.Published)
+	if err != nil {
+		return storage.Impulse{}, fmt.Errorf("impulse %s: published %q: %w", want, d.Published, err)
+	}
+	pos, _ := strconv.Atoi(m[2])
+	return storage.Impulse{Slug: slug, Kind: m[1], Position: pos, Markdown: md, HTML: rendered, PublishedAt: published, UpdatedAt: published}, nil
 }
 
 // syncTotal keeps the origin's signature count, which the copy shows as the network's.

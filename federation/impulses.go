@@ -52,6 +52,7 @@ func (o objects) impulseNote(ctx context.Context, imp storage.Impulse, memoTitle
 		return nil, err
 	}
 	m["contentMap"] = languageMap(body)
+	m["source"] = map[string]any{"content": imp.Markdown, "mediaType": "text/markdown"} // copies import it
 	m["tag"] = hashtags(o.urls)
 	m["attachment"] = []any{}
 	m["sensitive"] = false
