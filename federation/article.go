@@ -80,6 +80,9 @@ func (o objects) article(ctx context.Context, rev storage.Revision, first storag
 	if id != o.urls.Memo() {
 		m["source"] = map[string]any{"content": rev.Markdown, "mediaType": "text/markdown"} // copies import it
 	}
+	if rev.Changelog != "" {
+		m["changelog"] = rev.Changelog // what changed in this revision, in plain text (copies import it)
+	}
 	o.pointToOrigin(ctx, m, id) // copy_objects.go
 	m["tag"] = hashtags(o.urls)
 	m["attachment"] = []any{}

@@ -96,6 +96,7 @@ type articleDoc struct {
 	Summary   string `json:"summary"`
 	Content   string `json:"content"`
 	Published string `json:"published"`
+	Changelog string `json:"changelog"`
 	Source    struct {
 		Content   string `json:"content"`
 		MediaType string `json:"mediaType"`
@@ -136,7 +137,21 @@ func (d articleDoc) revision(n int, want string) (storage.Revision, error) {
 	}
 	return storage.Revision{
 		Number: n, Title: title, Summary: summary, Markdown: markdown, HTML: body, PublishedAt: published,
+		Changelog: plainChangelog(d.Changelog),
 	}, nil
+}
+
+// maxChangelog bounds an imported changelog: a line or a short paragraph is what `memo publish` takes.
+const maxChangelog = 2000
+
+// plainChangelog keeps an origin's changelog as plain text of bounded length: any markup is dropped and the
+// templates escape what remains.
+func plainChangelog(s string) string {
+	s = strings.TrimSpace(signing.HTMLText(s))
+	if r := []rune(s); len(r) > maxChangelog {
+		s = string(r[:maxChangelog])
+	}
+	return s
 }
 
 // impulseDoc is the part of an origin's impulse Note the copy reads.

@@ -32,12 +32,16 @@ func TestImportedRevisionFromArticle(t *testing.T) {
 		Content: `<p>Texte.</p><script>alert(1)</script>` + `<hr/><p><em>Révision 2 du 1 mai 2026. Texte sous licence…</em></p>`,
 	}
 	d.Source.Content, d.Source.MediaType = "# Titre\n\nTexte.", "text/markdown"
+	d.Changelog = "Une <b>précision</b>." + strings.Repeat("!", 3000)
 	rev, err := d.revision(2, want)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rev.Number != 2 || rev.Title != "Titre" || rev.Summary != "L’abrégé & la suite" || rev.Markdown != "# Titre\n\nTexte." {
 		t.Fatalf("revision = %+v", rev)
+	}
+	if !strings.HasPrefix(rev.Changelog, "Une précision.!") || len([]rune(rev.Changelog)) != maxChangelog {
+		t.Errorf("changelog not kept as bounded plain text: %q…", rev.Changelog[:20])
 	}
 	if strings.Contains(rev.HTML, "Révision 2") || strings.Contains(rev.HTML, "<script") || !strings.Contains(rev.HTML, "<p>Texte.</p>") {
 		t.Fatalf("HTML not cut and sanitised: %q", rev.HTML)

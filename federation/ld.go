@@ -37,6 +37,7 @@ func ldContext(urls content.URLs) []any {
 			"PropertyValue":             "schema:PropertyValue",
 			"value":                     "schema:value",
 			"signatures":                map[string]any{"@id": "memo:signatures", "@type": "@id"},
+			"changelog":                 "memo:changelog",
 		},
 	}
 }
