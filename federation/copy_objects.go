@@ -2,15 +2,18 @@ package federation
 
 import (
 	"context"
+	"strings"
 
 	"github.com/memo-fediverse/memo/storage"
 )
 
-// pointToOrigin makes a copy's living memo name the origin's as its context: the copy's Article is one rendering
-// of the memo whose canonical object lives on the origin. On an origin (no copy_of) it does nothing.
+// pointToOrigin makes a copy's memo, revisions and impulses name the origin's matching object as their context:
+// each is one rendering of an object whose canonical version lives on the origin, at the same path since both run
+// this software. On an origin (no copy_of) it does nothing.
 func (o objects) pointToOrigin(ctx context.Context, m map[string]any, id string) {
-	if id != o.urls.Memo() {
-		return // snapshots and impulses already name the living memo, which names the origin's
+	path, ok := strings.CutPrefix(id, o.urls.Base)
+	if !ok || !(path == "/memo" || strings.HasPrefix(path, "/memo/revisions/") || strings.HasPrefix(path, "/impulses/")) {
+		return
 	}
 	origin, err := o.store.Meta(ctx, storage.MetaCopyOf)
 	if err != nil || origin == "" {
@@ -20,5 +23,5 @@ func (o objects) pointToOrigin(ctx context.Context, m map[string]any, id string)
 	if err != nil {
 		return
 	}
-	m["context"] = ou.Memo()
+	m["context"] = ou.Base + path
 }
