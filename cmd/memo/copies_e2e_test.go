@@ -23,36 +23,7 @@ import (
 // requests name its host.
 func startAt(t *testing.T, name, addr string, env []string) *server {
 	t.Helper()
-	s := &server{t: t, name: name, out: &syncBuffer{}, done: make(chan error, 1), base: "http://" + addr}
-	s.cmd = exec.Command(binaryFor(t), "serve")
-	s.cmd.Env = append(append([]string{}, env...), "MEMO_LISTEN="+addr, "MEMO_PUBLIC_URL="+s.base)
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.done <- s.cmd.Wait() }()
-	t.Cleanup(func() {
-		s.cmd.Process.Kill()
-		<-s.done
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, s.out.String())
-		}
-	})
-	waitUntil(t, name+" to answer /healthz", func() bool {
-		select {
-		case err := <-s.done:
-			s.done <- err
-			t.Fatalf("%s exited at start: %v\n%s", name, err, s.out.String())
-		default:
-		}
-		resp, err := http.Get(s.base + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
-	return s
+	return startOn(t, name, addr, append(append([]string{}, env...), "MEMO_PUBLIC_URL=http://"+addr))
 }
 
 // getAP fetches an ActivityPub document of a server and decodes it; status is returned for the caller to check.

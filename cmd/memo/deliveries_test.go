@@ -120,7 +120,12 @@ func memoEnv(data, database, publicURL string) []string {
 
 func startServe(t *testing.T, name string, env []string) *server {
 	t.Helper()
-	addr := freeAddr(t)
+	return startOn(t, name, freeAddr(t), env)
+}
+
+// startOn starts `memo serve` listening on addr with env, and waits until it answers /healthz.
+func startOn(t *testing.T, name, addr string, env []string) *server {
+	t.Helper()
 	s := &server{t: t, name: name, out: &syncBuffer{}, done: make(chan error, 1), base: "http://" + addr}
 	s.cmd = exec.Command(binaryFor(t), "serve")
 	s.cmd.Env = append(append([]string{}, env...), "MEMO_LISTEN="+addr)
