@@ -96,11 +96,9 @@ func (in *Inbox) ownObject(ctx context.Context, iri string) (bool, error) {
 	case iri == "":
 		return false, nil
 	case iri == u.Memo():
-		_, err := in.cfg.Store.CurrentRevision(ctx)
-		if errors.Is(err, storage.ErrNotFound) {
-			return false, nil
-		}
-		return err == nil, err
+		// The memo exists once revision 1 does; reading the current revision would load its whole text on every
+		// like and boost (a fifth of the inbox's time under load).
+		return in.cfg.Store.LocalObjectExists(ctx, "revision", "1")
 	case strings.HasPrefix(iri, u.Revisions()+"/"):
 		n := strings.TrimPrefix(iri, u.Revisions()+"/")
 		if _, err := strconv.Atoi(n); err != nil {
