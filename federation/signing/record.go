@@ -174,8 +174,10 @@ var (
 // removed, whitespace collapsed, cut at max runes.
 func PlainText(s string, max int) string {
 	s = html.UnescapeString(strict.Sanitize(strings.ToValidUTF8(s, "")))
-	s = blankRuns.ReplaceAllString(s, " ")
-	s = strings.TrimSpace(controlChars.ReplaceAllString(s, ""))
+	// Control characters become spaces, not nothing: removing one could join "<" and "script" into a tag-like
+	// text (found by FuzzPlainText).
+	s = controlChars.ReplaceAllString(s, " ")
+	s = strings.TrimSpace(blankRuns.ReplaceAllString(s, " "))
 	return truncate(s, max)
 }
 
@@ -187,7 +189,7 @@ func NoteText(contentHTML string) string {
 	text := html.UnescapeString(strict.Sanitize(withBreaks))
 	var lines []string
 	for _, line := range strings.Split(text, "\n") {
-		line = controlChars.ReplaceAllString(line, "")
+		line = controlChars.ReplaceAllString(line, " ")
 		lines = append(lines, strings.TrimSpace(blankRuns.ReplaceAllString(line, " ")))
 	}
 	text = strings.TrimSpace(blankLines.ReplaceAllString(strings.Join(lines, "\n"), "\n\n"))
