@@ -203,17 +203,7 @@ func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivi
 		if err != nil {
 			return "", err
 		}
-		result := fmt.Sprintf("reply stored: %v", added)
-		if sig != nil {
-			signed, err := in.applySigning(ctx, tx, act, sig)
-			if err != nil {
-				return "", err
-			}
-			if signed != "" {
-				result += "; " + signed
-			}
-		}
-		return result, nil
+		return in.withSigning(ctx, tx, act, sig, fmt.Sprintf("reply stored: %v", added))
 	case "Delete":
 		obj := act.ObjectIRI()
 		if obj == act.Actor {
@@ -246,17 +236,7 @@ func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivi
 			if err != nil {
 				return "", err
 			}
-			result := fmt.Sprintf("reply updated: %v", updated)
-			if sig != nil {
-				signed, err := in.applySigning(ctx, tx, act, sig)
-				if err != nil {
-					return "", err
-				}
-				if signed != "" {
-					result += "; " + signed
-				}
-			}
-			return result, nil
+			return in.withSigning(ctx, tx, act, sig, fmt.Sprintf("reply updated: %v", updated))
 		}
 		if inner == nil || inner.ID != act.Actor || !isActorType(inner.Type) {
 			return "ignored: not an update of the actor", nil
@@ -405,3 +385,18 @@ var replyPolicy = bluemonday.UGCPolicy()
 
 // sanitize keeps a remote note's HTML safe to show on our pages.
 func sanitize(html string) string { return replyPolicy.Sanitize(html) }
+
+// withSigning applies what the signing rules decided about a reply (nil: nothing to decide) and adds it to result.
+func (in *Inbox) withSigning(ctx context.Context, tx *sqlx.Tx, act *inbound.Activity, sig *signingInput, result string) (string, error) {
+	if sig == nil {
+		return result, nil
+	}
+	signed, err := in.applySigning(ctx, tx, act, sig)
+	if err != nil {
+		return "", err
+	}
+	if signed != "" {
+		result += "; " + signed
+	}
+	return result, nil
+}

@@ -53,7 +53,7 @@ func (o objects) impulseNote(ctx context.Context, imp storage.Impulse, memoTitle
 	}
 	m["contentMap"] = languageMap(body)
 	m["source"] = map[string]any{"content": imp.Markdown, "mediaType": "text/markdown"} // copies import it
-	o.pointToOrigin(ctx, m, id) // copy_objects.go
+	o.pointToOrigin(ctx, m, id)
 	m["tag"] = hashtags(o.urls)
 	m["attachment"] = []any{}
 	m["sensitive"] = false

@@ -143,3 +143,36 @@ func PublishRevision(ctx context.Context, store *storage.Store, urls content.URL
 	}
 	return number, nil
 }
+
+// Seed publishes the shipped memo as revision 1 and its impulses on a new database (first start), then makes sure
+// every seeded object has its outbox activity. On a database that has a revision 1 it only does the latter.
+func Seed(ctx context.Context, store *storage.Store, urls content.URLs) error {
+	if seeded, err := store.LocalObjectExists(ctx, "revision", "1"); err != nil {
+		return err
+	} else if seeded {
+		return EnsurePublished(ctx, store, urls)
+	}
+	doc, err := content.Parse([]byte(content.MemoMarkdown()))
+	if err != nil {
+		return fmt.Errorf("shipped memo: %w", err)
+	}
+	imps, err := content.ParseImpulses(content.ImpulsesMarkdown())
+	if err != nil {
+		return fmt.Errorf("shipped impulses: %w", err)
+	}
+	if err := store.SeedRevision(ctx, storage.Revision{
+		Title: doc.Title, Summary: content.Abstract, Markdown: doc.Markdown, HTML: doc.HTML,
+		Changelog: "Version du 3 mai 2020.", PublishedAt: content.FirstRevisionDate,
+	}); err != nil {
+		return err
+	}
+	for _, it := range imps.Items {
+		if err := store.PutImpulse(ctx, storage.Impulse{
+			Slug: it.Slug, Kind: it.Kind, Position: it.Position, Markdown: it.Markdown, HTML: it.HTML,
+			PublishedAt: content.FirstRevisionDate, UpdatedAt: content.FirstRevisionDate,
+		}); err != nil {
+			return err
+		}
+	}
+	return EnsurePublished(ctx, store, urls)
+}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -74,7 +73,7 @@ func startReadSite(t testing.TB, store *storage.Store) *readSite {
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(ts.Close)
 	urls := content.URLs{Base: ts.URL, Username: "memo"}
-	if err := rsSeedLikeCmd(context.Background(), store, urls); err != nil {
+	if err := federation.Seed(context.Background(), store, urls); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
 	key := rsKey(t)
@@ -91,39 +90,6 @@ func startReadSite(t testing.TB, store *storage.Store) *readSite {
 	mux.Handle("/", rsPages)
 	handler = mux
 	return &readSite{t: t, URL: ts.URL, urls: urls, store: store, key: key}
-}
-
-// rsSeedLikeCmd is cmd/memo's first-start seeding (setup.go): revision 1 from the shipped text, the impulses, then
-// EnsurePublished.
-func rsSeedLikeCmd(ctx context.Context, store *storage.Store, urls content.URLs) error {
-	if _, err := store.CurrentRevision(ctx); err == nil {
-		return federation.EnsurePublished(ctx, store, urls)
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return err
-	}
-	doc, err := content.Parse([]byte(content.MemoMarkdown()))
-	if err != nil {
-		return err
-	}
-	imps, err := content.ParseImpulses(content.ImpulsesMarkdown())
-	if err != nil {
-		return err
-	}
-	if err := store.SeedRevision(ctx, storage.Revision{
-		Title: doc.Title, Summary: content.Abstract, Markdown: doc.Markdown, HTML: doc.HTML,
-		Changelog: "Version du 3 mai 2020.", PublishedAt: content.FirstRevisionDate,
-	}); err != nil {
-		return err
-	}
-	for _, it := range imps.Items {
-		if err := store.PutImpulse(ctx, storage.Impulse{
-			Slug: it.Slug, Kind: it.Kind, Position: it.Position, Markdown: it.Markdown, HTML: it.HTML,
-			PublishedAt: content.FirstRevisionDate, UpdatedAt: content.FirstRevisionDate,
-		}); err != nil {
-			return err
-		}
-	}
-	return federation.EnsurePublished(ctx, store, urls)
 }
 
 // rsResponse is a fetched answer.

@@ -38,10 +38,7 @@ func runCopies(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	default:
 		return fmt.Errorf("%w: use `memo copies`, `memo copies block DOMAIN` or `memo copies unblock DOMAIN`", errUsage)
 	}
-	if err := finish(); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, cfg, stderr)
+	a, err := openChecked(ctx, cfg, finish, stderr)
 	if err != nil {
 		return err
 	}

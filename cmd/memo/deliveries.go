@@ -23,10 +23,7 @@ func runDeliveries(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *recent < 0 || *recent > 1000 {
 		return fmt.Errorf("%w: --recent takes 0 to 1000", errUsage)
 	}
-	if err := finish(); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, cfg, stderr)
+	a, err := openChecked(ctx, cfg, finish, stderr)
 	if err != nil {
 		return err
 	}

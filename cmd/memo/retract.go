@@ -28,10 +28,7 @@ func runRetract(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if slug == "" {
 		return fmt.Errorf("%w: give the SLUG of the impulse to retract (the end of its URL, /impulses/SLUG)", errUsage)
 	}
-	if err := finish(); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, cfg, stderr)
+	a, err := openChecked(ctx, cfg, finish, stderr)
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func openApp(ctx context.Context, cfg *config, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	a := &app{cfg: cfg, store: store, key: key, log: newLogger(cfg, stderr)}
-	if err := seed(ctx, store, cfg.urls()); err != nil {
+	if err := federation.Seed(ctx, store, cfg.urls()); err != nil {
 		store.Close()
 		return nil, err
 	}
@@ -49,6 +49,14 @@ func openApp(ctx context.Context, cfg *config, stderr io.Writer) (*app, error) {
 }
 
 func (a *app) close() { a.store.Close() }
+
+// openChecked checks the settings a command parsed, then opens the app: what every command does after its flags.
+func openChecked(ctx context.Context, cfg *config, finish func() error, stderr io.Writer) (*app, error) {
+	if err := finish(); err != nil {
+		return nil, err
+	}
+	return openApp(ctx, cfg, stderr)
+}
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cfg, finish := newFlagSet("serve", "", "Run the server: web pages, ActivityPub endpoints and background delivery.", stderr)
@@ -58,10 +66,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
-	if err := finish(); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, cfg, stderr)
+	a, err := openChecked(ctx, cfg, finish, stderr)
 	if err != nil {
 		return err
 	}

@@ -8,8 +8,6 @@ import (
 	"net/url"
 	"os"
 
-	"github.com/memo-fediverse/memo/content"
-	"github.com/memo-fediverse/memo/federation"
 	"github.com/memo-fediverse/memo/federation/sigs"
 	"github.com/memo-fediverse/memo/storage"
 )
@@ -57,37 +55,4 @@ func loadKey(ctx context.Context, cfg *config, store *storage.Store) (*rsa.Priva
 		return nil, err
 	}
 	return sigs.ParsePrivateKey([]byte(pemText))
-}
-
-// seed publishes the shipped memo as revision 1 and its impulses on first start. It is idempotent: a database that
-// already has a revision is left as it is.
-func seed(ctx context.Context, store *storage.Store, urls content.URLs) error {
-	if _, err := store.CurrentRevision(ctx); err == nil {
-		return federation.EnsurePublished(ctx, store, urls)
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return err
-	}
-	doc, err := content.Parse([]byte(content.MemoMarkdown()))
-	if err != nil {
-		return fmt.Errorf("shipped memo: %w", err)
-	}
-	imps, err := content.ParseImpulses(content.ImpulsesMarkdown())
-	if err != nil {
-		return fmt.Errorf("shipped impulses: %w", err)
-	}
-	if err := store.SeedRevision(ctx, storage.Revision{
-		Title: doc.Title, Summary: content.Abstract, Markdown: doc.Markdown, HTML: doc.HTML,
-		Changelog: "Version du 3 mai 2020.", PublishedAt: content.FirstRevisionDate,
-	}); err != nil {
-		return err
-	}
-	for _, it := range imps.Items {
-		if err := store.PutImpulse(ctx, storage.Impulse{
-			Slug: it.Slug, Kind: it.Kind, Position: it.Position, Markdown: it.Markdown, HTML: it.HTML,
-			PublishedAt: content.FirstRevisionDate, UpdatedAt: content.FirstRevisionDate,
-		}); err != nil {
-			return err
-		}
-	}
-	return federation.EnsurePublished(ctx, store, urls)
 }

@@ -72,10 +72,7 @@ func signaturesList(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *limit < 1 || *limit > 1000 {
 		return fmt.Errorf("%w: --limit %d: use 1 to 1000", errUsage, *limit)
 	}
-	if err := finish(); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, cfg, stderr)
+	a, err := openChecked(ctx, cfg, finish, stderr)
 	if err != nil {
 		return err
 	}
@@ -195,10 +192,7 @@ func signaturesExport(ctx context.Context, args []string, stdout, stderr io.Writ
 	if *format != "csv" && *format != "json" {
 		return fmt.Errorf("%w: --format %q: use csv or json", errUsage, *format)
 	}
-	if err := finish(); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, cfg, stderr)
+	a, err := openChecked(ctx, cfg, finish, stderr)
 	if err != nil {
 		return err
 	}
@@ -271,10 +265,7 @@ func signaturesHide(ctx context.Context, sub string, args []string, stdout, stde
 	if err != nil || id < 1 {
 		return fmt.Errorf("%w: %q is not a signature number", errUsage, pos[0])
 	}
-	if err := finish(); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, cfg, stderr)
+	a, err := openChecked(ctx, cfg, finish, stderr)
 	if err != nil {
 		return err
 	}
@@ -301,10 +292,7 @@ func signaturesVerify(ctx context.Context, args []string, stdout, stderr io.Writ
 	} else if len(pos) > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
 	}
-	if err := finish(); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, cfg, stderr)
+	a, err := openChecked(ctx, cfg, finish, stderr)
 	if err != nil {
 		return err
 	}
