@@ -12,8 +12,9 @@
 //	got := inst.WaitReceived(t, 1, 5*time.Second)     // what our server delivered, signature checked
 //
 // Knobs for the code under test:
-//   - Instance.AuthorizedFetch: actor documents and notes answer 401 to unsigned GETs, as Mastodon in secure mode
-//     and GoToSocial do.
+//   - Instance.AuthorizedFetch: actor documents and notes answer 401 to unsigned GETs, as GoToSocial does.
+//   - Instance.ReducedActors: an unsigned GET of an actor gets Mastodon's reduced document (no name, no url), as
+//     Mastodon in secure mode (authorized fetch) serves it; a signed GET gets the whole actor.
 //   - Instance.SetFailure: the inboxes answer a status (500, 429 with Retry-After, 410…), wait, or never answer,
 //     for a number of requests or for ever, to exercise delivery retries.
 //   - Instance.Handle: serve anything at a path (redirects, huge documents, a handler that never answers).
@@ -80,6 +81,8 @@ type Instance struct {
 
 	// AuthorizedFetch makes actor documents and notes require a signed GET.
 	AuthorizedFetch atomic.Bool
+	// ReducedActors answers unsigned actor GETs with the reduced document of Mastodon's authorized-fetch mode.
+	ReducedActors atomic.Bool
 
 	mu       sync.Mutex
 	actors   map[string]*Actor
@@ -296,6 +299,10 @@ func (i *Instance) serve(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if i.ReducedActors.Load() && sigs.SignatureHeader(r) == "" {
+		writeJSON(w, a.ReducedDocument())
+		return
+	}
 	writeJSON(w, a.Document())
 }
 
@@ -320,6 +327,18 @@ func (a *Actor) Document() []byte {
 		"endpoints":         map[string]any{"sharedInbox": a.Instance.SharedInbox()},
 		"publicKey":         map[string]any{"id": a.KeyID, "owner": a.IRI, "publicKeyPem": pem},
 	})
+	return b
+}
+
+// ReducedDocument is the actor as Mastodon in authorized-fetch mode serves it to an unsigned GET: only id, type,
+// preferredUsername, inbox, outbox, publicKey and endpoints (AccountsController#restrict_fields_to).
+func (a *Actor) ReducedDocument() []byte {
+	var full map[string]any
+	json.Unmarshal(a.Document(), &full)
+	for _, k := range []string{"name", "url", "followers"} {
+		delete(full, k)
+	}
+	b, _ := json.Marshal(full)
 	return b
 }
 

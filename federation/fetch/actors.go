@@ -96,11 +96,7 @@ func (a *Actors) fetchKeyOwner(ctx context.Context, keyID string) (storage.Remot
 	if err != nil || keyURL.Host == "" {
 		return none, fmt.Errorf("keyId %q is not a URL", keyID)
 	}
-	body, err := a.client.Get(ctx, keyID)
-	if err != nil {
-		return none, fmt.Errorf("fetch key %s: %w", keyID, err)
-	}
-	doc, err := ParseActor(body)
+	doc, err := a.document(ctx, keyID)
 	if err != nil {
 		return none, fmt.Errorf("key %s: %w", keyID, err)
 	}
@@ -109,11 +105,7 @@ func (a *Actors) fetchKeyOwner(ctx context.Context, keyID string) (storage.Remot
 		if !SameHost(doc.Owner, keyID) {
 			return none, fmt.Errorf("key %s owned by %s: %w", keyID, doc.Owner, ErrKeyMismatch)
 		}
-		ownerBody, err := a.client.Get(ctx, doc.Owner)
-		if err != nil {
-			return none, fmt.Errorf("fetch key owner %s: %w", doc.Owner, err)
-		}
-		owner, err := ParseActor(ownerBody)
+		owner, err := a.document(ctx, doc.Owner)
 		if err != nil {
 			return none, fmt.Errorf("key owner %s: %w", doc.Owner, err)
 		}
@@ -121,11 +113,7 @@ func (a *Actors) fetchKeyOwner(ctx context.Context, keyID string) (storage.Remot
 	} else if doc.KeyID == keyID && doc.Actor.Inbox == "" && doc.Actor.IRI != "" && doc.Actor.IRI != keyID && SameHost(doc.Actor.IRI, keyID) {
 		// GoToSocial answers a key URL (…/main-key) with a stub of the actor: id, type and publicKey, but no inbox.
 		// The full actor is at its id; it must publish the same key.
-		fullBody, err := a.client.Get(ctx, doc.Actor.IRI)
-		if err != nil {
-			return none, fmt.Errorf("fetch actor %s of key %s: %w", doc.Actor.IRI, keyID, err)
-		}
-		full, err := ParseActor(fullBody)
+		full, err := a.document(ctx, doc.Actor.IRI)
 		if err != nil {
 			return none, fmt.Errorf("actor %s of key %s: %w", doc.Actor.IRI, keyID, err)
 		}
@@ -146,6 +134,27 @@ func (a *Actors) fetchKeyOwner(ctx context.Context, keyID string) (storage.Remot
 	return doc.Actor, nil
 }
 
+// document fetches and reads an actor or key document, unsigned first (Client.GetPublic). Mastodon in
+// authorized-fetch mode answers an unsigned request for an actor with a reduced document (id, type,
+// preferredUsername, inbox, outbox, publicKey, endpoints: AccountsController#restrict_fields_to), which would cost
+// the signer their display name; such a document is fetched again signed, and its host gets signed fetches from
+// then on.
+func (a *Actors) document(ctx context.Context, iri string) (ActorDoc, error) {
+	body, signed, err := a.client.GetPublic(ctx, iri)
+	if err != nil {
+		return ActorDoc{}, err
+	}
+	doc, err := ParseActor(body)
+	if err != nil || signed || !doc.Reduced || !a.client.CanSign() {
+		return doc, err
+	}
+	a.client.RequireSigned(Host(iri))
+	if body, err = a.client.Get(ctx, iri); err != nil {
+		return ActorDoc{}, err
+	}
+	return ParseActor(body)
+}
+
 // Actor returns the actor iri, from the cache unless refresh is set or it is missing.
 func (a *Actors) Actor(ctx context.Context, iri string, refresh bool) (storage.RemoteActor, error) {
 	if !refresh {
@@ -157,11 +166,7 @@ func (a *Actors) Actor(ctx context.Context, iri string, refresh bool) (storage.R
 			return cached, err
 		}
 	}
-	body, err := a.client.Get(ctx, iri)
-	if err != nil {
-		return storage.RemoteActor{}, fmt.Errorf("fetch actor %s: %w", iri, err)
-	}
-	doc, err := ParseActor(body)
+	doc, err := a.document(ctx, iri)
 	if err != nil {
 		return storage.RemoteActor{}, fmt.Errorf("actor %s: %w", iri, err)
 	}
@@ -196,6 +201,10 @@ type ActorDoc struct {
 	Actor storage.RemoteActor
 	KeyID string
 	Owner string
+	// Reduced is set for an actor (it has an inbox) without a name property: what Mastodon in authorized-fetch
+	// mode serves to an unsigned request. A full Mastodon actor always carries a name, empty or not; a server
+	// that leaves it out costs one more fetch, signed.
+	Reduced bool
 }
 
 type keyJSON struct {
@@ -270,6 +279,7 @@ func ParseActor(body []byte) (ActorDoc, error) {
 		break
 	}
 	doc.Actor, doc.KeyID = a, a.KeyID
+	doc.Reduced = j.Name == nil && j.Inbox != ""
 	return doc, nil
 }
 

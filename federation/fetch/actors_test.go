@@ -132,3 +132,70 @@ func TestKeyResolution(t *testing.T) {
 		}
 	})
 }
+
+// TestKeyFetchUnsignedFirst: keys are fetched unsigned (a signature costs an RSA private-key operation); a host
+// that answers 401, or Mastodon's reduced actor in authorized-fetch mode, is asked again signed and gets signed
+// fetches from then on, and the cached actor is the whole one.
+func TestKeyFetchUnsignedFirst(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+		ctx := context.Background()
+		ours := fedtest.NewInstance(t, "ours")
+		me := ours.NewActor("memo")
+		client := New(Config{AllowPrivate: true, UserAgent: "memo/test", Key: me.Key, KeyID: me.KeyID})
+		actors := NewActors(client, store)
+		signed := func(inst *fedtest.Instance) (yes, no int) {
+			for _, g := range inst.Gets() {
+				if g.Header.Get("Signature") != "" {
+					yes++
+				} else {
+					no++
+				}
+			}
+			return yes, no
+		}
+
+		open := fedtest.NewInstance(t, "open")
+		for _, name := range []string{"a", "b"} {
+			a := open.NewActor(name)
+			if got, _, _, err := actors.Key(ctx, a.KeyID, false); err != nil || got.DisplayName != a.Name {
+				t.Fatalf("open instance: %+v %v", got, err)
+			}
+		}
+		if yes, no := signed(open); yes != 0 || no != 2 {
+			t.Errorf("open instance: %d signed and %d unsigned GETs, want 0 and 2", yes, no)
+		}
+
+		gts := fedtest.NewInstance(t, "authorized")
+		gts.AuthorizedFetch.Store(true)
+		gts.TrustKey(me.KeyID, &me.Key.PublicKey)
+		for _, name := range []string{"a", "b"} {
+			a := gts.NewActor(name)
+			if got, _, _, err := actors.Key(ctx, a.KeyID, false); err != nil || got.IRI != a.IRI {
+				t.Fatalf("401 instance: %+v %v", got, err)
+			}
+		}
+		if yes, no := signed(gts); yes != 2 || no != 1 {
+			t.Errorf("401 instance: %d signed and %d unsigned GETs, want 2 and 1 (one refusal, then signed only)", yes, no)
+		}
+
+		secure := fedtest.NewInstance(t, "secure")
+		secure.ReducedActors.Store(true)
+		for _, name := range []string{"a", "b"} {
+			a := secure.NewActor(name)
+			got, _, _, err := actors.Key(ctx, a.KeyID, false)
+			if err != nil || got.DisplayName != a.Name || got.URL == "" || got.Inbox != a.Inbox {
+				t.Fatalf("reduced actor kept: %+v %v", got, err)
+			}
+		}
+		if yes, no := signed(secure); yes != 2 || no != 1 {
+			t.Errorf("reduced-actor instance: %d signed and %d unsigned GETs, want 2 and 1", yes, no)
+		}
+
+		// Without a key there is nothing to retry with: the refusal stands.
+		keyless := NewActors(New(Config{AllowPrivate: true, UserAgent: "memo/test"}), store)
+		var se *StatusError
+		if _, _, _, err := keyless.Key(ctx, gts.NewActor("c").KeyID, false); !errors.As(err, &se) || se.Code != http.StatusUnauthorized {
+			t.Errorf("keyless fetch from a 401 instance: %v, want 401", err)
+		}
+	})
+}

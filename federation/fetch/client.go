@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -71,10 +73,17 @@ type Config struct {
 	Now func() time.Time
 }
 
+// SignedHostMemory is how long a host that refused an unsigned fetch gets signed fetches only.
+const SignedHostMemory = 24 * time.Hour
+
 // Client makes requests under the policy of its Config. It is safe for concurrent use.
 type Client struct {
 	cfg  Config
 	http *http.Client
+
+	mu sync.Mutex
+	// signHosts are the hosts that asked for a signed fetch (authorized-fetch mode), until when to sign for them.
+	signHosts map[string]time.Time
 }
 
 // New builds a Client.
@@ -94,7 +103,7 @@ func New(cfg Config) *Client {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "memo"
 	}
-	c := &Client{cfg: cfg}
+	c := &Client{cfg: cfg, signHosts: map[string]time.Time{}}
 	dialer := &net.Dialer{Timeout: cfg.HeaderTimeout, KeepAlive: 30 * time.Second, Control: c.control}
 	transport := &http.Transport{
 		Proxy:                 nil, // a proxy would dial for us and bypass the address check
@@ -184,6 +193,55 @@ func Forbidden(addr netip.Addr) bool {
 // Get fetches an ActivityPub document at iri with a signed GET (when the client has a key) and returns its body,
 // at most MaxBody bytes. Non-2xx answers are *StatusError.
 func (c *Client) Get(ctx context.Context, iri string) ([]byte, error) {
+	return c.get(ctx, iri, c.cfg.Key != nil)
+}
+
+// GetPublic fetches a document that servers publish to anyone, an actor or its key: unsigned first, since a
+// signature costs an RSA-2048 private-key operation (15 to 20 verifications' worth) and most servers answer
+// without one. A host that answers 401 or 403 is asked again with a signed GET, and gets signed GETs only for
+// SignedHostMemory. signed tells which kind of request the body answered.
+func (c *Client) GetPublic(ctx context.Context, iri string) (body []byte, signed bool, err error) {
+	if c.cfg.Key == nil || c.mustSign(Host(iri)) {
+		body, err = c.get(ctx, iri, c.cfg.Key != nil)
+		return body, c.cfg.Key != nil, err
+	}
+	body, err = c.get(ctx, iri, false)
+	var se *StatusError
+	if errors.As(err, &se) && (se.Code == http.StatusUnauthorized || se.Code == http.StatusForbidden) {
+		c.RequireSigned(Host(iri))
+		body, err = c.get(ctx, iri, true)
+		return body, true, err
+	}
+	return body, false, err
+}
+
+// CanSign tells whether the client has a key for signed GETs.
+func (c *Client) CanSign() bool { return c.cfg.Key != nil }
+
+// RequireSigned makes GetPublic sign its requests to host for SignedHostMemory.
+func (c *Client) RequireSigned(host string) {
+	now := c.cfg.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.signHosts) >= 10000 {
+		// Bounded: a flood of hosts must not grow the map for ever; expired entries decide nothing.
+		for h, until := range c.signHosts {
+			if now.After(until) {
+				delete(c.signHosts, h)
+			}
+		}
+	}
+	c.signHosts[strings.ToLower(host)] = now.Add(SignedHostMemory)
+}
+
+func (c *Client) mustSign(host string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	until, ok := c.signHosts[strings.ToLower(host)]
+	return ok && c.cfg.Now().Before(until)
+}
+
+func (c *Client) get(ctx context.Context, iri string, sign bool) ([]byte, error) {
 	u, err := url.Parse(iri)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("fetch %q: not an http(s) URL", iri)
@@ -195,7 +253,7 @@ func (c *Client) Get(ctx context.Context, iri string) ([]byte, error) {
 	}
 	req.Header.Set("Accept", AcceptActivity)
 	req.Header.Set("User-Agent", c.cfg.UserAgent)
-	if c.cfg.Key != nil {
+	if sign {
 		if err := sigs.SignRequest(req, nil, c.cfg.Key, c.cfg.KeyID, c.cfg.Now()); err != nil {
 			return nil, fmt.Errorf("fetch %s: %w", iri, err)
 		}
