@@ -15,7 +15,6 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/jmoiron/sqlx"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // ErrNotFound is returned when a row asked for by key does not exist.
@@ -74,10 +73,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// WAL lets readers run beside the writer; busy_timeout makes a second process (memo publish next to memo
 		// serve) wait for the lock instead of failing at once.
 		q := "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-		db, err = sqlx.Open("sqlite", "file:"+dsn+q)
-		if err != nil {
-			return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
+		connector, cerr := newSQLiteConnector("file:" + dsn + q)
+		if cerr != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", dsn, cerr)
 		}
+		db = sqlx.NewDb(sql.OpenDB(connector), "sqlite")
 		db.SetMaxOpenConns(4)
 		db.SetConnMaxIdleTime(0)
 	}
