@@ -79,6 +79,8 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		}
 		db = sqlx.NewDb(sql.OpenDB(connector), "sqlite")
 		db.SetMaxOpenConns(4)
+		// Idle connections are kept: each holds its prepared statements (sqlite_conn.go).
+		db.SetMaxIdleConns(4)
 		db.SetConnMaxIdleTime(0)
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -130,7 +130,9 @@ func measure(ctx context.Context, o options, p *progress, res *result) error {
 	}
 	if srv.bin != "" && len(withFollowers) > 0 {
 		res.FanoutInstances = len(withFollowers)
+		stopPerf = profileServer(o, srv, "fanout", p)
 		res.FanoutS, res.FanoutPublishS, err = runFanout(ctx, srv, fed, len(withFollowers), fanoutLimit(o, len(withFollowers), len(delivered) > 0), p)
+		stopPerf()
 		if err != nil {
 			// Reported, not fatal: the pages still deserve measuring, and the JSON says the fan-out failed.
 			res.FanoutError = err.Error()

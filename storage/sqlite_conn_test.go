@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -104,6 +106,53 @@ func TestStatementCache(t *testing.T) {
 	var n int
 	if err := db.GetContext(ctx, &n, `SELECT COUNT(*) FROM cache_probe`); err != nil || n != 21+400 {
 		t.Errorf("rows: %d %v, want 421", n, err)
+	}
+
+	// Writers queue on the gate: transactions doing read-modify-write, autocommit updates and UPDATE … RETURNING
+	// read through rows, all at once, lose no increment and fail none.
+	if _, err := db.ExecContext(ctx, `CREATE TABLE cache_counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO cache_counter (id, n) VALUES (1, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	errs = make(chan error, 24)
+	for g := 0; g < 24; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 25; i++ {
+				var err error
+				switch g % 3 {
+				case 0:
+					err = s.InTx(ctx, func(tx *sqlx.Tx) error {
+						var v int
+						if err := tx.GetContext(ctx, &v, `SELECT n FROM cache_counter WHERE id = 1`); err != nil {
+							return err
+						}
+						_, err := tx.ExecContext(ctx, `UPDATE cache_counter SET n = ? WHERE id = 1`, v+1)
+						return err
+					})
+				case 1:
+					_, err = db.ExecContext(ctx, `UPDATE cache_counter SET n = n + 1 WHERE id = 1`)
+				case 2:
+					var v []int
+					err = db.SelectContext(ctx, &v, `UPDATE cache_counter SET n = n + 1 WHERE id = 1 RETURNING n`)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if err := db.GetContext(ctx, &n, `SELECT n FROM cache_counter WHERE id = 1`); err != nil || n != 24*25 {
+		t.Errorf("counter: %d %v, want %d", n, err, 24*25)
 	}
 	if s.Dialect() != storage.SQLite {
 		t.Errorf("dialect %s", s.Dialect())
