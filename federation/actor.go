@@ -39,15 +39,19 @@ func (s *Server) profileFields() []any {
 }
 
 // actor builds the publication's one actor: a Service (the bot flag in Mastodon) with everything Mastodon reads.
+// It depends only on the settings and on revision 1's date, so it is built once revision 1 exists.
 func (s *Server) actor(ctx context.Context) (map[string]any, error) {
+	if m, ok := s.objs.cache.get(actorKey); ok {
+		return m, nil
+	}
 	urls := s.cfg.URLs
 	pemText, err := sigs.PublicKeyPEM(&s.cfg.Key.PublicKey)
 	if err != nil {
 		return nil, fmt.Errorf("actor: %w", err)
 	}
-	created := content.FirstRevisionDate
+	created, final := content.FirstRevisionDate, false
 	if first, err := s.store.Revision(ctx, 1); err == nil {
-		created = first.PublishedAt
+		created, final = first.PublishedAt, true
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return nil, fmt.Errorf("actor: %w", err)
 	}
@@ -117,8 +121,14 @@ func (s *Server) actor(ctx context.Context) (map[string]any, error) {
 	m["alsoKnownAs"] = []string{}
 	m["attachment"] = s.profileFields()
 	m["tag"] = []any{}
-	return topLevel(urls, m), nil
+	m = topLevel(urls, m)
+	if final {
+		m = s.objs.cache.put(actorKey, m)
+	}
+	return m, nil
 }
+
+const actorKey = "actor"
 
 func (s *Server) handleActor(r *http.Request) (map[string]any, error) {
 	if r.PathValue("username") != s.cfg.URLs.Username {

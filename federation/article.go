@@ -37,6 +37,34 @@ const articleContentLimit = 320 << 10
 // article builds the memo as an Article. With id urls.Memo() it is the living memo (published on revision 1's
 // date, updated on rev's); with id urls.Revision(n) it is the snapshot of revision n.
 func (o objects) article(ctx context.Context, rev storage.Revision, first storage.Revision, id string) (map[string]any, error) {
+	m, ok := o.cache.get(articleKey(id, rev.Number))
+	if !ok {
+		fixed, err := o.articleText(rev, first, id)
+		if err != nil {
+			return nil, err
+		}
+		m = o.cache.put(articleKey(id, rev.Number), fixed)
+	}
+	return o.articleLive(ctx, m, id)
+}
+
+// articleLive adds to an Article what changes without a new revision: its counts, and the origin's address when
+// this server is a copy.
+func (o objects) articleLive(ctx context.Context, m map[string]any, id string) (map[string]any, error) {
+	o.pointToOrigin(ctx, m, id) // copy_objects.go
+	if err := o.withInteractions(ctx, m, id); err != nil {
+		return nil, err
+	}
+	sigs, err := o.signaturesSummary(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m["signatures"] = sigs
+	return m, nil
+}
+
+// articleText is the part of an Article that only a new revision changes.
+func (o objects) articleText(rev storage.Revision, first storage.Revision, id string) (map[string]any, error) {
 	a := streams.NewActivityStreamsArticle()
 	a.SetJSONLDId(idProp(id))
 	a.SetActivityStreamsName(nameProp(rev.Title))
@@ -83,19 +111,10 @@ func (o objects) article(ctx context.Context, rev storage.Revision, first storag
 	if rev.Changelog != "" {
 		m["changelog"] = rev.Changelog // what changed in this revision, in plain text (copies import it)
 	}
-	o.pointToOrigin(ctx, m, id) // copy_objects.go
 	m["tag"] = hashtags(o.urls)
 	m["attachment"] = []any{}
 	m["sensitive"] = false
 	keepAudienceArrays(m)
-	if err := o.withInteractions(ctx, m, id); err != nil {
-		return nil, err
-	}
-	sigs, err := o.signaturesSummary(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m["signatures"] = sigs
 	return m, nil
 }
 
@@ -112,8 +131,15 @@ func (o objects) signaturesSummary(ctx context.Context) (map[string]any, error) 
 	return serialize(c)
 }
 
-// memoArticle is the living memo at its current revision.
+// memoArticle is the living memo at its current revision. Once built, only the revision's number is read.
 func (o objects) memoArticle(ctx context.Context) (map[string]any, error) {
+	n, err := o.store.CurrentRevisionNumber(ctx)
+	if err != nil {
+		return nil, storeErr(err, "the memo is not published yet")
+	}
+	if m, ok := o.cache.get(articleKey(o.urls.Memo(), n)); ok {
+		return o.articleLive(ctx, m, o.urls.Memo())
+	}
 	cur, err := o.store.CurrentRevision(ctx)
 	if err != nil {
 		return nil, storeErr(err, "the memo is not published yet")

@@ -17,6 +17,7 @@ import (
 type objects struct {
 	urls  content.URLs
 	store *storage.Store
+	cache *docCache // nil: build every time (one-off uses: publishing, acknowledgements)
 }
 
 // addressed is what every public object of ours carries: its author and a public audience with the followers in

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/memo-fediverse/memo/federation"
@@ -65,6 +67,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	if os.Getenv("GOGC") == "" {
+		// The live heap under load is about 10 MB; Go's default lets garbage reach as much again before
+		// collecting. Half of it keeps the server's peak memory under 64 MB for about 1 % more CPU
+		// (README, Performance). GOGC, when set, wins.
+		debug.SetGCPercent(50)
 	}
 	a, err := openChecked(ctx, cfg, finish, stderr)
 	if err != nil {
