@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
@@ -24,12 +26,12 @@ type InteractionCounts struct {
 
 // InteractionCounts counts the interactions recorded on one of our objects.
 func (s *Store) InteractionCounts(ctx context.Context, objectIRI string) (InteractionCounts, error) {
+	// Kept by triggers (migration 0008); an object nobody interacted with has no row.
 	var c InteractionCounts
-	err := s.db.GetContext(ctx, &c, s.rebind(`SELECT
-		COALESCE(SUM(CASE WHEN kind = 'reply' AND visibility IN ('public', 'unlisted') THEN 1 ELSE 0 END), 0) AS replies,
-		COALESCE(SUM(CASE WHEN kind = 'like' THEN 1 ELSE 0 END), 0) AS likes,
-		COALESCE(SUM(CASE WHEN kind = 'announce' THEN 1 ELSE 0 END), 0) AS shares
-		FROM interactions WHERE object_iri = ?`), objectIRI)
+	err := s.db.GetContext(ctx, &c, s.rebind(`SELECT replies, likes, shares FROM interaction_counts WHERE object_iri = ?`), objectIRI)
+	if errors.Is(err, sql.ErrNoRows) {
+		return InteractionCounts{}, nil
+	}
 	if err != nil {
 		return c, fmt.Errorf("interaction counts of %s: %w", objectIRI, err)
 	}

@@ -144,3 +144,19 @@ func TestKindsCoverEveryInstance(t *testing.T) {
 		}
 	}
 }
+
+func TestActivityType(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"@context":["https://www.w3.org/ns/activitystreams",{"toot":"x"}],"id":"a","type":"Update","object":{"type":"Article"}}`: "Update",
+		`{"object":{"type":"Note"},"type":"Create"}` + "\n":                                                                        "Create",
+		`{"object":{"type":"Note"}}`:             "",
+		`{"type":"Like","zone":{"type":"Note"}}`: "Like",
+		`{"type":"Like","x":"a\"type\":\"Note"}`: "Like",
+		`{"id":"a"}`:                             "",
+		`not json`:                               "",
+	} {
+		if got := activityType([]byte(body)); got != want {
+			t.Errorf("activityType(%s) = %q, want %q", body, got, want)
+		}
+	}
+}
