@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -70,6 +71,8 @@ type Inbox struct {
 	byIP   *limiters
 	byHost *limiters
 	kick   chan struct{}
+	// receiving counts the requests being received now; Busy reads it.
+	receiving atomic.Int64
 
 	failMu   sync.Mutex
 	failures map[string]int
@@ -127,6 +130,8 @@ type refusal struct {
 }
 
 func (in *Inbox) handle(w http.ResponseWriter, r *http.Request) {
+	in.receiving.Add(1)
+	defer in.receiving.Add(-1)
 	ctx, cancel := context.WithTimeout(r.Context(), inboxRequestTimeout)
 	defer cancel()
 	accepted, ref := in.receive(ctx, w, r)
@@ -147,6 +152,13 @@ func (in *Inbox) handle(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusAccepted)
 	io.WriteString(w, accepted+"\n")
 }
+
+// busyReceiving is how many requests at once make the inbox busy.
+const busyReceiving = 4
+
+// Busy tells whether several requests are being received at this moment: background work (deliveries) then
+// gives way, since remote servers wait on our answer while nobody waits on a delivery for a few seconds.
+func (in *Inbox) Busy() bool { return in.receiving.Load() >= busyReceiving }
 
 // receive runs the checks, cheapest first, and stores the activity. It returns what to say with the 202, or why not.
 func (in *Inbox) receive(ctx context.Context, w http.ResponseWriter, r *http.Request) (string, *refusal) {

@@ -212,7 +212,8 @@ func (s *Server) serveStoredActivity(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Run(ctx context.Context) error {
 	ua := UserAgent(s.cfg.Version, s.cfg.URLs.Base)
 	client := fetch.New(fetch.Config{UserAgent: ua, AllowPrivate: s.cfg.AllowPrivate, Timeout: 30 * time.Second, HeaderTimeout: 30 * time.Second})
-	deliveries, err := delivery.New(delivery.Config{Store: s.store, Client: client.HTTP(), Key: s.cfg.Key, KeyID: s.cfg.URLs.KeyID(), UserAgent: ua, Logger: s.log})
+	deliveries, err := delivery.New(delivery.Config{Store: s.store, Client: client.HTTP(), Key: s.cfg.Key, KeyID: s.cfg.URLs.KeyID(), UserAgent: ua, Logger: s.log,
+		Yield: s.inboxes().Busy})
 	if err != nil {
 		return err
 	}

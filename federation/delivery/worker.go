@@ -48,7 +48,15 @@ type Config struct {
 	Grace       time.Duration // on shutdown, how long running requests may finish (default 5 s)
 	Policy      Policy
 	Rand        func() float64 // jitter source, uniform in [0, 1)
+	// Yield, when set, reports that foreground work is waiting (the inbox is receiving a burst): the worker then
+	// keeps at most YieldConcurrency deliveries in flight, leaving the cores to what remote servers wait on.
+	Yield func() bool
 }
+
+// YieldConcurrency is how many deliveries stay in flight while Config.Yield reports foreground work. Each signs
+// with RSA, a millisecond of a core; a burst of signature replies would otherwise share the cores with their own
+// acknowledgements and answer slower.
+const YieldConcurrency = 2
 
 // Worker runs the delivery queue of one process.
 type Worker struct {
@@ -151,7 +159,6 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.log.Info("delivery worker started", "concurrency", w.cfg.Concurrency, "per_domain", w.cfg.PerDomain, "lease", w.cfg.Lease.String())
 	// After a completion, claim again only once a few slots are free: each claim is a write to the database, and
 	// claiming for every finished request would cost more than the requests. The poll catches the rest.
-	batch := max(1, w.cfg.Concurrency/4)
 	claimNow := true
 	var pruned time.Time
 	for ctx.Err() == nil {
@@ -159,7 +166,11 @@ func (w *Worker) Run(ctx context.Context) error {
 			pruned = now
 			w.prune(ctx, now)
 		}
-		if free := w.cfg.Concurrency - active; free > 0 && claimNow {
+		limit := w.cfg.Concurrency
+		if w.cfg.Yield != nil && w.cfg.Yield() {
+			limit = min(limit, YieldConcurrency)
+		}
+		if free := limit - active; free > 0 && claimNow {
 			jobs, err := w.claim(ctx, free)
 			if err != nil && ctx.Err() == nil {
 				w.log.Warn("claim deliveries", "err", err)
@@ -179,7 +190,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		case <-ctx.Done():
 		case <-done:
 			active--
-			claimNow = w.cfg.Concurrency-active >= batch
+			claimNow = limit-active >= max(1, limit/4)
 		case <-ticker.C:
 			claimNow = true
 		case <-w.poke:
