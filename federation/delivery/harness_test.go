@@ -84,10 +84,11 @@ type instance struct {
 	bad      []string
 	ua       map[string]int
 	objects  map[string]int // "Type object-type" of each verified body
+	ids      map[string]int // activity id of each verified body
 }
 
 func newInstance(t testing.TB, respond func(path string, n int) (int, http.Header)) *instance {
-	i := &instance{t: t, respond: respond, hits: map[string]int{}, finished: map[string]int{}, ua: map[string]int{}, objects: map[string]int{}}
+	i := &instance{t: t, respond: respond, hits: map[string]int{}, finished: map[string]int{}, ua: map[string]int{}, objects: map[string]int{}, ids: map[string]int{}}
 	if i.respond == nil {
 		i.respond = accept
 	}
@@ -108,6 +109,7 @@ func newInstance(t testing.TB, respond func(path string, n int) (int, http.Heade
 		i.hits[r.URL.Path]++
 		i.ua[r.UserAgent()]++
 		var a struct {
+			ID     string `json:"id"`
 			Type   string `json:"type"`
 			Object struct {
 				Type string `json:"type"`
@@ -115,6 +117,7 @@ func newInstance(t testing.TB, respond func(path string, n int) (int, http.Heade
 		}
 		json.Unmarshal(body, &a)
 		i.objects[a.Type+" "+a.Object.Type]++
+		i.ids[a.ID]++
 		n := i.hits[r.URL.Path]
 		hang := i.hang
 		i.mu.Unlock()

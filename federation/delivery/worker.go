@@ -14,6 +14,7 @@ import (
 	mrand "math/rand/v2"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -43,7 +44,7 @@ type Config struct {
 	Concurrency int           // deliveries in flight at most (default 32)
 	PerDomain   int           // deliveries in flight per domain at most, across replicas (default 4)
 	Lease       time.Duration // how long a claimed row stays ours (default 2 min, or EnvLease)
-	Poll        time.Duration // how often to look for due rows (default 50 ms)
+	Poll        time.Duration // how often to look for due rows (default 20 ms)
 	Timeout     time.Duration // per request (default 30 s, and never more than half the lease)
 	Grace       time.Duration // on shutdown, how long running requests may finish (default 5 s)
 	Policy      Policy
@@ -63,7 +64,18 @@ type Worker struct {
 	cfg  Config
 	log  *slog.Logger
 	poke chan struct{}
+	// bodies keeps the activities being delivered (used by Run's goroutine only). A fan-out sends one activity
+	// to every follower's inbox; the memo's Update is the whole text, and reading it again for each claim was a
+	// quarter of the fan-out's CPU. Stored activities never change, so the copy stays right.
+	bodies     map[string][]byte
+	bodiesSize int
 }
+
+// Bounds of the body cache: past either, it starts again.
+const (
+	maxCachedBodies     = 64
+	maxCachedBodiesSize = 4 << 20
+)
 
 // New checks cfg and fills its defaults.
 func New(cfg Config) (*Worker, error) {
@@ -110,9 +122,9 @@ func New(cfg Config) (*Worker, error) {
 	}
 	if cfg.Poll <= 0 {
 		// `memo publish` and other replicas write rows this process learns of only by looking. The look is one
-		// indexed read (HasDueDeliveries) that takes no lock, so looking often costs little, and a fan-out starts
-		// within 50 ms rather than half a second later.
-		cfg.Poll = 50 * time.Millisecond
+		// indexed read (HasDueDeliveries, a few microseconds) that takes no lock, so looking 50 times a second
+		// costs little, and a fan-out starts within 20 ms rather than half a second later.
+		cfg.Poll = 20 * time.Millisecond
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
@@ -130,7 +142,7 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.Rand == nil {
 		cfg.Rand = mrand.Float64
 	}
-	return &Worker{cfg: cfg, log: cfg.Logger.With("owner", cfg.Owner), poke: make(chan struct{}, 1)}, nil
+	return &Worker{cfg: cfg, log: cfg.Logger.With("owner", cfg.Owner), poke: make(chan struct{}, 1), bodies: map[string][]byte{}}, nil
 }
 
 // Owner is the id this worker writes in leased_by.
@@ -249,24 +261,49 @@ func (w *Worker) claim(ctx context.Context, limit int) ([]job, error) {
 	if err != nil || len(rows) == 0 {
 		return nil, err
 	}
-	iris := make([]string, 0, len(rows))
+	var (
+		missing []string
+		read    map[string]string
+	)
 	for _, r := range rows {
-		iris = append(iris, r.ActivityIRI)
-	}
-	bodies, err := w.cfg.Store.ActivityBodies(ctx, iris)
-	if err != nil {
-		ids := make([]int64, len(rows))
-		for i, r := range rows {
-			ids[i] = r.ID
+		if _, ok := w.bodies[r.ActivityIRI]; !ok && !slices.Contains(missing, r.ActivityIRI) {
+			missing = append(missing, r.ActivityIRI)
 		}
-		if _, rerr := w.cfg.Store.ReleaseDeliveries(context.Background(), w.cfg.Owner, ids...); rerr != nil {
-			w.log.Warn("release after failed claim", "err", rerr)
-		}
-		return nil, err
 	}
+	if len(missing) > 0 {
+		read, err = w.cfg.Store.ActivityBodies(ctx, missing)
+		if err != nil {
+			ids := make([]int64, len(rows))
+			for i, r := range rows {
+				ids[i] = r.ID
+			}
+			if _, rerr := w.cfg.Store.ReleaseDeliveries(context.Background(), w.cfg.Owner, ids...); rerr != nil {
+				w.log.Warn("release after failed claim", "err", rerr)
+			}
+			return nil, err
+		}
+	}
+	fresh := make(map[string][]byte, len(read))
+	for iri, body := range read {
+		fresh[iri] = []byte(body)
+	}
+	// Every row gets its body before the cache changes: starting the cache again must not drop a body a row of
+	// this very claim was about to take from it.
 	out := make([]job, len(rows))
 	for i, r := range rows {
-		out[i] = job{Delivery: r, body: []byte(bodies[r.ActivityIRI])}
+		body, ok := w.bodies[r.ActivityIRI]
+		if !ok {
+			body = fresh[r.ActivityIRI] // nil for a missing activity: deliver records it as a failure
+		}
+		out[i] = job{Delivery: r, body: body}
+	}
+	for iri, body := range fresh {
+		if len(w.bodies) >= maxCachedBodies || w.bodiesSize+len(body) > maxCachedBodiesSize {
+			clear(w.bodies)
+			w.bodiesSize = 0
+		}
+		w.bodies[iri] = body
+		w.bodiesSize += len(body)
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -66,6 +67,42 @@ func TestYieldToForeground(t *testing.T) {
 		c, err := s.DeliveryCounts(t.Context())
 		if err != nil || c[storage.DeliveryDelivered] != instances {
 			t.Errorf("delivered rows: %v %v, want %d", c, err, instances)
+		}
+	})
+}
+
+// TestBodyCacheStartsAgain: more activities than the worker's body cache holds, each to three instances: the cache
+// starts again in the middle of claims, and every instance still gets every activity once, each with its own body.
+func TestBodyCacheStartsAgain(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
+		clk := newClock()
+		s.SetClock(clk.Now)
+		var insts []*instance
+		for k := 0; k < 3; k++ {
+			inst := newInstance(t, nil)
+			follow(t, s, inst, 1, true)
+			insts = append(insts, inst)
+		}
+		const activities = maxCachedBodies + 6
+		for n := 0; n < activities; n++ {
+			publish(t, s, fmt.Sprintf("http://memo.test/activities/update-%d", n))
+		}
+		startWorker(t, Config{Store: s, Clock: clk.Now, Concurrency: 16, PerDomain: 4, Lease: 10 * time.Minute})
+		waitFor(t, "every delivery", func() bool {
+			c, _ := s.DeliveryCounts(t.Context())
+			return c[storage.DeliveryDelivered]+c[storage.DeliveryFailed] == 3*activities
+		})
+		for k, inst := range insts {
+			inst.mu.Lock()
+			for n := 0; n < activities; n++ {
+				if got := inst.ids[fmt.Sprintf("http://memo.test/activities/update-%d", n)]; got != 1 {
+					t.Errorf("instance %d got activity %d %d times, want once", k, n, got)
+				}
+			}
+			if len(inst.ids) != activities || len(inst.bad) != 0 {
+				t.Errorf("instance %d: %d distinct ids, refused %v", k, len(inst.ids), inst.bad)
+			}
+			inst.mu.Unlock()
 		}
 	})
 }
