@@ -169,8 +169,18 @@ func (w *Worker) Run(ctx context.Context) error {
 	ticker := time.NewTicker(w.cfg.Poll)
 	defer ticker.Stop()
 	w.log.Info("delivery worker started", "concurrency", w.cfg.Concurrency, "per_domain", w.cfg.PerDomain, "lease", w.cfg.Lease.String())
-	// After a completion, claim again only once a few slots are free: each claim is a write to the database, and
-	// claiming for every finished request would cost more than the requests. The poll catches the rest.
+	// Claimed rows wait in queue until a slot is free: while the worker yields, it still claims many rows at once
+	// (a claim is a query and a write, as dear as a signature) and starts them a few at a time.
+	var queue []job
+	start := func(j job) {
+		active++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.deliver(sendCtx, j)
+			done <- struct{}{}
+		}()
+	}
 	claimNow := true
 	var pruned time.Time
 	for ctx.Err() == nil {
@@ -182,26 +192,34 @@ func (w *Worker) Run(ctx context.Context) error {
 		if w.cfg.Yield != nil && w.cfg.Yield() {
 			limit = min(limit, YieldConcurrency)
 		}
-		if free := limit - active; free > 0 && claimNow {
+		if free := w.cfg.Concurrency - active; free > 0 && claimNow && len(queue) == 0 {
 			jobs, err := w.claim(ctx, free)
 			if err != nil && ctx.Err() == nil {
 				w.log.Warn("claim deliveries", "err", err)
 			}
-			for _, j := range jobs {
-				active++
-				wg.Add(1)
-				go func(j job) {
-					defer wg.Done()
-					w.deliver(sendCtx, j)
-					done <- struct{}{}
-				}(j)
+			queue = jobs
+		}
+		for len(queue) > 0 && active < limit {
+			j := queue[0]
+			queue = queue[1:]
+			// A row that waited too long in the queue goes back rather than risk being sent after its lease.
+			if w.cfg.Clock().After(j.claimed.Add(w.cfg.Lease / 2)) {
+				if _, err := w.cfg.Store.ReleaseDeliveries(ctx, w.cfg.Owner, j.ID); err != nil && ctx.Err() == nil {
+					w.log.Warn("release a delivery that waited too long", "err", err)
+				} else {
+					w.log.Info("delivery handed back: it waited past half its lease", "activity", j.ActivityIRI, "inbox", j.Inbox)
+				}
+				continue
 			}
+			start(j)
 		}
 		claimNow = false
 		select {
 		case <-ctx.Done():
 		case <-done:
 			active--
+			// Claim again only once a few slots are free: claiming for every finished request would cost more
+			// than the requests. The poll catches the rest.
 			claimNow = limit-active >= max(1, limit/4)
 		case <-ticker.C:
 			claimNow = true
@@ -246,7 +264,8 @@ func (w *Worker) prune(ctx context.Context, now time.Time) {
 // job is a claimed row with the body it sends.
 type job struct {
 	storage.Delivery
-	body []byte
+	body    []byte
+	claimed time.Time
 }
 
 func (w *Worker) claim(ctx context.Context, limit int) ([]job, error) {
@@ -295,7 +314,7 @@ func (w *Worker) claim(ctx context.Context, limit int) ([]job, error) {
 		if !ok {
 			body = fresh[r.ActivityIRI] // nil for a missing activity: deliver records it as a failure
 		}
-		out[i] = job{Delivery: r, body: body}
+		out[i] = job{Delivery: r, body: body, claimed: now}
 	}
 	for iri, body := range fresh {
 		if len(w.bodies) >= maxCachedBodies || w.bodiesSize+len(body) > maxCachedBodiesSize {

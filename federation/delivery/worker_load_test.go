@@ -1,8 +1,11 @@
 package delivery
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -105,4 +108,81 @@ func TestBodyCacheStartsAgain(t *testing.T) {
 			inst.mu.Unlock()
 		}
 	})
+}
+
+// TestQueuedRowsGoBackBeforeTheirLease: rows claimed while yielding wait for a free slot; one that waited past
+// half its lease is handed back rather than sent late, then claimed again and delivered once.
+func TestQueuedRowsGoBackBeforeTheirLease(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
+		clk := newClock()
+		s.SetClock(clk.Now)
+		release := make(chan struct{})
+		var held atomic.Int64
+		slow := func(string, int) (int, http.Header) {
+			if held.Add(1) <= YieldConcurrency {
+				<-release
+			}
+			return http.StatusAccepted, nil
+		}
+		var insts []*instance
+		for k := 0; k < 8; k++ {
+			inst := newInstance(t, slow)
+			follow(t, s, inst, 1, true)
+			insts = append(insts, inst)
+		}
+		publish(t, s, "http://memo.test/activities/update-queued")
+		var yielding atomic.Bool
+		yielding.Store(true)
+		var logs syncBuffer
+		startWorker(t, Config{Store: s, Clock: clk.Now, Concurrency: 16, PerDomain: 4, Lease: 10 * time.Minute,
+			Poll: 5 * time.Millisecond, Yield: yielding.Load, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		waitFor(t, "both slots held", func() bool { return held.Load() == YieldConcurrency })
+		// Every row is claimed: the two in flight and the six queued behind them.
+		waitFor(t, "every row claimed", func() bool {
+			c, _ := s.DeliveryCounts(t.Context())
+			return c[storage.DeliveryInflight] == 8
+		})
+		clk.Advance(6 * time.Minute) // past half the lease
+		close(release)
+		yielding.Store(false)
+		waitFor(t, "every delivery", func() bool {
+			c, _ := s.DeliveryCounts(t.Context())
+			return c[storage.DeliveryDelivered] == 8
+		})
+		rows, err := s.DeliveriesOf(t.Context(), "http://memo.test/activities/update-queued")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if r.Attempts != 1 {
+				t.Errorf("%s: %d attempts, want 1 (a row handed back counts no attempt)", r.Inbox, r.Attempts)
+			}
+		}
+		for k, inst := range insts {
+			if n := inst.total(); n != 1 {
+				t.Errorf("instance %d got %d requests, want 1", k, n)
+			}
+		}
+		if n := strings.Count(logs.String(), "handed back"); n != 8-YieldConcurrency {
+			t.Errorf("%d rows handed back, want the %d queued ones", n, 8-YieldConcurrency)
+		}
+	})
+}
+
+// syncBuffer is a log destination the worker's goroutines may write to at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
