@@ -30,15 +30,19 @@ type shownSignature struct {
 	Revision     int
 	RevisionURL  string
 	SignedAt     time.Time
+	// Written here rather than by template functions: the list has fifty rows, and calls from a template go
+	// through reflection (they were a third of the list's cost).
+	SignedISO, SignedDate, OnRevision string
 }
 
-func (s *Site) showSignature(sig storage.ListedSignature) shownSignature {
+func (s *Site) showSignature(l *locale, sig storage.ListedSignature) shownSignature {
 	return shownSignature{
 		ID: sig.ID, URL: s.cfg.URLs.Signature(sig.ID),
 		DisplayName: strings.TrimSpace(sig.DisplayName), Handle: strings.TrimPrefix(sig.Handle, "@"), Domain: sig.Domain,
 		ProfileURL: webURL(sig.ProfileURL), ReplyURL: webURL(sig.NoteIRI),
 		Organisation: sig.ActorType == "Organization" || sig.ActorType == "Group" || sig.ActorType == "Service",
 		Revision:     sig.Revision, RevisionURL: s.cfg.URLs.Revision(sig.Revision), SignedAt: sig.SignedAt,
+		SignedISO: l.ISO(sig.SignedAt), SignedDate: l.Date(sig.SignedAt), OnRevision: l.F("signatures.onrevision", sig.Revision),
 	}
 }
 
@@ -107,7 +111,7 @@ func (s *Site) signatures(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, sig := range list {
-			d.List = append(d.List, s.showSignature(sig))
+			d.List = append(d.List, s.showSignature(l, sig))
 		}
 		if search != "" {
 			if d.Matches, err = s.store.CountListedSignatures(ctx, search); err != nil {
@@ -165,7 +169,7 @@ func (s *Site) signature(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	shown := s.showSignature(sig)
+	shown := s.showSignature(localeFor(r), sig)
 	u := s.cfg.URLs.Signature(id)
 	p := s.newPage(r, "signatures", "", "", u, u)
 	p.Title = p.L.F("signature.title", id)
