@@ -127,9 +127,12 @@ func (s *Store) CountListedSignatures(ctx context.Context, search string) (int, 
 // HasListedSignature tells whether a listed signature exists on the given side of id, for pagination links.
 func (s *Store) HasListedSignature(ctx context.Context, search string, beyond int64, after bool) (bool, error) {
 	where, args := searchClause(search)
-	cmp := " AND id < ?"
+	// The ORDER BY matters on PostgreSQL: without it, the generic plan of the prepared statement is a sequential
+	// scan that stops at the first match, which is the whole table when there is none (8 ms at 50,000 rows,
+	// every page); ordered by id, the plan walks the index from beyond.
+	cmp := " AND id < ? ORDER BY id DESC"
 	if after {
-		cmp = " AND id > ?"
+		cmp = " AND id > ? ORDER BY id"
 	}
 	args = append(args, beyond)
 	var n int
