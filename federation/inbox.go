@@ -245,16 +245,15 @@ func (in *Inbox) receive(ctx context.Context, w http.ResponseWriter, r *http.Req
 		ref.actor, ref.activity = actorIRI, env.ID
 		return "", ref
 	}
+	// A key fetched for this request is cached with the activity, now that both are accepted.
+	var fetched *storage.RemoteActor
 	if fresh {
-		if err := in.cfg.Actors.Remember(ctx, owner); err != nil {
-			in.log.Error("inbox: cache actor", "actor", owner.IRI, "err", err)
-			return "", base.with(http.StatusServiceUnavailable, "cannot store the actor now, retry later")
-		}
+		fetched = &owner
 	}
-	isNew, err := in.cfg.Store.InsertInboxActivity(ctx, storage.InboxActivity{
+	isNew, err := in.cfg.Store.InsertInboxActivityWithActor(ctx, storage.InboxActivity{
 		IRI: act.ID, Type: act.Type, ActorIRI: actorIRI, ObjectIRI: act.ObjectIRI(), Body: string(body),
 		Headers: evidenceHeaders(r, params), KeyID: params.KeyID,
-	})
+	}, fetched)
 	if err != nil {
 		in.log.Error("inbox store", "activity", act.ID, "err", err)
 		return "", base.with(http.StatusServiceUnavailable, "cannot store the activity now, retry later")

@@ -31,16 +31,37 @@ const inboxCols = `iri, type, actor_iri, object_iri, body, headers, key_id, rece
 // InsertInboxActivity stores a received activity unless its id is known; it reports whether it was new. A replay
 // therefore stores nothing and has no second effect.
 func (s *Store) InsertInboxActivity(ctx context.Context, a InboxActivity) (bool, error) {
+	return s.InsertInboxActivityWithActor(ctx, a, nil)
+}
+
+// InsertInboxActivityWithActor is InsertInboxActivity that also caches the sender's actor, fetched to check this
+// very request, in the same transaction: on first contact that is one write instead of two, and SQLite takes one
+// writer at a time. actor may be nil.
+func (s *Store) InsertInboxActivityWithActor(ctx context.Context, a InboxActivity, actor *RemoteActor) (bool, error) {
 	if a.ReceivedAt.IsZero() {
 		a.ReceivedAt = s.now()
 	}
-	res, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO inbox_activities (iri, type, actor_iri, object_iri, body, headers, key_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (iri) DO NOTHING`),
-		a.IRI, a.Type, a.ActorIRI, a.ObjectIRI, a.Body, a.Headers, a.KeyID, ms(a.ReceivedAt))
-	if err != nil {
-		return false, fmt.Errorf("store inbox activity %s: %w", a.IRI, err)
+	var isNew bool
+	insert := func(ex sqlx.ExecerContext) error {
+		res, err := ex.ExecContext(ctx, s.rebind(`INSERT INTO inbox_activities (iri, type, actor_iri, object_iri, body, headers, key_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (iri) DO NOTHING`),
+			a.IRI, a.Type, a.ActorIRI, a.ObjectIRI, a.Body, a.Headers, a.KeyID, ms(a.ReceivedAt))
+		if err != nil {
+			return fmt.Errorf("store inbox activity %s: %w", a.IRI, err)
+		}
+		n, _ := res.RowsAffected()
+		isNew = n > 0
+		return nil
 	}
-	n, _ := res.RowsAffected()
-	return n > 0, nil
+	if actor == nil {
+		return isNew, insert(s.db)
+	}
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.PutActorTx(ctx, tx, *actor); err != nil {
+			return err
+		}
+		return insert(tx)
+	})
+	return isNew, err
 }
 
 // InboxActivity returns one received activity.

@@ -39,7 +39,7 @@ func NewActors(client *Client, store *storage.Store) *Actors {
 
 // Key returns the actor owning keyID and its public key, from the cache unless refresh is set or the cache lacks
 // it. fromCache tells whether the answer came from the cache (a failed verification may then refetch once); a
-// fetched actor is not cached until the caller says so with Remember.
+// fetched actor is not cached until the caller stores it: Remember, or the inbox with the activity it verified.
 func (a *Actors) Key(ctx context.Context, keyID string, refresh bool) (actor storage.RemoteActor, pub *rsa.PublicKey, fromCache bool, err error) {
 	if !refresh {
 		cached, err := a.store.ActorByKeyID(ctx, keyID)
