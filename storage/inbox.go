@@ -35,33 +35,28 @@ func (s *Store) InsertInboxActivity(ctx context.Context, a InboxActivity) (bool,
 }
 
 // InsertInboxActivityWithActor is InsertInboxActivity that also caches the sender's actor, fetched to check this
-// very request, in the same transaction: on first contact that is one write instead of two, and SQLite takes one
-// writer at a time. actor may be nil.
+// very request, in the same transaction: on first contact that is one write instead of two. actor may be nil.
+// Concurrent calls share transactions (inbox_batch.go).
 func (s *Store) InsertInboxActivityWithActor(ctx context.Context, a InboxActivity, actor *RemoteActor) (bool, error) {
 	if a.ReceivedAt.IsZero() {
 		a.ReceivedAt = s.now()
 	}
-	var isNew bool
-	insert := func(ex sqlx.ExecerContext) error {
-		res, err := ex.ExecContext(ctx, s.rebind(`INSERT INTO inbox_activities (iri, type, actor_iri, object_iri, body, headers, key_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (iri) DO NOTHING`),
-			a.IRI, a.Type, a.ActorIRI, a.ObjectIRI, a.Body, a.Headers, a.KeyID, ms(a.ReceivedAt))
-		if err != nil {
-			return fmt.Errorf("store inbox activity %s: %w", a.IRI, err)
-		}
-		n, _ := res.RowsAffected()
-		isNew = n > 0
-		return nil
-	}
-	if actor == nil {
-		return isNew, insert(s.db)
-	}
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	return s.insertBatched(ctx, a, actor)
+}
+
+func (s *Store) insertInboxTx(ctx context.Context, tx *sqlx.Tx, a InboxActivity, actor *RemoteActor) (bool, error) {
+	if actor != nil {
 		if err := s.PutActorTx(ctx, tx, *actor); err != nil {
-			return err
+			return false, err
 		}
-		return insert(tx)
-	})
-	return isNew, err
+	}
+	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO inbox_activities (iri, type, actor_iri, object_iri, body, headers, key_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (iri) DO NOTHING`),
+		a.IRI, a.Type, a.ActorIRI, a.ObjectIRI, a.Body, a.Headers, a.KeyID, ms(a.ReceivedAt))
+	if err != nil {
+		return false, fmt.Errorf("store inbox activity %s: %w", a.IRI, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
 }
 
 // InboxActivity returns one received activity.

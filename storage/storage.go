@@ -33,7 +33,10 @@ type Store struct {
 	db      *sqlx.DB
 	dialect Dialect
 	now     func() time.Time
+	inbox   inboxBatcher
 }
+
+var errStoreClosed = errors.New("store closed")
 
 // IsPostgresURL tells whether a database setting names a PostgreSQL server rather than a SQLite file.
 func IsPostgresURL(dsn string) bool {
@@ -94,11 +97,15 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	s.startInboxBatches()
 	return s, nil
 }
 
 // Close releases the connections.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stopInboxBatches()
+	return s.db.Close()
+}
 
 // Dialect tells which engine this store runs on.
 func (s *Store) Dialect() Dialect { return s.dialect }
