@@ -36,12 +36,21 @@ func (s *Store) InsertInboxActivity(ctx context.Context, a InboxActivity) (bool,
 
 // InsertInboxActivityWithActor is InsertInboxActivity that also caches the sender's actor, fetched to check this
 // very request, in the same transaction: on first contact that is one write instead of two. actor may be nil.
-// Concurrent calls share transactions (inbox_batch.go).
+// On SQLite concurrent calls share transactions (inbox_batch.go).
 func (s *Store) InsertInboxActivityWithActor(ctx context.Context, a InboxActivity, actor *RemoteActor) (bool, error) {
 	if a.ReceivedAt.IsZero() {
 		a.ReceivedAt = s.now()
 	}
-	return s.insertBatched(ctx, a, actor)
+	if s.dialect == SQLite {
+		return s.insertBatched(ctx, a, actor)
+	}
+	var isNew bool
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		isNew, err = s.insertInboxTx(ctx, tx, a, actor)
+		return err
+	})
+	return isNew, err
 }
 
 func (s *Store) insertInboxTx(ctx context.Context, tx *sqlx.Tx, a InboxActivity, actor *RemoteActor) (bool, error) {
