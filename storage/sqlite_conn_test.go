@@ -78,31 +78,19 @@ func TestStatementCache(t *testing.T) {
 	}
 
 	// Concurrent readers and writers over the pool.
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for g := 0; g < 8; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			for i := 0; i < 50; i++ {
-				id := 1000 + g*100 + i
-				if _, err := db.ExecContext(ctx, insert, id, fmt.Sprint("g", id)); err != nil {
-					errs <- err
-					return
-				}
-				var name string
-				if err := db.GetContext(ctx, &name, byID, id); err != nil || name != fmt.Sprint("g", id) {
-					errs <- fmt.Errorf("read back %d: %q %v", id, name, err)
-					return
-				}
+	together(t, 8, func(g int) error {
+		for i := 0; i < 50; i++ {
+			id := 1000 + g*100 + i
+			if _, err := db.ExecContext(ctx, insert, id, fmt.Sprint("g", id)); err != nil {
+				return err
 			}
-		}(g)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+			var name string
+			if err := db.GetContext(ctx, &name, byID, id); err != nil || name != fmt.Sprint("g", id) {
+				return fmt.Errorf("read back %d: %q %v", id, name, err)
+			}
+		}
+		return nil
+	})
 	var n int
 	if err := db.GetContext(ctx, &n, `SELECT COUNT(*) FROM cache_probe`); err != nil || n != 21+400 {
 		t.Errorf("rows: %d %v, want 421", n, err)
@@ -116,45 +104,56 @@ func TestStatementCache(t *testing.T) {
 	if _, err := db.ExecContext(ctx, `INSERT INTO cache_counter (id, n) VALUES (1, 0)`); err != nil {
 		t.Fatal(err)
 	}
-	errs = make(chan error, 24)
-	for g := 0; g < 24; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			for i := 0; i < 25; i++ {
-				var err error
-				switch g % 3 {
-				case 0:
-					err = s.InTx(ctx, func(tx *sqlx.Tx) error {
-						var v int
-						if err := tx.GetContext(ctx, &v, `SELECT n FROM cache_counter WHERE id = 1`); err != nil {
-							return err
-						}
-						_, err := tx.ExecContext(ctx, `UPDATE cache_counter SET n = ? WHERE id = 1`, v+1)
+	together(t, 24, func(g int) error {
+		for i := 0; i < 25; i++ {
+			var err error
+			switch g % 3 {
+			case 0:
+				err = s.InTx(ctx, func(tx *sqlx.Tx) error {
+					var v int
+					if err := tx.GetContext(ctx, &v, `SELECT n FROM cache_counter WHERE id = 1`); err != nil {
 						return err
-					})
-				case 1:
-					_, err = db.ExecContext(ctx, `UPDATE cache_counter SET n = n + 1 WHERE id = 1`)
-				case 2:
-					var v []int
-					err = db.SelectContext(ctx, &v, `UPDATE cache_counter SET n = n + 1 WHERE id = 1 RETURNING n`)
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
+					}
+					_, err := tx.ExecContext(ctx, `UPDATE cache_counter SET n = ? WHERE id = 1`, v+1)
+					return err
+				})
+			case 1:
+				_, err = db.ExecContext(ctx, `UPDATE cache_counter SET n = n + 1 WHERE id = 1`)
+			case 2:
+				var v []int
+				err = db.SelectContext(ctx, &v, `UPDATE cache_counter SET n = n + 1 WHERE id = 1 RETURNING n`)
 			}
-		}(g)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err := db.GetContext(ctx, &n, `SELECT n FROM cache_counter WHERE id = 1`); err != nil || n != 24*25 {
 		t.Errorf("counter: %d %v, want %d", n, err, 24*25)
 	}
 	if s.Dialect() != storage.SQLite {
 		t.Errorf("dialect %s", s.Dialect())
+	}
+}
+
+// together runs fn(0) to fn(n-1) at once and reports what each returns.
+func together(t *testing.T, n int, fn func(g int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for g := 0; g < n; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(g); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
