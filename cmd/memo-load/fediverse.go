@@ -215,9 +215,9 @@ func (inst *instance) serveInbox(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// activityType reads an activity's top-level type. Decoding a whole Update (the memo's full text, twice) would cost
-// this tool more CPU than the server's signature of it, on the cores the server is being measured on; Go writes
-// object keys sorted, so the server's activities end with their type: `"type":"Update"}`. A value found there is
+// activityType reads an activity's top-level type. Decoding a whole Update (the memo's full text, twice) for each of
+// a thousand instances takes CPU from the cores the server is being measured on; Go writes object keys sorted, so
+// the server's activities end with their type: `"type":"Update"}`. A value found there is
 // the top-level one only when a single brace follows it; anything else is decoded whole.
 func activityType(body []byte) string {
 	trimmed := bytes.TrimRight(body, " \n\r\t")
