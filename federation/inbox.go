@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/memo-fediverse/memo/federation/metrics"
 	"io"
 	"log/slog"
 	"mime"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/memo-fediverse/memo/federation/metrics"
 
 	"github.com/jmoiron/sqlx"
 
@@ -263,12 +264,9 @@ func (in *Inbox) receive(ctx context.Context, w http.ResponseWriter, r *http.Req
 		return "already received", nil
 	}
 	metrics.InboxActivity(act.Type, "accepted")
-	// A server that talks to us is up again: its parked deliveries may go. The read keeps the common case
-	// (a domain with no failure record) free of writes.
-	if _, err := in.cfg.Store.DomainStatus(ctx, owner.Domain); err == nil {
-		if err := in.cfg.Store.ClearDomain(ctx, owner.Domain); err != nil {
-			in.log.Warn("inbox: clear domain", "domain", owner.Domain, "err", err)
-		}
+	// A server that talks to us is up again: its parked deliveries may go.
+	if err := in.cfg.Store.ClearDomain(ctx, owner.Domain); err != nil {
+		in.log.Warn("inbox: clear domain", "domain", owner.Domain, "err", err)
 	}
 	in.Kick()
 	return "accepted", nil

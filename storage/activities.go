@@ -2,8 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -71,12 +69,8 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error { re
 // ActivityByIRI returns one stored outgoing activity.
 func (s *Store) ActivityByIRI(ctx context.Context, iri string) (Activity, error) {
 	var a Activity
-	err := s.db.GetContext(ctx, &a, s.rebind(`SELECT `+activityCols+` FROM activities WHERE iri = ?`), iri)
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, ErrNotFound
-	}
-	if err != nil {
-		return a, fmt.Errorf("activity %s: %w", iri, err)
+	if err := getRow(ctx, s.db, &a, "activity "+iri, s.rebind(`SELECT `+activityCols+` FROM activities WHERE iri = ?`), iri); err != nil {
+		return a, err
 	}
 	a.PublishedAt = fromMS(a.PublishedMS)
 	return a, nil

@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -72,12 +71,8 @@ func (s *Store) ActorByKeyID(ctx context.Context, keyID string) (RemoteActor, er
 
 func (s *Store) actorWhere(ctx context.Context, where string, arg string) (RemoteActor, error) {
 	var a RemoteActor
-	err := s.db.GetContext(ctx, &a, s.rebind(`SELECT `+actorCols+` FROM actors WHERE `+where+` LIMIT 1`), arg)
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, ErrNotFound
-	}
-	if err != nil {
-		return a, fmt.Errorf("actor %s: %w", arg, err)
+	if err := getRow(ctx, s.db, &a, "actor "+arg, s.rebind(`SELECT `+actorCols+` FROM actors WHERE `+where+` LIMIT 1`), arg); err != nil {
+		return a, err
 	}
 	a.fill()
 	return a, nil

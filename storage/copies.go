@@ -67,12 +67,8 @@ func (s *Store) Copies(ctx context.Context) ([]Copy, error) {
 // CopyByActor returns one known copy, or ErrNotFound.
 func (s *Store) CopyByActor(ctx context.Context, actorIRI string) (Copy, error) {
 	var c Copy
-	err := s.db.GetContext(ctx, &c, s.rebind(`SELECT `+copyCols+` FROM copies c WHERE c.actor_iri = ?`), actorIRI)
-	if errors.Is(err, sql.ErrNoRows) {
-		return c, ErrNotFound
-	}
-	if err != nil {
-		return c, fmt.Errorf("read copy %s: %w", actorIRI, err)
+	if err := getRow(ctx, s.db, &c, "read copy "+actorIRI, s.rebind(`SELECT `+copyCols+` FROM copies c WHERE c.actor_iri = ?`), actorIRI); err != nil {
+		return c, err
 	}
 	c.Since = fromMS(c.SinceMS)
 	return c, nil

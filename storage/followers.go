@@ -2,8 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -61,12 +59,8 @@ func (s *Store) RemoveFollowerTx(ctx context.Context, tx *sqlx.Tx, actorIRI, fol
 // Follower returns one follower.
 func (s *Store) Follower(ctx context.Context, actorIRI string) (Follower, error) {
 	var f Follower
-	err := s.db.GetContext(ctx, &f, s.rebind(`SELECT `+followerCols+` FROM followers WHERE actor_iri = ?`), actorIRI)
-	if errors.Is(err, sql.ErrNoRows) {
-		return f, ErrNotFound
-	}
-	if err != nil {
-		return f, fmt.Errorf("follower %s: %w", actorIRI, err)
+	if err := getRow(ctx, s.db, &f, "follower "+actorIRI, s.rebind(`SELECT `+followerCols+` FROM followers WHERE actor_iri = ?`), actorIRI); err != nil {
+		return f, err
 	}
 	f.CreatedAt = fromMS(f.CreatedMS)
 	return f, nil

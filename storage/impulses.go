@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -59,12 +58,8 @@ func (s *Store) Impulses(ctx context.Context) ([]Impulse, error) {
 // Impulse returns one impulse by slug.
 func (s *Store) Impulse(ctx context.Context, slug string) (Impulse, error) {
 	var imp Impulse
-	err := s.db.GetContext(ctx, &imp, s.rebind(`SELECT `+impulseCols+` FROM impulses WHERE slug = ?`), slug)
-	if errors.Is(err, sql.ErrNoRows) {
-		return imp, ErrNotFound
-	}
-	if err != nil {
-		return imp, fmt.Errorf("impulse %s: %w", slug, err)
+	if err := getRow(ctx, s.db, &imp, "impulse "+slug, s.rebind(`SELECT `+impulseCols+` FROM impulses WHERE slug = ?`), slug); err != nil {
+		return imp, err
 	}
 	imp.fill()
 	return imp, nil

@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -71,12 +70,8 @@ func (s *Store) insertInboxTx(ctx context.Context, tx *sqlx.Tx, a InboxActivity,
 // InboxActivity returns one received activity.
 func (s *Store) InboxActivity(ctx context.Context, iri string) (InboxActivity, error) {
 	var a InboxActivity
-	err := s.db.GetContext(ctx, &a, s.rebind(`SELECT `+inboxCols+` FROM inbox_activities WHERE iri = ?`), iri)
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, ErrNotFound
-	}
-	if err != nil {
-		return a, fmt.Errorf("inbox activity %s: %w", iri, err)
+	if err := getRow(ctx, s.db, &a, "inbox activity "+iri, s.rebind(`SELECT `+inboxCols+` FROM inbox_activities WHERE iri = ?`), iri); err != nil {
+		return a, err
 	}
 	a.ReceivedAt = fromMS(a.ReceivedMS)
 	return a, nil

@@ -42,6 +42,9 @@ func (s *Store) startInboxBatches() {
 
 // stopInboxBatches lets the batch under way commit, then stops.
 func (s *Store) stopInboxBatches() {
+	if s.inbox.stop == nil {
+		return // PostgreSQL: never started
+	}
 	s.inbox.stopOnce.Do(func() { close(s.inbox.stop) })
 	<-s.inbox.done
 }

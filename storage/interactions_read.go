@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
@@ -28,14 +27,11 @@ type InteractionCounts struct {
 func (s *Store) InteractionCounts(ctx context.Context, objectIRI string) (InteractionCounts, error) {
 	// Kept by triggers (migration 0008); an object nobody interacted with has no row.
 	var c InteractionCounts
-	err := s.db.GetContext(ctx, &c, s.rebind(`SELECT replies, likes, shares FROM interaction_counts WHERE object_iri = ?`), objectIRI)
-	if errors.Is(err, sql.ErrNoRows) {
+	err := getRow(ctx, s.db, &c, "interaction counts of "+objectIRI, s.rebind(`SELECT replies, likes, shares FROM interaction_counts WHERE object_iri = ?`), objectIRI)
+	if errors.Is(err, ErrNotFound) {
 		return InteractionCounts{}, nil
 	}
-	if err != nil {
-		return c, fmt.Errorf("interaction counts of %s: %w", objectIRI, err)
-	}
-	return c, nil
+	return c, err
 }
 
 // ReplyIRIs lists the IRIs of the public and unlisted replies to an object, oldest first, skipping offset.

@@ -2,22 +2,14 @@ package storage
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 )
 
 // Meta reads a setting kept in the database (ErrNotFound when unset).
 func (s *Store) Meta(ctx context.Context, key string) (string, error) {
 	var v string
-	err := s.db.GetContext(ctx, &v, s.rebind(`SELECT value FROM meta WHERE key = ?`), key)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", ErrNotFound
-	}
-	if err != nil {
-		return "", fmt.Errorf("meta %s: %w", key, err)
-	}
-	return v, nil
+	err := getRow(ctx, s.db, &v, "meta "+key, s.rebind(`SELECT value FROM meta WHERE key = ?`), key)
+	return v, err
 }
 
 // SetMeta writes a setting kept in the database.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -102,12 +101,8 @@ func (s *Store) InsertNote(ctx context.Context, n Note) (bool, error) {
 // NoteBySlug returns one note, deleted or not.
 func (s *Store) NoteBySlug(ctx context.Context, slug string) (Note, error) {
 	var n Note
-	err := s.db.GetContext(ctx, &n, s.rebind(`SELECT `+noteCols+` FROM notes WHERE slug = ?`), slug)
-	if errors.Is(err, sql.ErrNoRows) {
-		return n, ErrNotFound
-	}
-	if err != nil {
-		return n, fmt.Errorf("note %s: %w", slug, err)
+	if err := getRow(ctx, s.db, &n, "note "+slug, s.rebind(`SELECT `+noteCols+` FROM notes WHERE slug = ?`), slug); err != nil {
+		return n, err
 	}
 	return n, n.fill()
 }

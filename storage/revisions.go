@@ -3,8 +3,8 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -71,12 +71,8 @@ func addRevisionTx(ctx context.Context, tx *sqlx.Tx, rev Revision) (int, error) 
 // CurrentRevision returns the latest revision.
 func (s *Store) CurrentRevision(ctx context.Context) (Revision, error) {
 	var r Revision
-	err := s.db.GetContext(ctx, &r, `SELECT `+revisionCols+` FROM revisions ORDER BY number DESC LIMIT 1`)
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, ErrNotFound
-	}
-	if err != nil {
-		return r, fmt.Errorf("current revision: %w", err)
+	if err := getRow(ctx, s.db, &r, "current revision", `SELECT `+revisionCols+` FROM revisions ORDER BY number DESC LIMIT 1`); err != nil {
+		return r, err
 	}
 	r.fill()
 	return r, nil
@@ -85,12 +81,8 @@ func (s *Store) CurrentRevision(ctx context.Context) (Revision, error) {
 // Revision returns revision number n.
 func (s *Store) Revision(ctx context.Context, n int) (Revision, error) {
 	var r Revision
-	err := s.db.GetContext(ctx, &r, s.rebind(`SELECT `+revisionCols+` FROM revisions WHERE number = ?`), n)
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, ErrNotFound
-	}
-	if err != nil {
-		return r, fmt.Errorf("revision %d: %w", n, err)
+	if err := getRow(ctx, s.db, &r, "revision "+strconv.Itoa(n), s.rebind(`SELECT `+revisionCols+` FROM revisions WHERE number = ?`), n); err != nil {
+		return r, err
 	}
 	r.fill()
 	return r, nil

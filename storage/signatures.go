@@ -172,12 +172,8 @@ func (s *Store) SignatureByNote(ctx context.Context, noteIRI string) (Signature,
 
 func (s *Store) signatureWhere(ctx context.Context, where string, arg any) (Signature, error) {
 	var g Signature
-	err := s.db.GetContext(ctx, &g, s.rebind(`SELECT `+signatureCols+` FROM signatures WHERE `+where), arg)
-	if errors.Is(err, sql.ErrNoRows) {
-		return g, ErrNotFound
-	}
-	if err != nil {
-		return g, fmt.Errorf("signature where %s %v: %w", where, arg, err)
+	if err := getRow(ctx, s.db, &g, fmt.Sprintf("signature where %s %v", where, arg), s.rebind(`SELECT `+signatureCols+` FROM signatures WHERE `+where), arg); err != nil {
+		return g, err
 	}
 	g.fill()
 	return g, nil
@@ -201,12 +197,8 @@ func (s *Store) WithdrawSignature(ctx context.Context, actorIRI, noteIRI string)
 // WithdrawSignatureTx is WithdrawSignature in the caller's transaction; it returns the signature's id.
 func (s *Store) WithdrawSignatureTx(ctx context.Context, tx *sqlx.Tx, actorIRI, noteIRI string) (int64, error) {
 	var id int64
-	err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM signatures WHERE note_iri = ? AND actor_iri = ? AND withdrawn_at IS NULL`), noteIRI, actorIRI)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, ErrNotFound
-	}
-	if err != nil {
-		return 0, fmt.Errorf("find signature %s: %w", noteIRI, err)
+	if err := getRow(ctx, tx, &id, "find signature "+noteIRI, tx.Rebind(`SELECT id FROM signatures WHERE note_iri = ? AND actor_iri = ? AND withdrawn_at IS NULL`), noteIRI, actorIRI); err != nil {
+		return 0, err
 	}
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE signatures SET withdrawn_at = ? WHERE id = ?`), ms(s.now()), id); err != nil {
 		return 0, fmt.Errorf("withdraw signature %d: %w", id, err)

@@ -43,6 +43,18 @@ func IsPostgresURL(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
+// RedactDSN hides the password of a database URL, for messages and logs.
+func RedactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
 // Open connects to the database named by dsn (a SQLite file path or a postgres:// URL), checks it answers and
 // applies pending migrations.
 func Open(ctx context.Context, dsn string) (*Store, error) {
@@ -97,7 +109,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s.startInboxBatches()
+	if dialect == SQLite {
+		s.startInboxBatches()
+	}
 	return s, nil
 }
 
@@ -133,6 +147,18 @@ func fromNullMS(v sql.NullInt64) time.Time {
 		return time.Time{}
 	}
 	return fromMS(v.Int64)
+}
+
+// getRow reads one row into dest: ErrNotFound when there is none, any other error wrapped with what was read.
+func getRow(ctx context.Context, q sqlx.QueryerContext, dest any, what, query string, args ...any) error {
+	err := sqlx.GetContext(ctx, q, dest, query, args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
 }
 
 // inTx runs fn in a transaction, committing when it returns nil.

@@ -3,8 +3,8 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -145,12 +145,8 @@ func (s *Store) HasListedSignature(ctx context.Context, search string, beyond in
 // ListedSignatureByID returns one listed signature; a private, hidden or withdrawn one is ErrNotFound.
 func (s *Store) ListedSignatureByID(ctx context.Context, id int64) (ListedSignature, error) {
 	var sig ListedSignature
-	err := s.db.GetContext(ctx, &sig, s.rebind(`SELECT `+listedCols+` FROM signatures WHERE id = ? AND `+listedWhere), id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return sig, ErrNotFound
-	}
-	if err != nil {
-		return sig, fmt.Errorf("signature %d: %w", id, err)
+	if err := getRow(ctx, s.db, &sig, "signature "+strconv.FormatInt(id, 10), s.rebind(`SELECT `+listedCols+` FROM signatures WHERE id = ? AND `+listedWhere), id); err != nil {
+		return sig, err
 	}
 	sig.SignedAt = fromMS(sig.SignedMS)
 	return sig, nil

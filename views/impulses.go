@@ -76,12 +76,7 @@ func (s *Site) impulse(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	imp, err := s.store.Impulse(r.Context(), slug)
-	if isNotFound(err) {
-		s.notFound(w, r)
-		return
-	}
-	if err != nil {
-		s.serverError(w, r, err)
+	if s.lookupFailed(w, r, err) {
 		return
 	}
 	u := s.cfg.URLs.Impulse(slug)

@@ -193,6 +193,20 @@ func (s *Site) notFound(w http.ResponseWriter, r *http.Request) {
 	s.fail(w, r, http.StatusNotFound, localeFor(r).T("error.404.reason"))
 }
 
+// lookupFailed answers a failed read of what the page shows: not found when it does not exist, a server error for
+// anything else. It reports whether it answered.
+func (s *Site) lookupFailed(w http.ResponseWriter, r *http.Request, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case isNotFound(err):
+		s.notFound(w, r)
+	default:
+		s.serverError(w, r, err)
+	}
+	return true
+}
+
 // serverError logs what went wrong and tells the visitor only that it did.
 func (s *Site) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.Error("page", "path", r.URL.Path, "err", err)

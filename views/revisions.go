@@ -74,12 +74,7 @@ func (s *Site) revision(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	rev, err := s.shownRevision(ctx, int(n))
-	if isNotFound(err) {
-		s.notFound(w, r)
-		return
-	}
-	if err != nil {
-		s.serverError(w, r, err)
+	if s.lookupFailed(w, r, err) {
 		return
 	}
 	current, err := s.store.CurrentRevisionNumber(ctx)

@@ -161,12 +161,7 @@ func (s *Site) signature(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sig, err := s.store.ListedSignatureByID(r.Context(), id)
-	if isNotFound(err) {
-		s.notFound(w, r)
-		return
-	}
-	if err != nil {
-		s.serverError(w, r, err)
+	if s.lookupFailed(w, r, err) {
 		return
 	}
 	shown := s.showSignature(localeFor(r), sig)

@@ -21,7 +21,7 @@ func seedSignatures(ctx context.Context, dsn string, from, to int) error {
 	}
 	s, err := storage.Open(ctx, dsn)
 	if err != nil {
-		return fmt.Errorf("seed: open %s: %w", redact(dsn), err)
+		return fmt.Errorf("seed: open %s: %w", storage.RedactDSN(dsn), err)
 	}
 	defer s.Close()
 	const perStmt = 500

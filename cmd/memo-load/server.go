@@ -17,6 +17,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the PostgreSQL driver storage uses, for the scratch schema
+	"github.com/memo-fediverse/memo/storage"
 )
 
 // memoServer is the server under load: a process this tool started, or a target it only talks to.
@@ -50,15 +51,27 @@ func findRepo(dir string) (string, error) {
 	}
 }
 
-// buildMemo compiles cmd/memo into dir, so the server runs as the binary admins run, not under `go run`.
-func buildMemo(ctx context.Context, repo, dir string) (string, error) {
-	bin := filepath.Join(dir, "memo")
+// build compiles cmd/memo into a temporary folder, which also holds the server's data folder, so that the server
+// runs as the binary admins run, not under `go run`.
+func (s *memoServer) build(ctx context.Context, o options) error {
+	repo, err := findRepo(o.Repo)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "memo-load-*")
+	if err != nil {
+		return err
+	}
+	s.cleanup = append(s.cleanup, func() { os.RemoveAll(tmp) })
+	s.data = filepath.Join(tmp, "data")
+	bin := filepath.Join(tmp, "memo")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/memo")
 	cmd.Dir = repo
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/memo: %w\n%s", err, out)
+		return fmt.Errorf("go build ./cmd/memo: %w\n%s", err, out)
 	}
-	return bin, nil
+	s.bin = bin
+	return nil
 }
 
 // freePort asks the kernel for a port on 127.0.0.1 that is free now.
@@ -74,18 +87,9 @@ func freePort() (int, error) {
 // startMemo builds and starts `memo serve` on a fresh database in a temporary folder. seed runs on that database
 // after its migration and before the server starts.
 func startMemo(ctx context.Context, o options, p *progress, seed func(dsn string) error) (*memoServer, error) {
-	repo, err := findRepo(o.Repo)
-	if err != nil {
-		return nil, err
-	}
-	tmp, err := os.MkdirTemp("", "memo-load-*")
-	if err != nil {
-		return nil, err
-	}
-	s := &memoServer{data: filepath.Join(tmp, "data")}
-	s.cleanup = append(s.cleanup, func() { os.RemoveAll(tmp) })
+	s := &memoServer{}
 	p.say("building cmd/memo")
-	if s.bin, err = buildMemo(ctx, repo, tmp); err != nil {
+	if err := s.build(ctx, o); err != nil {
 		s.stop()
 		return nil, err
 	}
@@ -119,7 +123,7 @@ func startMemo(ctx context.Context, o options, p *progress, seed func(dsn string
 			return nil, err
 		}
 	}
-	s.logFile, err = os.Create(filepath.Join(tmp, "serve.log"))
+	s.logFile, err = os.Create(filepath.Join(filepath.Dir(s.bin), "serve.log"))
 	if err != nil {
 		s.stop()
 		return nil, err
@@ -137,7 +141,7 @@ func startMemo(ctx context.Context, o options, p *progress, seed func(dsn string
 		s.stop()
 		return nil, fmt.Errorf("%w (log: %s)", err, tail(s.logFile.Name()))
 	}
-	p.say("memo serve (pid %d) on %s, database %s", s.cmd.Process.Pid, s.Base, redact(s.Database))
+	p.say("memo serve (pid %d) on %s, database %s", s.cmd.Process.Pid, s.Base, storage.RedactDSN(s.Database))
 	return s, nil
 }
 
@@ -160,17 +164,8 @@ func target(ctx context.Context, o options) (*memoServer, error) {
 		return nil, err
 	}
 	if s.Database != "" {
-		repo, err := findRepo(o.Repo)
-		if err != nil {
-			return nil, err
-		}
-		tmp, err := os.MkdirTemp("", "memo-load-*")
-		if err != nil {
-			return nil, err
-		}
-		s.cleanup = append(s.cleanup, func() { os.RemoveAll(tmp) })
-		s.data = filepath.Join(tmp, "data")
-		if s.bin, err = buildMemo(ctx, repo, tmp); err != nil {
+		// memo publish, for the fan-out, runs against the target's database.
+		if err := s.build(ctx, o); err != nil {
 			s.stop()
 			return nil, err
 		}
@@ -294,7 +289,7 @@ func scratchSchema(ctx context.Context, dsn string) (string, func(), error) {
 	schema := fmt.Sprintf("memo_load_%d_%d", time.Now().Unix(), os.Getpid())
 	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
 		admin.Close()
-		return "", nil, fmt.Errorf("create schema %s on %s: %w", schema, redact(dsn), err)
+		return "", nil, fmt.Errorf("create schema %s on %s: %w", schema, storage.RedactDSN(dsn), err)
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
@@ -306,17 +301,6 @@ func scratchSchema(ctx context.Context, dsn string) (string, func(), error) {
 		admin.Close()
 	}
 	return u.String(), drop, nil
-}
-
-func redact(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return dsn
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }
 
 func tail(path string) string {

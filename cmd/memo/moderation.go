@@ -99,14 +99,14 @@ func runUnblock(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // runRefused lists the latest inbox requests the server refused, with the reason.
 func runRefused(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cfg, finish := newFlagSet("refused", "[--limit N]", "List the latest refused inbox requests, newest first, with the reason.", stderr)
-	limit := fs.Int("limit", 50, "how many to list (1 to 1000)")
+	limit, checkLimit := limitFlag(fs)
 	if pos, err := parseWithArgs(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
 	}
-	if *limit < 1 || *limit > 1000 {
-		return fmt.Errorf("%w: --limit %d: use 1 to 1000", errUsage, *limit)
+	if err := checkLimit(); err != nil {
+		return err
 	}
 	a, err := openChecked(ctx, cfg, finish, stderr)
 	if err != nil {

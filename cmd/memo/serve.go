@@ -35,7 +35,7 @@ func openApp(ctx context.Context, cfg *config, stderr io.Writer) (*app, error) {
 	}
 	store, err := storage.Open(ctx, cfg.Database)
 	if err != nil {
-		return nil, fmt.Errorf("MEMO_DATABASE=%q: %v", redactDSN(cfg.Database), err)
+		return nil, fmt.Errorf("MEMO_DATABASE=%q: %v", storage.RedactDSN(cfg.Database), err)
 	}
 	key, err := loadKey(ctx, cfg, store)
 	if err != nil {

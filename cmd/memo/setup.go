@@ -5,24 +5,11 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 
 	"github.com/memo-fediverse/memo/federation/sigs"
 	"github.com/memo-fediverse/memo/storage"
 )
-
-// redactDSN hides a password in a database URL before it is printed.
-func redactDSN(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return dsn
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
-}
 
 // loadKey returns the actor's private key. With SQLite it lives in DATA/actor-key.pem (0600). With PostgreSQL the
 // replicas must share one key, so the database holds it: the first process to start stores its key (from the file

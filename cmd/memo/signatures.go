@@ -42,6 +42,17 @@ func runSignatures(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return fmt.Errorf("%w: unknown subcommand %q: use list, export, hide, show or verify", errUsage, sub)
 }
 
+// limitFlag adds --limit to a list command; check refuses a value out of range once the flags are parsed.
+func limitFlag(fs *flag.FlagSet) (limit *int, check func() error) {
+	limit = fs.Int("limit", 50, "how many to list (1 to 1000)")
+	return limit, func() error {
+		if *limit < 1 || *limit > 1000 {
+			return fmt.Errorf("%w: --limit %d: use 1 to 1000", errUsage, *limit)
+		}
+		return nil
+	}
+}
+
 // parseWithArgs parses flags placed before or after the positional arguments and returns the positionals.
 func parseWithArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
@@ -63,14 +74,14 @@ func signaturesList(ctx context.Context, args []string, stdout, stderr io.Writer
 	search := fs.String("search", "", "only signatures whose name, handle or instance contains TEXT")
 	all := fs.Bool("all", false, "include private, withdrawn and hidden signatures")
 	before := fs.Int64("before", 0, "start after signature number ID (the next page)")
-	limit := fs.Int("limit", 50, "how many to list (1 to 1000)")
+	limit, checkLimit := limitFlag(fs)
 	if pos, err := parseWithArgs(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
 	}
-	if *limit < 1 || *limit > 1000 {
-		return fmt.Errorf("%w: --limit %d: use 1 to 1000", errUsage, *limit)
+	if err := checkLimit(); err != nil {
+		return err
 	}
 	a, err := openChecked(ctx, cfg, finish, stderr)
 	if err != nil {

@@ -371,13 +371,7 @@ func (w *Worker) record(ctx context.Context, log *slog.Logger, j job, status int
 	)
 	switch res.verdict {
 	case delivered:
-		// The read keeps the common case, a domain with no failure record, to one write.
-		if _, err = w.cfg.Store.DomainStatus(ctx, j.Domain); err == nil {
-			err = w.cfg.Store.ClearDomain(ctx, j.Domain)
-		} else if errors.Is(err, storage.ErrNotFound) {
-			err = nil
-		}
-		if err == nil {
+		if err = w.cfg.Store.ClearDomain(ctx, j.Domain); err == nil {
 			ok, err = w.cfg.Store.MarkDelivered(ctx, o)
 		}
 		if err == nil && ok {

@@ -39,7 +39,7 @@ func NewActors(client *Client, store *storage.Store) *Actors {
 
 // Key returns the actor owning keyID and its public key, from the cache unless refresh is set or the cache lacks
 // it. fromCache tells whether the answer came from the cache (a failed verification may then refetch once); a
-// fetched actor is not cached until the caller stores it: Remember, or the inbox with the activity it verified.
+// fetched actor is not cached until the caller stores it (the inbox does, with the activity it verified).
 func (a *Actors) Key(ctx context.Context, keyID string, refresh bool) (actor storage.RemoteActor, pub *rsa.PublicKey, fromCache bool, err error) {
 	if !refresh {
 		cached, err := a.store.ActorByKeyID(ctx, keyID)
@@ -61,12 +61,6 @@ func (a *Actors) Key(ctx context.Context, keyID string, refresh bool) (actor sto
 		return actor, nil, false, fmt.Errorf("key %s: %w", keyID, err)
 	}
 	return actor, pub, false, nil
-}
-
-// Remember caches an actor fetched by Key. The inbox calls it only once a request signed with the key has been
-// verified and accepted, so that a refused request leaves no trace in the cache.
-func (a *Actors) Remember(ctx context.Context, actor storage.RemoteActor) error {
-	return a.store.PutActor(ctx, actor)
 }
 
 // MayRefetch tells whether keyID may be fetched again now, and if so records that it is.

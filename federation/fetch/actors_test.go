@@ -77,9 +77,9 @@ func TestKeyResolution(t *testing.T) {
 			t.Fatalf("Key: %+v cached=%v err=%v", got, cached, err)
 		}
 		if n, _ := store.CountActors(ctx); n != 0 {
-			t.Errorf("cached before Remember: %d", n)
+			t.Errorf("cached before the caller stored it: %d", n)
 		}
-		if err := actors.Remember(ctx, got); err != nil {
+		if err := store.PutActor(ctx, got); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, cached, err := actors.Key(ctx, alice.KeyID, false); err != nil || !cached {
