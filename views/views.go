@@ -138,6 +138,7 @@ func (s *Site) routes() {
 	get(interactPath, s.interact)
 	get(staticDir(u)+"{name}", s.static)
 	get("/favicon.ico", s.favicon)
+	get("/robots.txt", s.robots)
 
 	// The interaction collections of an object and the actor's collections have no page of their own: a browser
 	// that follows one lands on the page of what they belong to.
