@@ -192,8 +192,12 @@ func (r relayCheck) add(ctx context.Context) *refusal {
 	return nil
 }
 
-// withdraw honours a relayed withdrawal only when the signer's server confirms it: the reply is gone, or no
-// longer carries a signing phrase.
+// withdraw honours a relayed withdrawal only from the copy that relayed the signature, and only when the signer's
+// server confirms it: the reply answers 404 or 410 or is a Tombstone, or it is still the signer's and no longer
+// carries a signing phrase. Anything else (the sender is another copy or a follower, the signature was made here
+// directly, the reply still signs, the server cannot be reached or answers 5xx) changes nothing and is refused
+// with its reason; a signature made here directly is withdrawn only by its author (Delete or Update of the reply,
+// Delete of the account).
 func (r relayCheck) withdraw(ctx context.Context) *refusal {
 	if _, ref := r.knownCopy(ctx); ref != nil {
 		return ref
@@ -205,18 +209,41 @@ func (r relayCheck) withdraw(ctx context.Context) *refusal {
 	if err != nil {
 		return refuse(http.StatusServiceUnavailable, "cannot read signatures now, retry later")
 	}
+	if ref := relayedBy(sig, r.copyActor); ref != nil {
+		return ref
+	}
+	if sig.WithdrawnMS.Valid {
+		return nil // already withdrawn: a retry of a Remove that was honoured
+	}
 	note, _, gone, ref := r.fetchReply(ctx)
 	if ref != nil {
 		return ref
 	}
 	if !gone {
-		d, _, ref := r.decide(ctx, note)
-		if ref == nil && d.Result.Signature {
+		if err := signing.CheckAuthor(sig.ActorIRI, note); err != nil {
+			return refuse(http.StatusConflict, "reply %s is no longer the signer's on their server: %v", r.noteIRI, err)
+		}
+		if err := signing.CheckNoteHost(sig.ActorIRI, note); err != nil {
+			return refuse(http.StatusConflict, "reply %s: %v", r.noteIRI, err)
+		}
+		if signing.Classify(note, "", r.in.matcher()).Signature {
 			return refuse(http.StatusConflict, "reply %s still stands with a signing phrase on the signer's server", r.noteIRI)
 		}
 	}
 	if _, err := r.in.cfg.Store.WithdrawSignature(ctx, sig.ActorIRI, sig.NoteIRI); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return refuse(http.StatusServiceUnavailable, "cannot withdraw the signature now, retry later")
 	}
+	r.in.log.Info("relayed withdrawal honoured", "signer", sig.ActorIRI, "copy", r.copyActor, "gone", gone)
 	return nil
+}
+
+// relayedBy refuses a withdrawal of sig relayed by copyActor unless that copy is the one that relayed it.
+func relayedBy(sig storage.Signature, copyActor string) *refusal {
+	switch sig.ViaCopy {
+	case copyActor:
+		return nil
+	case "":
+		return refuse(http.StatusForbidden, "the signature carried by %s was made here directly: only its author can withdraw it (Delete or Update of the reply)", sig.NoteIRI)
+	}
+	return refuse(http.StatusForbidden, "the signature carried by %s was relayed by %s, not by %s: only that copy may relay its withdrawal", sig.NoteIRI, sig.ViaCopy, copyActor)
 }

@@ -255,6 +255,9 @@ func (in *Inbox) receive(ctx context.Context, w http.ResponseWriter, r *http.Req
 		IRI: act.ID, Type: act.Type, ActorIRI: actorIRI, ObjectIRI: act.ObjectIRI(), Body: string(body),
 		Headers: evidenceHeaders(r, params), KeyID: params.KeyID,
 	}, fetched)
+	if errors.Is(err, storage.ErrKeyTaken) {
+		return "", base.with(http.StatusUnauthorized, err.Error())
+	}
 	if err != nil {
 		in.log.Error("inbox store", "activity", act.ID, "err", err)
 		return "", base.with(http.StatusServiceUnavailable, "cannot store the activity now, retry later")

@@ -3,7 +3,9 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -41,10 +43,29 @@ func (s *Store) PutActor(ctx context.Context, a RemoteActor) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error { return s.PutActorTx(ctx, tx, a) })
 }
 
-// PutActorTx is PutActor in the caller's transaction.
+// ErrKeyTaken means an actor names as its key a key id that another cached actor holds: one row per key id, and
+// the key's legitimate owner keeps it (see keyHolder).
+var ErrKeyTaken = errors.New("key id belongs to another actor")
+
+// PutActorTx is PutActor in the caller's transaction. A key id held by another actor is refused (ErrKeyTaken)
+// and nothing is stored, unless the other actor's claim is the weaker one, which then loses the key.
 func (s *Store) PutActorTx(ctx context.Context, tx *sqlx.Tx, a RemoteActor) error {
 	if a.FetchedAt.IsZero() {
 		a.FetchedAt = s.now()
+	}
+	if a.KeyID != "" {
+		holder, weaker, err := s.keyHolder(ctx, tx, a.IRI, a.KeyID)
+		if err != nil {
+			return err
+		}
+		if holder != "" && !weaker {
+			return fmt.Errorf("store actor %s: key %s is %s's: %w", a.IRI, a.KeyID, holder, ErrKeyTaken)
+		}
+		if holder != "" {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE actors SET key_id = '', public_key_pem = '' WHERE iri = ?`), holder); err != nil {
+				return fmt.Errorf("store actor %s: release key %s from %s: %w", a.IRI, a.KeyID, holder, err)
+			}
+		}
 	}
 	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO actors (iri, type, username, domain, display_name, url, inbox, shared_inbox, key_id, public_key_pem, raw, fetched_at, deleted_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
@@ -62,6 +83,42 @@ ON CONFLICT (iri) DO UPDATE SET type = excluded.type, username = excluded.userna
 // Actor returns a cached actor by IRI, deleted or not.
 func (s *Store) Actor(ctx context.Context, iri string) (RemoteActor, error) {
 	return s.actorWhere(ctx, `iri = ?`, iri)
+}
+
+// KeyHolder returns the cached actor other than iri that holds keyID and keeps it against iri's claim, or "" when
+// iri may take that key id (nobody else holds it, or the holder's claim is the weaker one).
+func (s *Store) KeyHolder(ctx context.Context, iri, keyID string) (string, error) {
+	h, weaker, err := s.keyHolder(ctx, s.db, iri, keyID)
+	if err != nil || weaker {
+		return "", err
+	}
+	return h, nil
+}
+
+// keyHolder finds the actor other than iri that holds keyID; weaker tells that its claim yields to iri's: it is
+// deleted, or iri's claim is under iri's own IRI (iri#main-key, iri/main-key, as servers name keys) and its is
+// not. Otherwise the actor that holds the key keeps it: first come, on the same host only (keys and actors are on
+// one host, checked before), so a stranger can never take a key this way.
+func (s *Store) keyHolder(ctx context.Context, q sqlx.QueryerContext, iri, keyID string) (holder string, weaker bool, err error) {
+	var rows []struct {
+		IRI       string        `db:"iri"`
+		DeletedMS sql.NullInt64 `db:"deleted_at"`
+	}
+	if err := sqlx.SelectContext(ctx, q, &rows, s.rebind(`SELECT iri, deleted_at FROM actors WHERE key_id = ? AND iri <> ?`), keyID, iri); err != nil {
+		return "", false, fmt.Errorf("holder of key %s: %w", keyID, err)
+	}
+	if len(rows) == 0 {
+		return "", false, nil
+	}
+	h := rows[0]
+	return h.IRI, h.DeletedMS.Valid || (KeyUnder(iri, keyID) && !KeyUnder(h.IRI, keyID)), nil
+}
+
+// KeyUnder tells whether keyID is named under the actor's own IRI: the IRI itself with a fragment (Mastodon's
+// #main-key) or a path below it (GoToSocial's /main-key).
+func KeyUnder(iri, keyID string) bool {
+	k, _, _ := strings.Cut(keyID, "#")
+	return iri != "" && (k == iri || strings.HasPrefix(k, iri+"/"))
 }
 
 // ActorByKeyID returns the cached actor that published the key keyID.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"strings"
+
+	"github.com/memo-fediverse/memo/content"
 )
 
 // Block kinds: a single actor (by IRI) or a whole domain.
@@ -13,13 +15,12 @@ const (
 	BlockDomain = "domain"
 )
 
-// AddBlock blocks an actor or a domain; blocking again keeps the first reason.
+// AddBlock blocks an actor or a domain; blocking again keeps the first reason. The value is stored in the form
+// NormaliseBlock gives.
 func (s *Store) AddBlock(ctx context.Context, kind, value, reason string) error {
-	if kind != BlockActor && kind != BlockDomain {
-		return fmt.Errorf("block kind %q: want %q or %q", kind, BlockActor, BlockDomain)
-	}
-	if kind == BlockDomain {
-		value = strings.ToLower(value)
+	value, err := NormaliseBlock(kind, value)
+	if err != nil {
+		return err
 	}
 	if _, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO blocks (kind, value, reason, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (kind, value) DO NOTHING`),
 		kind, value, reason, ms(s.now())); err != nil {
@@ -30,8 +31,9 @@ func (s *Store) AddBlock(ctx context.Context, kind, value, reason string) error 
 
 // RemoveBlock lifts a block.
 func (s *Store) RemoveBlock(ctx context.Context, kind, value string) error {
-	if kind == BlockDomain {
-		value = strings.ToLower(value)
+	value, err := NormaliseBlock(kind, value)
+	if err != nil {
+		return err
 	}
 	if _, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM blocks WHERE kind = ? AND value = ?`), kind, value); err != nil {
 		return fmt.Errorf("unblock %s %s: %w", kind, value, err)
@@ -40,16 +42,22 @@ func (s *Store) RemoveBlock(ctx context.Context, kind, value string) error {
 }
 
 // IsBlocked tells whether the actor or its domain is blocked. domain is the actor's host, with or without a port,
-// compared without case; a block of example.com also covers its subdomains, and a block of a bare host covers all
-// its ports.
+// compared in canonical form (content.CanonicalHost); a block of example.com also covers its subdomains, and a
+// block of a bare host covers all its ports.
 func (s *Store) IsBlocked(ctx context.Context, actorIRI, domain string) (bool, error) {
-	d := strings.ToLower(domain)
+	d, err := content.CanonicalHost("", domain)
+	if err != nil {
+		d = strings.TrimSuffix(strings.ToLower(domain), ".")
+	}
+	if iri, err := canonicalIRI(actorIRI); err == nil {
+		actorIRI = iri
+	}
 	domains := []any{d}
 	if h, _, err := net.SplitHostPort(d); err == nil {
 		d = h
 		domains = append(domains, d)
 	}
-	if net.ParseIP(d) == nil {
+	if net.ParseIP(strings.Trim(d, "[]")) == nil {
 		for {
 			_, rest, ok := strings.Cut(d, ".")
 			if !ok || !strings.Contains(rest, ".") {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/memo-fediverse/memo/content"
 )
 
 // Self-hosted copies, from both sides. On the origin, the copies table lists the copies whose relays it accepted
@@ -38,10 +40,15 @@ func (s *Store) AddCopy(ctx context.Context, c Copy) error {
 	if c.ActorIRI == "" || c.Domain == "" {
 		return errors.New("add copy: actor and domain are required")
 	}
+	d, err := content.CanonicalHost("", c.Domain)
+	if err != nil {
+		return fmt.Errorf("add copy %s: %w", c.ActorIRI, err)
+	}
+	c.Domain = d
 	if c.Since.IsZero() {
 		c.Since = s.now()
 	}
-	_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO copies (actor_iri, domain, inbox, since, blocked) VALUES (?, ?, ?, ?, FALSE)
+	_, err = s.db.ExecContext(ctx, s.rebind(`INSERT INTO copies (actor_iri, domain, inbox, since, blocked) VALUES (?, ?, ?, ?, FALSE)
 		ON CONFLICT (actor_iri) DO UPDATE SET inbox = excluded.inbox`), c.ActorIRI, c.Domain, c.Inbox, ms(c.Since))
 	if err != nil {
 		return fmt.Errorf("add copy %s: %w", c.ActorIRI, err)
@@ -82,6 +89,9 @@ func (s *Store) BlockCopies(ctx context.Context, domain string, blocked bool) (c
 	if domain == "" {
 		return 0, 0, errors.New("block copy: the domain is required")
 	}
+	if domain, err = content.CanonicalHost("", domain); err != nil {
+		return 0, 0, fmt.Errorf("block copy: %w", err)
+	}
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE copies SET blocked = ? WHERE domain = ?`), blocked, domain)
 		if err != nil {
@@ -111,6 +121,9 @@ func (s *Store) BlockCopies(ctx context.Context, domain string, blocked bool) (c
 
 // CopyBlocked tells whether the copy actorIRI, or any copy on its domain, is blocked.
 func (s *Store) CopyBlocked(ctx context.Context, actorIRI, domain string) (bool, error) {
+	if d, err := content.CanonicalHost("", domain); err == nil {
+		domain = d
+	}
 	var n int
 	err := s.db.GetContext(ctx, &n, s.rebind(`SELECT COUNT(*) FROM copies WHERE blocked AND (actor_iri = ? OR domain = ?)`), actorIRI, domain)
 	if err != nil {

@@ -4,11 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/memo-fediverse/memo/content"
 )
 
 // Moderation writes that must happen together: a block hides what the blocked party signed and drops them as
@@ -31,27 +32,41 @@ type BlockEffect struct {
 	AlreadyBlocked   bool
 }
 
-var domainRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$`)
-
-// NormaliseBlock checks a block's value and returns it in stored form: an actor as an http(s) IRI, a domain as
-// a lower-case host name (a block of example.com also covers its subdomains).
+// NormaliseBlock checks a block's value and returns it in stored form: an actor as an http(s) IRI with its host in
+// canonical form, a domain as a canonical host (content.CanonicalHost: lower case, IDNA in ASCII, no trailing dot,
+// no default port). A block of example.com also covers its subdomains.
 func NormaliseBlock(kind, value string) (string, error) {
 	value = strings.TrimSpace(value)
 	switch kind {
 	case BlockActor:
-		u, err := url.Parse(value)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		iri, err := canonicalIRI(value)
+		if err != nil {
 			return "", fmt.Errorf("actor %q: give the actor's IRI, e.g. https://example.social/users/name", value)
 		}
-		return value, nil
+		return iri, nil
 	case BlockDomain:
-		d := strings.TrimSuffix(strings.ToLower(value), ".")
-		if !domainRE.MatchString(d) {
-			return "", fmt.Errorf("domain %q: give a host name, e.g. example.social", value)
+		d, err := content.CanonicalHost("", value)
+		if err != nil {
+			return "", fmt.Errorf("domain %q: give a host name, e.g. example.social (%v)", value, err)
 		}
 		return d, nil
 	}
 	return "", fmt.Errorf("block kind %q: want %q or %q", kind, BlockActor, BlockDomain)
+}
+
+// canonicalIRI returns an http(s) IRI with its host in canonical form, so that an actor named with another
+// spelling of its host is still the same actor.
+func canonicalIRI(iri string) (string, error) {
+	u, err := url.Parse(iri)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		return "", fmt.Errorf("%q is not an http(s) IRI", iri)
+	}
+	h, err := content.CanonicalHost(u.Scheme, u.Host)
+	if err != nil {
+		return "", err
+	}
+	u.Host = h
+	return u.String(), nil
 }
 
 // domainMatch is the condition selecting rows of a column holding a host that a domain block covers.

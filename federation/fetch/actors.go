@@ -8,10 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/sigs"
 	"github.com/memo-fediverse/memo/storage"
 )
@@ -173,21 +173,15 @@ func (a *Actors) Actor(ctx context.Context, iri string, refresh bool) (storage.R
 	return doc.Actor, nil
 }
 
-// SameHost tells whether two URLs name the same host (and port).
+// SameHost tells whether two URLs name the same host (and port), compared in canonical form
+// (content.CanonicalHost).
 func SameHost(a, b string) bool {
-	ua, err1 := url.Parse(a)
-	ub, err2 := url.Parse(b)
-	return err1 == nil && err2 == nil && ua.Host != "" && strings.EqualFold(ua.Host, ub.Host)
+	ha := content.URLHost(a)
+	return ha != "" && ha == content.URLHost(b)
 }
 
-// Host returns the host (with port) of a URL, lower case, or "" when it has none.
-func Host(iri string) string {
-	u, err := url.Parse(iri)
-	if err != nil {
-		return ""
-	}
-	return strings.ToLower(u.Host)
-}
+// Host returns the canonical host (with port when not the default) of a URL, or "" when it has no valid one.
+func Host(iri string) string { return content.URLHost(iri) }
 
 // ActorDoc is what ParseActor found: the actor as cached, plus the key's stated owner (or, for a bare key
 // document, Owner alone).

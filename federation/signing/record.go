@@ -119,7 +119,10 @@ func NewRecord(a Actor, n Note, vis Visibility, revision int, at time.Time) (Rec
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return Record{}, fmt.Errorf("actor IRI %q is not an http(s) URL", a.IRI)
 	}
-	domain := strings.ToLower(u.Host)
+	domain := content.URLHost(a.IRI)
+	if domain == "" {
+		return Record{}, fmt.Errorf("actor IRI %q has no valid host", a.IRI)
+	}
 	user := PlainText(a.PreferredUsername, 64)
 	// Usernames are letters, digits, "_", "." and "-" everywhere we know of; anything else is dropped so a handle
 	// can never carry markup or a second "@".

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/memo-fediverse/memo/content"
 )
 
 // ErrForged marks a reply whose ownership does not hold; the inbox refuses it and stores nothing.
@@ -59,11 +61,15 @@ func SameNote(forwarded, fetched Note) error {
 	return nil
 }
 
-// hostOf returns the lower-cased host (with port) of an http(s) IRI.
+// hostOf returns the canonical host (content.CanonicalHost) of an http(s) IRI.
 func hostOf(iri string) (string, error) {
 	u, err := url.Parse(iri)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return "", fmt.Errorf("%q is not an http(s) IRI", iri)
 	}
-	return strings.ToLower(u.Host), nil
+	h := content.URLHost(iri)
+	if h == "" {
+		return "", fmt.Errorf("%q has no valid host", iri)
+	}
+	return h, nil
 }
