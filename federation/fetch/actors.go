@@ -100,9 +100,8 @@ func (a *Actors) fetchKeyOwner(ctx context.Context, keyID string) (storage.Remot
 	if err != nil || (keyURL.Scheme != "https" && keyURL.Scheme != "http") || keyURL.Host == "" {
 		return none, fmt.Errorf("keyId %q is not an http(s) URL", keyID)
 	}
-	docURL := *keyURL
-	docURL.Fragment, docURL.RawFragment = "", ""
-	docIRI := docURL.String()
+	// Cut rather than re-serialise: the ids are compared as strings, as they were written.
+	docIRI, _, _ := strings.Cut(keyID, "#")
 	doc, err := a.document(ctx, docIRI)
 	if err != nil {
 		return none, fmt.Errorf("key %s: %w", keyID, err)
