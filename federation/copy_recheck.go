@@ -63,7 +63,7 @@ func (rc *RelayRecheck) Pass(ctx context.Context) (int, error) {
 }
 
 func (rc *RelayRecheck) replyGone(ctx context.Context, noteIRI string) (bool, error) {
-	body, err := rc.Client.Get(ctx, noteIRI)
+	body, err := rc.Client.GetObject(ctx, noteIRI)
 	if fetch.Gone(err) {
 		return true, nil
 	}

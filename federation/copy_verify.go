@@ -79,11 +79,13 @@ func (r relayCheck) fetchReply(ctx context.Context) (note signing.Note, body []b
 	if !strings.HasPrefix(r.noteIRI, "https://") && !strings.HasPrefix(r.noteIRI, "http://") {
 		return note, nil, false, refuse(http.StatusBadRequest, "relay object %q is not an http(s) IRI", r.noteIRI)
 	}
-	body, err := r.in.cfg.Actors.Client().Get(ctx, r.noteIRI)
+	body, err := r.in.cfg.Actors.Client().GetObject(ctx, r.noteIRI)
 	var se *fetch.StatusError
 	switch {
 	case fetch.Gone(err):
 		return note, nil, true, nil
+	case fetch.Refused(err):
+		return note, nil, false, refuse(http.StatusBadRequest, "the signer's server does not serve reply %s: %v", r.noteIRI, err)
 	case errors.As(err, &se) && se.Code >= 400 && se.Code < 500:
 		return note, nil, false, refuse(http.StatusBadRequest, "the signer's server answers HTTP %d for reply %s", se.Code, r.noteIRI)
 	case err != nil:

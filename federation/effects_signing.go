@@ -129,7 +129,12 @@ func (in *Inbox) fetchOrigin(ctx context.Context, forwarded signing.Note) (signi
 	if err := signing.CheckNoteHost(author, forwarded); err != nil {
 		return forwarded, nil, err
 	}
-	body, err := in.cfg.Actors.Client().Get(ctx, forwarded.ID)
+	body, err := in.cfg.Actors.Client().GetObject(ctx, forwarded.ID)
+	if fetch.Refused(err) {
+		// Its server answered with something that is not that note (another id, a redirect off its host, not
+		// ActivityPub): asking again will not change that.
+		return forwarded, nil, fmt.Errorf("%w: forwarded note %s cannot be fetched from its server: %v", signing.ErrForged, forwarded.ID, err)
+	}
 	if err != nil {
 		return forwarded, nil, fmt.Errorf("%w: %w: forwarded note %s cannot be fetched from its server: %v", signing.ErrForged, errOriginUnreachable, forwarded.ID, err)
 	}

@@ -192,8 +192,9 @@ func TestInboxRefusals(t *testing.T) {
 }
 
 // TestInboxKeyFetchPolicy runs with private addresses refused, except the one simulated instance whose actors
-// sign: a key fetch that redirects to loopback or to the metadata address must be refused, as must an oversized
-// actor document and a server that never answers (within the client's timeout).
+// sign: a key fetch that redirects to loopback or to the metadata address must be refused (the redirect leaves
+// the key's origin), as must an oversized actor document and a server that never answers (within the client's
+// timeout).
 func TestInboxKeyFetchPolicy(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
 		inst := fedtest.NewInstance(t, "mastodon")
@@ -208,8 +209,8 @@ func TestInboxKeyFetchPolicy(t *testing.T) {
 			name, want string
 			handler    http.HandlerFunc
 		}{
-			{"key fetch redirects to another loopback port", "not allowed", redirect(target.Base + "/users/x")},
-			{"key fetch redirects to 169.254.169.254", "not allowed", redirect("http://169.254.169.254/latest/meta-data/")},
+			{"key fetch redirects to another loopback port", "leaves the origin", redirect(target.Base + "/users/x")},
+			{"key fetch redirects to 169.254.169.254", "leaves the origin", redirect("http://169.254.169.254/latest/meta-data/")},
 			{"actor document over the size limit", "too large", func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/activity+json")
 				w.Write([]byte(`{"id":"x","pad":"`))

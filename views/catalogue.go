@@ -155,6 +155,8 @@ var frStrings = map[string]string{
 	"interact.err.ip":      "Indiquez le nom de domaine de votre instance, pas une adresse IP.",
 	"interact.err.ascii":   "Écrivez le nom de domaine de votre instance sous sa forme ASCII (punycode, xn--…).",
 	"interact.err.uri":     "Cette adresse n’est pas celle d’un objet publié ici.",
+	"interact.form.title":  "Confirmez votre instance",
+	"interact.err.form":    "Par sécurité, cette page ne vous envoie vers votre instance que depuis le formulaire. Vérifiez-la ci-dessous, puis validez.",
 }
 
 var enStrings = map[string]string{
@@ -309,4 +311,6 @@ var enStrings = map[string]string{
 	"interact.err.ip":      "Enter your instance’s domain name, not an IP address.",
 	"interact.err.ascii":   "Write your instance’s domain name in its ASCII (punycode, xn--…) form.",
 	"interact.err.uri":     "That address is not one of the objects published here.",
+	"interact.form.title":  "Confirm your instance",
+	"interact.err.form":    "For your safety, this page sends you to your instance only from the form. Check it below, then submit.",
 }

@@ -15,6 +15,7 @@ var (
 	errInstanceIP      = errors.New("interact.err.ip")
 	errInstanceASCII   = errors.New("interact.err.ascii")
 	errObjectNotOurs   = errors.New("interact.err.uri")
+	errNotFromForm     = errors.New("interact.err.form")
 )
 
 // instanceHost extracts the instance's host from what a visitor typed: a handle (alice@mastodon.example, with or
@@ -152,17 +153,37 @@ func (s *Site) interact(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		host, err = instanceHost(input)
 	}
+	status := http.StatusBadRequest
+	if err == nil && !s.fromOurPage(r) {
+		err, status = errNotFromForm, http.StatusForbidden
+	}
 	if err != nil {
 		p := s.newPage(r, "", "", "", s.cfg.URLs.Home(), "")
 		reason := p.L.T(err.Error())
 		p.Title, p.Description = p.L.T("interact.err.title"), reason
+		if err == errNotFromForm {
+			p.Title = p.L.T("interact.form.title")
+		}
 		p.FormValue, p.FormError = input, reason
 		if err != errObjectNotOurs {
 			p.SignURI = q.Get("uri")
 		}
-		p.Data = errorData{Status: http.StatusBadRequest, Heading: p.Title, Reason: reason, ShowForm: true}
-		s.render(w, r, http.StatusBadRequest, "error", p)
+		p.Data = errorData{Status: status, Heading: p.Title, Reason: reason, ShowForm: true}
+		s.render(w, r, status, "error", p)
 		return
 	}
 	http.Redirect(w, r, interactTarget(host, object), http.StatusSeeOther)
+}
+
+// fromOurPage tells whether the request is the follow box submitted from one of our pages. Only then does
+// /interact redirect: otherwise a link made anywhere, or a server fetching a URL an attacker named (a keyId, a
+// note id), would make our host redirect to any host it names, an open redirect that lends our host's name to a
+// document served elsewhere. Browsers say where a navigation comes from in Sec-Fetch-Site; one that does not
+// send it still sends our page as Referer (our Referrer-Policy keeps the whole URL on the same origin).
+func (s *Site) fromOurPage(r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin"
+	}
+	ref := r.Header.Get("Referer")
+	return ref != "" && strings.HasPrefix(ref, s.cfg.URLs.Base+"/")
 }

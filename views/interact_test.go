@@ -3,6 +3,7 @@ package views
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/memo-fediverse/memo/storage/storagetest"
@@ -70,7 +71,7 @@ func TestInteractRedirectsToTheInstance(t *testing.T) {
 	memoTarget := "https://mastodon.example/authorize_interaction?uri=" + url.QueryEscape(u.Memo())
 
 	for _, in := range []string{"mastodon.example", "alice@mastodon.example", "@alice@mastodon.example", "https://mastodon.example/@alice"} {
-		r := get(t, h, "/interact?instance="+url.QueryEscape(in))
+		r := get(t, h, "/interact?instance="+url.QueryEscape(in), "Sec-Fetch-Site: same-origin")
 		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != memoTarget {
 			t.Errorf("%q: %d to %q, want 303 to %q", in, r.Status, r.Header.Get("Location"), memoTarget)
 		}
@@ -80,9 +81,57 @@ func TestInteractRedirectsToTheInstance(t *testing.T) {
 	}
 
 	// From an impulse's page, the instance opens that impulse.
-	r := get(t, h, "/interact?instance=social.example&uri="+url.QueryEscape(u.Impulse("measure-2")))
+	r := get(t, h, "/interact?instance=social.example&uri="+url.QueryEscape(u.Impulse("measure-2")), "Referer: "+u.Impulse("measure-2"))
 	if want := "https://social.example/authorize_interaction?uri=" + url.QueryEscape(u.Impulse("measure-2")); r.Header.Get("Location") != want {
 		t.Errorf("impulse: Location %q, want %q", r.Header.Get("Location"), want)
+	}
+}
+
+// TestInteractIsNoOpenRedirect: /interact redirects only the follow box submitted from one of our pages, to the
+// host typed into it. The same URL reached from elsewhere (a link on another site, a server fetching a keyId or a
+// note id an attacker named) gets the form again, 403, without a Location: our host cannot be made to redirect to
+// another host by a URL alone.
+func TestInteractIsNoOpenRedirect(t *testing.T) {
+	store := storagetest.Open(t, storagetest.SQLiteDSN(t))
+	seedMemo(t, store)
+	h := newTestSite(t, store, testBase).Handler()
+	u := testURLs(testBase)
+	target := "/interact?instance=" + url.QueryEscape("evil.example") + "&uri=" + url.QueryEscape(u.Memo())
+
+	for _, c := range []struct {
+		name    string
+		headers []string
+	}{
+		{"no header at all (a server following a URL)", nil},
+		{"an ActivityPub fetch", []string{"Accept: application/activity+json"}},
+		{"a link on another site", []string{"Sec-Fetch-Site: cross-site", "Referer: https://evil.example/page"}},
+		{"a link on a sibling site", []string{"Sec-Fetch-Site: same-site"}},
+		{"typed in the address bar", []string{"Sec-Fetch-Site: none"}},
+		{"a Referer from another site", []string{"Referer: https://evil.example/"}},
+		{"a Referer that only starts like our host", []string{"Referer: " + testBase + ".evil.example/"}},
+		{"Sec-Fetch-Site says cross-site even with our Referer", []string{"Sec-Fetch-Site: cross-site", "Referer: " + u.Memo()}},
+	} {
+		r := get(t, h, target, c.headers...)
+		if r.Status != http.StatusForbidden {
+			t.Errorf("%s: status %d, want 403", c.name, r.Status)
+		}
+		if loc := r.Header.Get("Location"); loc != "" {
+			t.Errorf("%s: redirected to %q", c.name, loc)
+		}
+		if strings.Contains(r.Body, "https://evil.example/authorize_interaction") {
+			t.Errorf("%s: the page links to the target", c.name)
+		}
+	}
+	// The page offers the form again with the instance typed, so that one click from our page goes on.
+	r := get(t, h, target)
+	mustContain(t, "the form again", r.Body, `<form class="signbox"`, `value="evil.example"`, `name="uri" value="`+u.Memo()+`"`, "Par sécurité")
+
+	// From our own pages: the redirect goes to the host typed, and nowhere else.
+	for _, hv := range []string{"Sec-Fetch-Site: same-origin", "Referer: " + u.Memo()} {
+		r := get(t, h, target, hv)
+		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "https://evil.example/authorize_interaction?uri="+url.QueryEscape(u.Memo()) {
+			t.Errorf("%s: %d to %q", hv, r.Status, r.Header.Get("Location"))
+		}
 	}
 }
 

@@ -18,6 +18,8 @@
 //   - Instance.SetFailure: the inboxes answer a status (500, 429 with Retry-After, 410…), wait, or never answer,
 //     for a number of requests or for ever, to exercise delivery retries.
 //   - Instance.Handle: serve anything at a path (redirects, huge documents, a handler that never answers).
+//   - Instance.ServeAs: serve a document at a path with a given Content-Type (a user upload served as text/plain).
+//   - Instance.Redirect: answer a path with a redirect to any URL (an open redirect, a moved document).
 //   - Actor.Gone: its document answers 410, as after a Mastodon account deletion.
 //   - Actor.BareKey: its keyId names a separate key document (id, owner, publicKeyPem), as some servers publish.
 //   - Actor.RotateKey: a new key, as after a key rotation; the old one can still sign (Actor.OldKey).
@@ -196,6 +198,20 @@ func (i *Instance) Handle(path string, h http.HandlerFunc) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.handlers[path] = h
+}
+
+// ServeAs serves body at path with the given Content-Type, to any GET, signed or not: a file a user uploaded, a
+// document served as the wrong type, a forged key document.
+func (i *Instance) ServeAs(path, contentType string, body []byte) {
+	i.Handle(path, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		w.Write(body)
+	})
+}
+
+// Redirect answers path with a 302 to target (another path or another host), as an open redirect does.
+func (i *Instance) Redirect(path, target string) {
+	i.Handle(path, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, target, http.StatusFound) })
 }
 
 // SetFailure makes the inboxes misbehave as f says.

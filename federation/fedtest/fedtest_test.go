@@ -119,3 +119,28 @@ func jsonString(b []byte, key string) string {
 	s, _ := m[key].(string)
 	return s
 }
+
+// ServeAs serves a document with the Content-Type given; Redirect answers with a redirect to any URL.
+func TestServeAsAndRedirect(t *testing.T) {
+	inst := fedtest.NewInstance(t, "big")
+	other := fedtest.NewInstance(t, "other")
+	inst.ServeAs("/uploads/a.json", "text/plain; charset=utf-8", []byte(`{"id":"x"}`))
+	inst.Redirect("/go", other.Base+"/there")
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(url string) *http.Response {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("User-Agent", "memo/test")
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := get(inst.Base + "/uploads/a.json"); resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" {
+		t.Errorf("ServeAs: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if resp := get(inst.Base + "/go"); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != other.Base+"/there" {
+		t.Errorf("Redirect: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}

@@ -82,37 +82,59 @@ func (a *Actors) MayRefetch(keyID string, now time.Time) bool {
 	return true
 }
 
-// fetchKeyOwner fetches keyID's document: an actor carrying the key (Mastodon, Pleroma, Misskey: …#main-key), or a
-// bare key object whose owner is then fetched and must list that key.
+// fetchKeyOwner fetches keyID's document and returns the actor that owns the key, under these rules (Mastodon's
+// ActivityPub::FetchRemoteKeyService, after CVE-2024-23832), so that no document elsewhere on a host can speak for
+// one of its actors:
+//   - a key URL with a fragment (…/users/a#main-key: Mastodon, Pleroma, Misskey) names a part of the actor
+//     document at the URL without it; that document's id must be that URL, and its publicKey must have the key's id;
+//   - a key URL without fragment may answer the actor itself (id: the key URL), or a bare key document (id: the key
+//     URL, owner: the actor) whose owner, fetched at its own id and on the key's origin, lists that key back;
+//   - any other document at a key URL is not trusted at all: GoToSocial answers …/main-key with a minimal actor
+//     whose id is the actor's. Only that id is used, to fetch the actor from its own URL (same origin as the key),
+//     and that actor must list the key.
+//
+// Every fetch is under the document rules (redirects within the origin, ActivityPub content type).
 func (a *Actors) fetchKeyOwner(ctx context.Context, keyID string) (storage.RemoteActor, error) {
 	var none storage.RemoteActor
 	keyURL, err := url.Parse(keyID)
-	if err != nil || keyURL.Host == "" {
-		return none, fmt.Errorf("keyId %q is not a URL", keyID)
+	if err != nil || (keyURL.Scheme != "https" && keyURL.Scheme != "http") || keyURL.Host == "" {
+		return none, fmt.Errorf("keyId %q is not an http(s) URL", keyID)
 	}
-	doc, err := a.document(ctx, keyID)
+	// Cut rather than re-serialise: the ids are compared as strings, as they were written.
+	docIRI, _, _ := strings.Cut(keyID, "#")
+	doc, err := a.document(ctx, docIRI)
 	if err != nil {
 		return none, fmt.Errorf("key %s: %w", keyID, err)
 	}
-	if doc.KeyID == "" && doc.Owner != "" {
-		// A bare key: the owner must be on the key's host and publish this very key.
-		if !SameHost(doc.Owner, keyID) {
+	switch {
+	case docIRI != keyID:
+		// The key is a part of the actor document fetched.
+		if doc.ID != docIRI || doc.Actor.IRI == "" {
+			return none, fmt.Errorf("key %s: the document at %s has id %q: %w", keyID, docIRI, doc.ID, ErrIDMismatch)
+		}
+	case doc.Actor.IRI == "" && doc.Owner != "":
+		// A bare key: it must be the document at its URL, and its owner, on the same origin, must publish it.
+		if doc.ID != keyID {
+			return none, fmt.Errorf("key %s: the key document has id %q: %w", keyID, doc.ID, ErrIDMismatch)
+		}
+		if !SameOrigin(doc.Owner, keyID) {
 			return none, fmt.Errorf("key %s owned by %s: %w", keyID, doc.Owner, ErrKeyMismatch)
 		}
-		owner, err := a.document(ctx, doc.Owner)
+		owner, err := a.actorAt(ctx, doc.Owner)
 		if err != nil {
 			return none, fmt.Errorf("key owner %s: %w", doc.Owner, err)
 		}
 		doc = owner
-	} else if doc.KeyID == keyID && doc.Actor.Inbox == "" && doc.Actor.IRI != "" && doc.Actor.IRI != keyID && SameHost(doc.Actor.IRI, keyID) {
-		// GoToSocial answers a key URL (…/main-key) with a stub of the actor: id, type and publicKey, but no inbox.
-		// The full actor is at its id; it must publish the same key.
-		full, err := a.document(ctx, doc.Actor.IRI)
+	case doc.Actor.IRI == keyID:
+		// The actor itself, whose key is named by the actor's URL.
+	default:
+		// A document at the key URL that is not the key's (GoToSocial's minimal actor): only a pointer.
+		if doc.Actor.IRI == "" || !SameOrigin(doc.Actor.IRI, keyID) {
+			return none, fmt.Errorf("key %s: the document at that URL has id %q: %w", keyID, doc.ID, ErrIDMismatch)
+		}
+		full, err := a.actorAt(ctx, doc.Actor.IRI)
 		if err != nil {
 			return none, fmt.Errorf("actor %s of key %s: %w", doc.Actor.IRI, keyID, err)
-		}
-		if full.Actor.IRI != doc.Actor.IRI {
-			return none, fmt.Errorf("actor %s answers as %s: %w", doc.Actor.IRI, full.Actor.IRI, ErrKeyMismatch)
 		}
 		doc = full
 	}
@@ -122,10 +144,22 @@ func (a *Actors) fetchKeyOwner(ctx context.Context, keyID string) (storage.Remot
 	if doc.Owner != "" && doc.Owner != doc.Actor.IRI {
 		return none, fmt.Errorf("key %s owned by %s, served by %s: %w", keyID, doc.Owner, doc.Actor.IRI, ErrKeyMismatch)
 	}
-	if !SameHost(doc.Actor.IRI, keyID) {
-		return none, fmt.Errorf("key %s on another host than its actor %s: %w", keyID, doc.Actor.IRI, ErrKeyMismatch)
+	if !SameOrigin(doc.Actor.IRI, keyID) {
+		return none, fmt.Errorf("key %s on another origin than its actor %s: %w", keyID, doc.Actor.IRI, ErrKeyMismatch)
 	}
 	return doc.Actor, nil
+}
+
+// actorAt fetches the actor iri: the document at that URL, whose id must be iri.
+func (a *Actors) actorAt(ctx context.Context, iri string) (ActorDoc, error) {
+	doc, err := a.document(ctx, iri)
+	if err != nil {
+		return doc, err
+	}
+	if doc.ID != iri || doc.Actor.IRI != iri {
+		return ActorDoc{}, fmt.Errorf("the document at %s has id %q: %w", iri, doc.ID, ErrIDMismatch)
+	}
+	return doc, nil
 }
 
 // document fetches and reads an actor or key document, unsigned first (Client.GetPublic). Mastodon in
@@ -143,7 +177,7 @@ func (a *Actors) document(ctx context.Context, iri string) (ActorDoc, error) {
 		return doc, err
 	}
 	a.client.RequireSigned(Host(iri))
-	if body, err = a.client.Get(ctx, iri); err != nil {
+	if body, err = a.client.get(ctx, iri, true, true); err != nil {
 		return ActorDoc{}, err
 	}
 	return ParseActor(body)
@@ -160,12 +194,9 @@ func (a *Actors) Actor(ctx context.Context, iri string, refresh bool) (storage.R
 			return cached, err
 		}
 	}
-	doc, err := a.document(ctx, iri)
+	doc, err := a.actorAt(ctx, iri)
 	if err != nil {
 		return storage.RemoteActor{}, fmt.Errorf("actor %s: %w", iri, err)
-	}
-	if doc.Actor.IRI != iri {
-		return storage.RemoteActor{}, fmt.Errorf("actor %s: document has id %s", iri, doc.Actor.IRI)
 	}
 	if err := a.store.PutActor(ctx, doc.Actor); err != nil {
 		return storage.RemoteActor{}, err
@@ -186,6 +217,8 @@ func Host(iri string) string { return content.URLHost(iri) }
 // ActorDoc is what ParseActor found: the actor as cached, plus the key's stated owner (or, for a bare key
 // document, Owner alone).
 type ActorDoc struct {
+	// ID is the document's own id: the actor's, or the bare key's.
+	ID    string
 	Actor storage.RemoteActor
 	KeyID string
 	Owner string
@@ -230,7 +263,7 @@ func ParseActor(body []byte) (ActorDoc, error) {
 		return doc, errors.New("actor document: no id")
 	}
 	if j.PublicKey == nil && j.PublicKeyPem != "" {
-		return ActorDoc{KeyID: "", Owner: j.Owner, Actor: storage.RemoteActor{PublicKeyPEM: j.PublicKeyPem}}, nil
+		return ActorDoc{ID: j.ID, KeyID: "", Owner: j.Owner, Actor: storage.RemoteActor{PublicKeyPEM: j.PublicKeyPem}}, nil
 	}
 	typ := FirstString(j.Type)
 	if typ == "" {
@@ -266,7 +299,7 @@ func ParseActor(body []byte) (ActorDoc, error) {
 		doc.Owner = k.Owner
 		break
 	}
-	doc.Actor, doc.KeyID = a, a.KeyID
+	doc.ID, doc.Actor, doc.KeyID = j.ID, a, a.KeyID
 	doc.Reduced = j.Name == nil && j.Inbox != ""
 	return doc, nil
 }

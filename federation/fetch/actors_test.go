@@ -76,8 +76,8 @@ func TestKeyResolution(t *testing.T) {
 		if err != nil || cached || got.IRI != alice.IRI || !pub.Equal(&alice.Key.PublicKey) || got.SharedInbox != inst.SharedInbox() {
 			t.Fatalf("Key: %+v cached=%v err=%v", got, cached, err)
 		}
-		if n, _ := store.CountActors(ctx); n != 0 {
-			t.Errorf("cached before the caller stored it: %d", n)
+		if n, err := store.CountActors(ctx); err != nil || n != 0 {
+			t.Errorf("cached before the caller stored it: %d, %v", n, err)
 		}
 		if err := store.PutActor(ctx, got); err != nil {
 			t.Fatal(err)
@@ -113,9 +113,7 @@ func TestKeyResolution(t *testing.T) {
 
 		// A key document whose owner lists another key.
 		mallory := inst.NewActor("mallory")
-		inst.Handle("/keys/stolen", func(w http.ResponseWriter, r *http.Request) {
-			w.Write([]byte(`{"id":"` + inst.Base + `/keys/stolen","owner":"` + mallory.IRI + `","publicKeyPem":"x"}`))
-		})
+		inst.ServeAs("/keys/stolen", "application/activity+json", []byte(`{"id":"`+inst.Base+`/keys/stolen","owner":"`+mallory.IRI+`","publicKeyPem":"x"}`))
 		if _, _, _, err := actors.Key(ctx, inst.Base+"/keys/stolen", false); !errors.Is(err, ErrKeyMismatch) {
 			t.Errorf("foreign key: %v, want ErrKeyMismatch", err)
 		}
@@ -196,6 +194,127 @@ func TestKeyFetchUnsignedFirst(t *testing.T) {
 		var se *StatusError
 		if _, _, _, err := keyless.Key(ctx, gts.NewActor("c").KeyID, false); !errors.As(err, &se) || se.Code != http.StatusUnauthorized {
 			t.Errorf("keyless fetch from a 401 instance: %v, want 401", err)
+		}
+	})
+}
+
+// TestKeyDocumentRules: a document served somewhere on a host cannot speak for an actor of that host. Each forged
+// or misserved key is refused with the rule it breaks and nothing is cached; the legitimate shapes (Mastodon's
+// #main-key, a bare key document, GoToSocial's minimal actor at …/main-key) resolve.
+func TestKeyDocumentRules(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+		ctx := context.Background()
+		inst := fedtest.NewInstance(t, "big")
+		elsewhere := fedtest.NewInstance(t, "elsewhere")
+		actors := NewActors(New(Config{AllowPrivate: true, UserAgent: "memo/test"}), store)
+		victim := inst.NewActor("victim")
+		attacker := elsewhere.NewActor("attacker") // only its key is used
+		pem := attacker.PublicKeyPEM()
+		doc := func(m map[string]any) []byte {
+			b, err := json.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+		const ap = "application/activity+json"
+		forgedActor := func(id, keyID string) []byte {
+			return doc(map[string]any{"@context": "https://www.w3.org/ns/activitystreams", "id": id, "type": "Person",
+				"preferredUsername": "victim", "name": "Victim", "inbox": id + "/inbox",
+				"publicKey": map[string]any{"id": keyID, "owner": id, "publicKeyPem": pem}})
+		}
+
+		// A user upload on the victim's host: the victim's actor, with the attacker's key named by the upload's URL.
+		inst.ServeAs("/uploads/actor.json", ap, forgedActor(victim.IRI, inst.Base+"/uploads/actor.json"))
+		// The same as a bare key naming the victim as owner.
+		inst.ServeAs("/uploads/key.json", ap, doc(map[string]any{"id": inst.Base + "/uploads/key.json", "owner": victim.IRI, "publicKeyPem": pem}))
+		// A bare key whose id is not its URL.
+		inst.ServeAs("/uploads/key2.json", ap, doc(map[string]any{"id": victim.KeyID, "owner": victim.IRI, "publicKeyPem": pem}))
+		// A document at a #fragment key URL whose id is another actor's.
+		inst.ServeAs("/users/impostor", ap, forgedActor(victim.IRI, inst.Base+"/users/impostor#main-key"))
+		// The victim's own key URL, served as text/plain, as JSON, as HTML.
+		inst.ServeAs("/uploads/plain.json", "text/plain; charset=utf-8", forgedActor(inst.Base+"/uploads/plain.json", inst.Base+"/uploads/plain.json"))
+		inst.ServeAs("/uploads/json.json", "application/json", forgedActor(inst.Base+"/uploads/json.json", inst.Base+"/uploads/json.json"))
+		inst.ServeAs("/uploads/page.html", "text/html", forgedActor(inst.Base+"/uploads/page.html", inst.Base+"/uploads/page.html"))
+		// An open redirect on the victim's host, to a document on the attacker's host claiming the victim.
+		elsewhere.ServeAs("/evil", ap, forgedActor(victim.IRI, inst.Base+"/redirect"))
+		inst.Redirect("/redirect", elsewhere.Base+"/evil")
+		inst.Redirect("/users/moved", elsewhere.Base+"/evil")
+		// A key whose owner is on another host.
+		inst.ServeAs("/keys/foreign-owner", ap, doc(map[string]any{"id": inst.Base + "/keys/foreign-owner", "owner": attacker.IRI, "publicKeyPem": pem}))
+
+		cases := []struct {
+			name, keyID string
+			want        error
+		}{
+			{"an upload claiming the victim's actor", inst.Base + "/uploads/actor.json", ErrKeyMismatch},
+			{"an uploaded bare key naming the victim as owner", inst.Base + "/uploads/key.json", ErrKeyMismatch},
+			{"a bare key whose id is not its URL", inst.Base + "/uploads/key2.json", ErrIDMismatch},
+			{"a #fragment key whose document has another id", inst.Base + "/users/impostor#main-key", ErrIDMismatch},
+			{"text/plain", inst.Base + "/uploads/plain.json", ErrContentType},
+			{"application/json", inst.Base + "/uploads/json.json", ErrContentType},
+			{"text/html", inst.Base + "/uploads/page.html", ErrContentType},
+			{"a key URL redirecting to another host", inst.Base + "/redirect", ErrRedirectOffHost},
+			{"a #fragment key URL redirecting to another host", inst.Base + "/users/moved#main-key", ErrRedirectOffHost},
+			{"a bare key owned on another host", inst.Base + "/keys/foreign-owner", ErrKeyMismatch},
+			{"not an http(s) URL", "ftp://" + inst.Host + "/key", nil},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				got, _, _, err := actors.Key(ctx, c.keyID, false)
+				if err == nil {
+					t.Fatalf("accepted as %s", got.IRI)
+				}
+				if c.want != nil && !errors.Is(err, c.want) {
+					t.Errorf("err %v, want %v", err, c.want)
+				}
+			})
+		}
+		if n, err := store.CountActors(ctx); err != nil || n != 0 {
+			t.Errorf("actors cached after the refusals: %d, %v", n, err)
+		}
+
+		// Actor: the document at an actor's URL must have that id.
+		inst.ServeAs("/users/alias", ap, victim.Document())
+		if _, err := actors.Actor(ctx, inst.Base+"/users/alias", true); !errors.Is(err, ErrIDMismatch) {
+			t.Errorf("actor whose id is not its URL: %v, want ErrIDMismatch", err)
+		}
+		if _, err := actors.Actor(ctx, inst.Base+"/uploads/plain.json", true); !errors.Is(err, ErrContentType) {
+			t.Errorf("actor served as text/plain: %v, want ErrContentType", err)
+		}
+		if n, err := store.CountActors(ctx); err != nil || n != 0 {
+			t.Errorf("actors cached after the refusals: %d, %v", n, err)
+		}
+
+		// The legitimate shapes.
+		if got, pub, _, err := actors.Key(ctx, victim.KeyID, false); err != nil || got.IRI != victim.IRI || !pub.Equal(&victim.Key.PublicKey) {
+			t.Errorf("Mastodon #main-key: %+v %v", got, err)
+		}
+		bare := inst.NewActor("bare")
+		bare.UseBareKey()
+		if got, pub, _, err := actors.Key(ctx, bare.KeyID, false); err != nil || got.IRI != bare.IRI || !pub.Equal(&bare.Key.PublicKey) {
+			t.Errorf("bare key document: %+v %v", got, err)
+		}
+		gts := inst.NewActor("gts")
+		gts.UseBareKey()
+		inst.ServeAs("/users/gts/main-key", `application/ld+json; profile="https://www.w3.org/ns/activitystreams"`, doc(map[string]any{
+			"@context": []string{"https://w3id.org/security/v1", "https://www.w3.org/ns/activitystreams"},
+			"id":       gts.IRI, "type": "Person", "preferredUsername": "gts",
+			"publicKey": map[string]string{"id": gts.KeyID, "owner": gts.IRI, "publicKeyPem": gts.PublicKeyPEM()},
+		}))
+		if got, pub, _, err := actors.Key(ctx, gts.KeyID, false); err != nil || got.IRI != gts.IRI || got.Inbox != gts.Inbox || !pub.Equal(&gts.Key.PublicKey) {
+			t.Errorf("GoToSocial minimal actor at the key URL: %+v %v", got, err)
+		}
+		// A minimal actor at a key URL only points: the actor it names must list that key.
+		inst.ServeAs("/uploads/stub.json", ap, doc(map[string]any{"id": victim.IRI, "type": "Person",
+			"publicKey": map[string]string{"id": inst.Base + "/uploads/stub.json", "owner": victim.IRI, "publicKeyPem": pem}}))
+		if _, _, _, err := actors.Key(ctx, inst.Base+"/uploads/stub.json", false); !errors.Is(err, ErrKeyMismatch) {
+			t.Errorf("a minimal actor pointing at an actor that does not list the key: %v, want ErrKeyMismatch", err)
+		}
+		// …and be on the key's origin.
+		inst.ServeAs("/uploads/stub2.json", ap, doc(map[string]any{"id": attacker.IRI, "type": "Person"}))
+		if _, _, _, err := actors.Key(ctx, inst.Base+"/uploads/stub2.json", false); !errors.Is(err, ErrIDMismatch) {
+			t.Errorf("a minimal actor pointing to another host: %v, want ErrIDMismatch", err)
 		}
 	})
 }

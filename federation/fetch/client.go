@@ -1,16 +1,22 @@
 // Package fetch is the one HTTP client for every request to another server: actor and key fetches, signed GETs and
 // deliveries. It refuses private, loopback and link-local addresses after DNS resolution and on every redirect
-// (the check sits in the dialer, so DNS rebinding is covered too), bounds redirects, response size and time, and
-// identifies itself with a proper User-Agent.
+// (the check sits in the dialer, so DNS rebinding is covered too), follows redirects only within the origin it was
+// asked for and only a few of them, bounds response size and time, and identifies itself with a proper User-Agent.
+//
+// ActivityPub documents (GetObject, GetPublic, and the key and actor resolution built on them) are taken only when
+// served as ActivityPub (ActivityContentType), and an object's id must be the URL it was fetched from: what a host
+// serves at one path cannot speak for a document at another.
 package fetch
 
 import (
 	"bytes"
 	"context"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/netip"
@@ -39,6 +45,25 @@ var ErrForbiddenAddress = errors.New("address not allowed")
 
 // ErrTooLarge is returned when a response body exceeds the limit.
 var ErrTooLarge = errors.New("response too large")
+
+// Refusals of a document under the rules: the answer came, and it is not one we may trust. Refused tells them
+// from failures of the network or of the remote server, which may be worth a retry.
+var (
+	// ErrRedirectOffHost: a redirect to another scheme, host or port than the URL asked for. An open redirect on a
+	// big instance would otherwise let any host answer for one of its URLs.
+	ErrRedirectOffHost = errors.New("redirect leaves the origin")
+	// ErrContentType: the answer is not served as an ActivityPub document (a user upload served as text/plain or
+	// application/json, an HTML page).
+	ErrContentType = errors.New("not served as an ActivityPub document")
+	// ErrIDMismatch: the document's id is not the URL it was fetched from.
+	ErrIDMismatch = errors.New("document id is not the URL it was fetched from")
+)
+
+// Refused tells whether err is a refusal of the document under the rules (ErrRedirectOffHost, ErrContentType,
+// ErrIDMismatch): asking again will not make it trustworthy.
+func Refused(err error) bool {
+	return errors.Is(err, ErrRedirectOffHost) || errors.Is(err, ErrContentType) || errors.Is(err, ErrIDMismatch)
+}
 
 // StatusError is a response outside 2xx.
 type StatusError struct {
@@ -126,6 +151,11 @@ func New(cfg Config) *Client {
 			if req.URL.Scheme != "https" && req.URL.Scheme != "http" {
 				return fmt.Errorf("redirect to scheme %q", req.URL.Scheme)
 			}
+			// Every hop stays on the origin first asked for (Mastodon's fix for CVE-2024-23832 refuses the
+			// documents an off-host redirect leads to; we do not even follow it).
+			if !sameOrigin(via[0].URL, req.URL) {
+				return fmt.Errorf("redirect from %s to %s: %w", via[0].URL.Redacted(), req.URL.Redacted(), ErrRedirectOffHost)
+			}
 			// Signed GETs are signed per URL: re-sign for the new target rather than replay a signature
 			// made for another path.
 			if req.Header.Get("Signature") != "" && c.cfg.Key != nil {
@@ -190,26 +220,112 @@ func Forbidden(addr netip.Addr) bool {
 	return false
 }
 
-// Get fetches an ActivityPub document at iri with a signed GET (when the client has a key) and returns its body,
-// at most MaxBody bytes. Non-2xx answers are *StatusError.
+// Get fetches iri with a signed GET (when the client has a key) and returns its body, at most MaxBody bytes,
+// whatever its content type: for documents that are not ActivityPub objects (WebFinger). ActivityPub objects are
+// fetched with GetObject. Non-2xx answers are *StatusError.
 func (c *Client) Get(ctx context.Context, iri string) ([]byte, error) {
-	return c.get(ctx, iri, c.cfg.Key != nil)
+	return c.get(ctx, iri, c.cfg.Key != nil, false)
 }
 
-// GetPublic fetches a document that servers publish to anyone, an actor or its key: unsigned first, since a
+// GetObject fetches the ActivityPub object iri (a note, an activity, a collection) with a signed GET when the
+// client has a key, under the document rules: redirects within iri's origin only, an ActivityPub content type,
+// and the document's id equal to iri. The id is compared with the URL asked for, which is the id the caller
+// trusts; a same-origin redirect does not change it, and a document whose id names another URL is refused, not
+// fetched again from there. An iri with a fragment names a part of a document, never a document: refused.
+// Non-2xx answers are *StatusError; refusals under the rules satisfy Refused.
+func (c *Client) GetObject(ctx context.Context, iri string) ([]byte, error) {
+	if strings.Contains(iri, "#") {
+		return nil, fmt.Errorf("fetch %s: %w: an IRI with a fragment names a part of a document", iri, ErrIDMismatch)
+	}
+	body, err := c.get(ctx, iri, c.cfg.Key != nil, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckID(body, iri); err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", iri, err)
+	}
+	return body, nil
+}
+
+// CheckID requires body to be a JSON object whose id is want.
+func CheckID(body []byte, want string) error {
+	var doc struct {
+		ID any `json:"id"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return fmt.Errorf("%w: the document is not a JSON object (%v)", ErrIDMismatch, err)
+	}
+	id, ok := doc.ID.(string)
+	if !ok {
+		return fmt.Errorf("%w: it has no id", ErrIDMismatch)
+	}
+	if id != want {
+		return fmt.Errorf("%w: it has id %q", ErrIDMismatch, id)
+	}
+	return nil
+}
+
+// ActivityContentType tells whether a Content-Type header names an ActivityPub document:
+// application/activity+json, or application/ld+json with the ActivityStreams profile (one of the space-separated
+// profiles). Parameters such as charset are allowed. Anything else, application/json included, is refused, as
+// Mastodon refuses it (JsonLdHelper#valid_activitypub_content_type?): a host may serve user files as JSON.
+func ActivityContentType(header string) bool {
+	mt, params, err := mime.ParseMediaType(header)
+	if err != nil {
+		return false
+	}
+	switch mt {
+	case "application/activity+json":
+		return true
+	case "application/ld+json":
+		for _, p := range strings.Fields(params["profile"]) {
+			if p == "https://www.w3.org/ns/activitystreams" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// SameOrigin tells whether two URLs have the same scheme, host and port (a missing port is the scheme's default).
+func SameOrigin(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && ua.Host != "" && sameOrigin(ua, ub)
+}
+
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && portOf(a) == portOf(b)
+}
+
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return "443"
+	case "http":
+		return "80"
+	}
+	return ""
+}
+
+// GetPublic fetches an ActivityPub document that servers publish to anyone, an actor or its key, under the
+// document rules except the id (the key resolution decides what the id must be): unsigned first, since a
 // signature costs an RSA-2048 private-key operation (15 to 20 verifications' worth) and most servers answer
 // without one. A host that answers 401 or 403 is asked again with a signed GET, and gets signed GETs only for
 // SignedHostMemory. signed tells which kind of request the body answered.
 func (c *Client) GetPublic(ctx context.Context, iri string) (body []byte, signed bool, err error) {
 	if c.cfg.Key == nil || c.mustSign(Host(iri)) {
-		body, err = c.get(ctx, iri, c.cfg.Key != nil)
+		body, err = c.get(ctx, iri, c.cfg.Key != nil, true)
 		return body, c.cfg.Key != nil, err
 	}
-	body, err = c.get(ctx, iri, false)
+	body, err = c.get(ctx, iri, false, true)
 	var se *StatusError
 	if errors.As(err, &se) && (se.Code == http.StatusUnauthorized || se.Code == http.StatusForbidden) {
 		c.RequireSigned(Host(iri))
-		body, err = c.get(ctx, iri, true)
+		body, err = c.get(ctx, iri, true, true)
 		return body, true, err
 	}
 	return body, false, err
@@ -241,7 +357,8 @@ func (c *Client) mustSign(host string) bool {
 	return ok && c.cfg.Now().Before(until)
 }
 
-func (c *Client) get(ctx context.Context, iri string, sign bool) ([]byte, error) {
+// get fetches iri; activity requires an ActivityPub content type.
+func (c *Client) get(ctx context.Context, iri string, sign, activity bool) ([]byte, error) {
 	u, err := url.Parse(iri)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("fetch %q: not an http(s) URL", iri)
@@ -266,6 +383,10 @@ func (c *Client) get(ctx context.Context, iri string, sign bool) ([]byte, error)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return nil, &StatusError{URL: iri, Code: resp.StatusCode, RetryAfter: resp.Header.Get("Retry-After")}
+	}
+	if ct := resp.Header.Get("Content-Type"); activity && !ActivityContentType(ct) {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return nil, fmt.Errorf("fetch %s: %w: Content-Type %q, want application/activity+json or application/ld+json with the ActivityStreams profile", iri, ErrContentType, ct)
 	}
 	return c.readLimited(resp.Body, iri)
 }
