@@ -140,7 +140,7 @@ func ParseSignatureHeader(v string) (Params, error) {
 		return p, errors.New("signature header is empty")
 	}
 	if name, ok := commaInQuotes(v); ok {
-		return p, fmt.Errorf("signature header: comma inside a quoted value (after %q): httpsig splits on every comma, so it would read another header than we do", clip(name))
+		return p, fmt.Errorf("signature header: comma inside the quoted value of %q: httpsig splits on every comma, so it would read another header than we do", clip(name))
 	}
 	seen := map[string]bool{}
 	var headers string
@@ -217,9 +217,9 @@ func ParseSignatureHeader(v string) (Params, error) {
 	return p, nil
 }
 
-// commaInQuotes finds a comma inside a quoted value and returns what precedes that value.
+// commaInQuotes finds a comma inside a quoted value and returns the name of that value's parameter.
 func commaInQuotes(v string) (string, bool) {
-	quoted, start := false, 0
+	quoted, start, lastComma := false, 0, -1
 	for i := 0; i < len(v); i++ {
 		switch v[i] {
 		case '"':
@@ -229,8 +229,9 @@ func commaInQuotes(v string) (string, bool) {
 			quoted = !quoted
 		case ',':
 			if quoted {
-				return v[:start], true
+				return strings.TrimSuffix(v[lastComma+1:start], "="), true
 			}
+			lastComma = i
 		}
 	}
 	return "", false
