@@ -395,12 +395,14 @@ func CheckDigest(values []string, body []byte) *Error {
 
 // VerifySignature checks the RSA signature of r with pub. Both rsa-sha256 and hs2019 labels are verified as
 // RSA-SHA256: the label is not part of the signed string, and hs2019 with an RSA key means exactly that in practice.
+// p must come from ReadRequest on r's headers.
 func VerifySignature(r *http.Request, p Params, pub *rsa.PublicKey) error {
 	v, err := httpsig.NewVerifier(r)
 	if err != nil {
 		return fmt.Errorf("read signature: %w", err)
 	}
-	// httpsig parses the header again; if it read another key than we did, the header is ambiguous.
+	// httpsig parses the header again. ReadRequest accepted only headers it reads as we do; comparing the key
+	// keeps that true if p came from elsewhere.
 	if v.KeyId() != p.KeyID {
 		return fmt.Errorf("ambiguous signature header: keyId %q vs %q", v.KeyId(), p.KeyID)
 	}
