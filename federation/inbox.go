@@ -180,11 +180,7 @@ func (in *Inbox) receive(ctx context.Context, w http.ResponseWriter, r *http.Req
 		return "", &refusal{status: http.StatusBadRequest, reason: "cannot read body: " + err.Error()}
 	}
 
-	header := sigs.SignatureHeader(r)
-	if header == "" {
-		return "", &refusal{status: http.StatusUnauthorized, reason: "request is not signed (no Signature header)"}
-	}
-	params, err := sigs.ParseSignatureHeader(header)
+	params, err := sigs.ReadRequest(r.Header)
 	if err != nil {
 		return "", &refusal{status: http.StatusUnauthorized, reason: err.Error()}
 	}

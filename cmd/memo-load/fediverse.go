@@ -236,7 +236,7 @@ func activityType(body []byte) string {
 }
 
 func (f *fediverse) verify(r *http.Request, body []byte, host string) error {
-	p, err := sigs.ParseSignatureHeader(sigs.SignatureHeader(r))
+	p, err := sigs.ReadRequest(r.Header)
 	if err != nil {
 		return err
 	}

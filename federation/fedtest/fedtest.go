@@ -428,11 +428,7 @@ func (i *Instance) serveInbox(w http.ResponseWriter, r *http.Request) {
 // verify checks a request as a strict Mastodon does: the signature, the signed-header set, Date, Digest (on
 // POST) and Host. The key comes from TrustKey or is fetched from keyId with a plain GET.
 func (i *Instance) verify(r *http.Request, body []byte, post bool) (string, error) {
-	header := sigs.SignatureHeader(r)
-	if header == "" {
-		return "", fmt.Errorf("not signed")
-	}
-	p, err := sigs.ParseSignatureHeader(header)
+	p, err := sigs.ReadRequest(r.Header)
 	if err != nil {
 		return "", err
 	}
