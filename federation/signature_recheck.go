@@ -41,6 +41,8 @@ type SignatureRecheck struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// PerSecond and PerDomainPerSecond bound the requests made, overall and to one domain.
 	PerSecond, PerDomainPerSecond float64
+	// Due is how long after a check a signature is due again; storage.SignatureRecheckDue by default.
+	Due time.Duration
 
 	mu        sync.Mutex
 	overall   *rate.Limiter
@@ -82,6 +84,9 @@ func (rc *SignatureRecheck) init() {
 	}
 	if rc.Matcher == nil {
 		rc.Matcher = defaultMatcher
+	}
+	if rc.Due <= 0 {
+		rc.Due = storage.SignatureRecheckDue
 	}
 	if rc.PerSecond <= 0 {
 		rc.PerSecond = RecheckPerSecond
@@ -172,7 +177,7 @@ func (rc *SignatureRecheck) Check(ctx context.Context, g storage.Signature) (Che
 		return o, ctx.Err()
 	}
 	now := rc.Now()
-	c := storage.SignatureCheck{At: now, Result: o.result(), Next: now.Add(storage.SignatureRecheckDue)}
+	c := storage.SignatureCheck{At: now, Result: o.result(), Next: now.Add(rc.Due)}
 	switch o.Verdict {
 	case VerdictWithdrawn:
 		done, err := rc.Store.WithdrawCheckedSignature(ctx, g, c)
@@ -187,7 +192,7 @@ func (rc *SignatureRecheck) Check(ctx context.Context, g storage.Signature) (Che
 		return o, nil
 	case VerdictUnknown:
 		c.Failed = true
-		c.Next = now.Add(retryAfterFailures(g.CheckFailures + 1))
+		c.Next = now.Add(min(retryAfterFailures(g.CheckFailures+1), rc.Due))
 		rc.Logger.Debug("signature re-check cannot tell now", "id", g.ID, "note", g.NoteIRI, "reason", o.Reason)
 	}
 	if err := rc.Store.RecordSignatureCheck(ctx, g.ID, c); err != nil {
@@ -381,7 +386,7 @@ func (rc *SignatureRecheck) Tick(ctx context.Context, now time.Time, tick time.D
 	rc.lastTick = now
 	// Checking at the rate of the due delay, not of the period, leaves room for failures tried again sooner and
 	// for signatures added meanwhile.
-	rc.credit += float64(n) * elapsed.Seconds() / storage.SignatureRecheckDue.Seconds()
+	rc.credit += float64(n) * elapsed.Seconds() / rc.Due.Seconds()
 	want := min(int(math.Floor(rc.credit)), rc.maxPerTick(tick))
 	if want <= 0 {
 		return rep, nil
