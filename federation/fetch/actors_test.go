@@ -76,8 +76,8 @@ func TestKeyResolution(t *testing.T) {
 		if err != nil || cached || got.IRI != alice.IRI || !pub.Equal(&alice.Key.PublicKey) || got.SharedInbox != inst.SharedInbox() {
 			t.Fatalf("Key: %+v cached=%v err=%v", got, cached, err)
 		}
-		if n, _ := store.CountActors(ctx); n != 0 {
-			t.Errorf("cached before the caller stored it: %d", n)
+		if n, err := store.CountActors(ctx); err != nil || n != 0 {
+			t.Errorf("cached before the caller stored it: %d (%v)", n, err)
 		}
 		if err := store.PutActor(ctx, got); err != nil {
 			t.Fatal(err)
