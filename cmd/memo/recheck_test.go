@@ -92,6 +92,13 @@ func TestSignaturesRecheckCommand(t *testing.T) {
 	if code, out, _ := runCLI(t, "signatures", "recheck", "--all"); code != 0 || !strings.Contains(out, "2 signatures re-checked: 1 stand, 0 withdrawn, 1 could not be checked") {
 		t.Errorf("--all: exit %d\n%s", code, out)
 	}
+	// --since: none was left unchecked since an hour ago; all were checked before a date to come.
+	if code, out, _ := runCLI(t, "signatures", "recheck", "--since", "1h"); code != 0 || !strings.Contains(out, "0 signatures re-checked") {
+		t.Errorf("--since 1h: exit %d\n%s", code, out)
+	}
+	if code, out, _ := runCLI(t, "signatures", "recheck", "--since", "2099-01-01"); code != 0 || !strings.Contains(out, "2 signatures re-checked") {
+		t.Errorf("--since 2099-01-01: exit %d\n%s", code, out)
+	}
 	if code, _, stderr := runCLI(t, "signatures", "recheck", "--since", "soon"); code != 2 || !strings.Contains(stderr, "--since") {
 		t.Errorf("bad --since: exit %d, %s", code, stderr)
 	}
