@@ -48,8 +48,8 @@ func TestImportedRevisionFromArticle(t *testing.T) {
 	}
 	// Without a Markdown source, the diff runs on the text.
 	d.Source.Content = ""
-	if rev, _ := d.revision(2, want); !strings.Contains(rev.Markdown, "Texte.") || strings.Contains(rev.Markdown, "<p>") {
-		t.Fatalf("markdown from HTML = %q", rev.Markdown)
+	if rev, err := d.revision(2, want); err != nil || !strings.Contains(rev.Markdown, "Texte.") || strings.Contains(rev.Markdown, "<p>") {
+		t.Fatalf("markdown from HTML = %q (err %v)", rev.Markdown, err)
 	}
 	for name, bad := range map[string]articleDoc{
 		"another id":     {ID: o.urls.Revision(3), Type: "Article", Name: "T", Published: d.Published},

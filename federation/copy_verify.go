@@ -135,8 +135,10 @@ func (r relayCheck) decide(ctx context.Context, note signing.Note) (signing.Deci
 	if rev, err := r.in.cfg.Store.CurrentRevision(ctx); err == nil {
 		current = rev.Number
 	}
+	target, _ := signing.ReplyTarget(copyURLs, note.InReplyTo) // Decide refuses a reply that answers none
 	d, err := signing.Decide(copyURLs, r.in.matcher(), signing.Reply{
 		Sender: author, Note: note, Author: doc, CurrentRevision: current, ReceivedAt: r.in.cfg.Now(),
+		RevisionPublishedAt: revisionPublished(ctx, r.in.cfg.Store, signing.RevisionSigned(target, current)),
 	})
 	switch {
 	case errors.Is(err, signing.ErrNotOurs):

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -59,7 +60,8 @@ func (in *Inbox) prepareSigning(ctx context.Context, row storage.InboxActivity, 
 			note.InReplyTo = g.InReplyTo
 		}
 	}
-	if _, err := signing.ReplyTarget(in.cfg.URLs, note.InReplyTo); err != nil {
+	target, err := signing.ReplyTarget(in.cfg.URLs, note.InReplyTo)
+	if err != nil {
 		return nil, nil
 	}
 	if ok, err := in.ownObject(ctx, note.InReplyTo); err != nil || !ok {
@@ -107,6 +109,7 @@ func (in *Inbox) prepareSigning(ctx context.Context, row storage.InboxActivity, 
 	}
 	d, err := signing.Decide(in.cfg.URLs, in.matcher(), signing.Reply{
 		Sender: sender, Note: note, Author: author, CurrentRevision: current, ReceivedAt: row.ReceivedAt,
+		RevisionPublishedAt: revisionPublished(ctx, in.cfg.Store, signing.RevisionSigned(target, current)),
 	})
 	switch {
 	case errors.Is(err, signing.ErrForged):
@@ -117,6 +120,16 @@ func (in *Inbox) prepareSigning(ctx context.Context, row storage.InboxActivity, 
 		return nil, fmt.Errorf("decide on %s: %w", note.ID, err)
 	}
 	return &signingInput{decision: d, signer: signer, evidence: evidence}, nil
+}
+
+// revisionPublished is when revision n was published, zero when it cannot be read (the reply's date is then
+// only checked against its reception).
+func revisionPublished(ctx context.Context, st *storage.Store, n int) time.Time {
+	rev, err := st.Revision(ctx, n)
+	if err != nil {
+		return time.Time{}
+	}
+	return rev.PublishedAt
 }
 
 // errOriginUnreachable marks a forwarded note that its server did not serve.

@@ -111,15 +111,15 @@ func (h *inboxHarness) runImplementation(t *testing.T, f implFixtures) {
 		act := a.Shape(t, fix(c.do), fedtest.Target{Object: memo})
 		h.send(t, a, style, act)
 		h.send(t, a, style, act) // replay
-		if n, _ := h.store.CountInteractions(ctx, memo, c.kind); n != 1 {
-			t.Fatalf("%s count after %s: %d, want 1", c.kind, c.do, n)
+		if n, err := h.store.CountInteractions(ctx, memo, c.kind); err != nil || n != 1 {
+			t.Fatalf("%s count after %s: %d, want 1 (err %v)", c.kind, c.do, n, err)
 		}
 		if c.undo == "" {
 			continue
 		}
 		h.send(t, a, style, a.Shape(t, fix(c.undo), fedtest.Target{Undone: act}))
-		if n, _ := h.store.CountInteractions(ctx, memo, c.kind); n != 0 {
-			t.Fatalf("%s count after %s: %d, want 0", c.kind, c.undo, n)
+		if n, err := h.store.CountInteractions(ctx, memo, c.kind); err != nil || n != 0 {
+			t.Fatalf("%s count after %s: %d, want 0 (err %v)", c.kind, c.undo, n, err)
 		}
 	}
 
@@ -155,8 +155,8 @@ func (h *inboxHarness) runImplementation(t *testing.T, f implFixtures) {
 		}
 		if f.deleteNote != "" {
 			h.send(t, a, style, a.Shape(t, fix(f.deleteNote), fedtest.Target{Object: reply.NoteIRI}))
-			if n, _ := h.store.CountInteractions(ctx, memo, storage.KindReply); n != 0 {
-				t.Errorf("replies after Delete: %d, want 0", n)
+			if n, err := h.store.CountInteractions(ctx, memo, storage.KindReply); err != nil || n != 0 {
+				t.Errorf("replies after Delete: %d, want 0 (err %v)", n, err)
 			}
 		}
 	}

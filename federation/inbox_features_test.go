@@ -53,8 +53,8 @@ func TestInboxSignatureForms(t *testing.T) {
 			t.Errorf("%d key fetches, want %d (one refused unsigned, then one signed per actor, then the cache)", len(gets), len(opts)+1)
 		}
 		h.process()
-		if n, _ := store.CountInteractions(context.Background(), h.urls.Memo(), storage.KindLike); n != len(opts) {
-			t.Errorf("likes: %d, want %d", n, len(opts))
+		if n, err := store.CountInteractions(context.Background(), h.urls.Memo(), storage.KindLike); err != nil || n != len(opts) {
+			t.Errorf("likes: %d, want %d (err %v)", n, len(opts), err)
 		}
 	})
 }

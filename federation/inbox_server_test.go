@@ -45,8 +45,8 @@ func TestServerWiresTheInbox(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		if n, _ := store.FollowersCount(ctx); n != 1 {
-			t.Fatalf("followers: %d, want 1", n)
+		if n, err := store.FollowersCount(ctx); err != nil || n != 1 {
+			t.Fatalf("followers: %d, want 1 (err %v)", n, err)
 		}
 		for _, g := range inst.Gets() {
 			if ua := g.Header.Get("User-Agent"); ua != "memo/test (+"+urls.Base+")" {

@@ -44,11 +44,14 @@ func TestCopiesRegistryAndBlock(t *testing.T) {
 		if err != nil || copies != 1 || hidden != 1 {
 			t.Fatalf("block = %d copies, %d signatures, %v", copies, hidden, err)
 		}
-		if b, _ := s.CopyBlocked(ctx, copyA, "copy-a.example"); !b {
-			t.Fatal("copy not blocked")
+		if b, err := s.CopyBlocked(ctx, copyA, "copy-a.example"); err != nil || !b {
+			t.Fatalf("copy not blocked (err %v)", err)
 		}
 		mustCount(t, s, storage.SignatureCounts{Public: 1, Hidden: 1})
-		got, _ := s.CopyByActor(ctx, copyA)
+		got, err := s.CopyByActor(ctx, copyA)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if got.Signatures != 0 || !got.Blocked {
 			t.Fatalf("blocked copy = %+v", got)
 		}
@@ -62,8 +65,8 @@ func TestCopiesRegistryAndBlock(t *testing.T) {
 		if _, _, err := s.BlockCopies(ctx, "copy-b.example", true); err != nil {
 			t.Fatal(err)
 		}
-		if b, _ := s.CopyBlocked(ctx, "https://copy-b.example/users/memo", "copy-b.example"); !b {
-			t.Fatal("unknown copy blocked beforehand is not blocked")
+		if b, err := s.CopyBlocked(ctx, "https://copy-b.example/users/memo", "copy-b.example"); err != nil || !b {
+			t.Fatalf("unknown copy blocked beforehand is not blocked (err %v)", err)
 		}
 		if _, err := s.CopyByActor(ctx, "https://nowhere.example/users/memo"); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("unknown copy: %v", err)
@@ -84,8 +87,8 @@ func TestCopyRelayMarks(t *testing.T) {
 		if err != nil || len(rows) != 1 || rows[0].ID != own.ID {
 			t.Fatalf("to relay = %+v, %v", rows, err)
 		}
-		if n, _ := s.UnconfirmedRelays(ctx, prefix); n != 1 {
-			t.Fatalf("unconfirmed before relay = %d, want 1", n)
+		if n, err := s.UnconfirmedRelays(ctx, prefix); err != nil || n != 1 {
+			t.Fatalf("unconfirmed before relay = %d, want 1 (err %v)", n, err)
 		}
 		relay := func(withdraw bool) bool {
 			var ok bool
@@ -109,34 +112,34 @@ func TestCopyRelayMarks(t *testing.T) {
 		if !relay(false) || relay(false) {
 			t.Fatal("a signature must be marked relayed exactly once")
 		}
-		if rows, _ := s.SignaturesToRelay(ctx, false, 10); len(rows) != 0 {
-			t.Fatalf("still to relay: %+v", rows)
+		if rows, err := s.SignaturesToRelay(ctx, false, 10); err != nil || len(rows) != 0 {
+			t.Fatalf("still to relay: %+v (%v)", rows, err)
 		}
 		// Queued, not delivered: still unconfirmed.
-		if n, _ := s.UnconfirmedRelays(ctx, prefix); n != 1 {
-			t.Fatalf("unconfirmed while queued = %d, want 1", n)
+		if n, err := s.UnconfirmedRelays(ctx, prefix); err != nil || n != 1 {
+			t.Fatalf("unconfirmed while queued = %d, want 1 (err %v)", n, err)
 		}
 		if _, err := s.DB().ExecContext(ctx, `UPDATE deliveries SET state = 'delivered'`); err != nil {
 			t.Fatal(err)
 		}
-		if n, _ := s.UnconfirmedRelays(ctx, prefix); n != 0 {
-			t.Fatalf("unconfirmed once delivered = %d, want 0", n)
+		if n, err := s.UnconfirmedRelays(ctx, prefix); err != nil || n != 0 {
+			t.Fatalf("unconfirmed once delivered = %d (%v), want 0", n, err)
 		}
 
-		if rows, _ := s.SignaturesToRelay(ctx, true, 10); len(rows) != 0 {
-			t.Fatalf("withdrawals before any: %+v", rows)
+		if rows, err := s.SignaturesToRelay(ctx, true, 10); err != nil || len(rows) != 0 {
+			t.Fatalf("withdrawals before any: %+v (%v)", rows, err)
 		}
 		if _, err := s.WithdrawSignature(ctx, own.ActorIRI, own.NoteIRI); err != nil {
 			t.Fatal(err)
 		}
-		if rows, _ := s.SignaturesToRelay(ctx, true, 10); len(rows) != 1 {
-			t.Fatalf("withdrawals to relay = %+v", rows)
+		if rows, err := s.SignaturesToRelay(ctx, true, 10); err != nil || len(rows) != 1 {
+			t.Fatalf("withdrawals to relay = %+v (err %v)", rows, err)
 		}
 		if !relay(true) || relay(true) {
 			t.Fatal("a withdrawal must be marked relayed exactly once")
 		}
-		if rows, _ := s.SignaturesToRelay(ctx, true, 10); len(rows) != 0 {
-			t.Fatalf("withdrawals still to relay: %+v", rows)
+		if rows, err := s.SignaturesToRelay(ctx, true, 10); err != nil || len(rows) != 0 {
+			t.Fatalf("withdrawals still to relay: %+v (%v)", rows, err)
 		}
 	})
 }
@@ -157,15 +160,18 @@ func TestImportRevisionReplacesByNumber(t *testing.T) {
 		if err != nil || r1.Title != "Origin" || !r1.PublishedAt.Equal(at.Add(time.Hour)) {
 			t.Fatalf("revision 1 = %+v, %v", r1, err)
 		}
-		cur, _ := s.CurrentRevision(ctx)
+		cur, err := s.CurrentRevision(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if cur.Number != 2 {
 			t.Fatalf("current = %d", cur.Number)
 		}
 		if err := s.ImportRevision(ctx, storage.Revision{Number: 0}); err == nil {
 			t.Fatal("revision 0 imported")
 		}
-		if v, _ := s.LatestFromActor(ctx, "https://origin.example/users/memo"); v != 0 {
-			t.Fatalf("latest from nobody = %d", v)
+		if v, err := s.LatestFromActor(ctx, "https://origin.example/users/memo"); err != nil || v != 0 {
+			t.Fatalf("latest from nobody = %d (%v)", v, err)
 		}
 	})
 }
@@ -180,8 +186,8 @@ func TestHasPendingFollow(t *testing.T) {
 		if _, err := s.InsertInboxActivity(ctx, storage.InboxActivity{IRI: "https://copy.example/f/1", Type: "Follow", ActorIRI: actor, Body: "{}"}); err != nil {
 			t.Fatal(err)
 		}
-		if p, _ := s.HasPendingFollow(ctx, actor); !p {
-			t.Fatal("a stored, unprocessed Follow is not pending")
+		if p, err := s.HasPendingFollow(ctx, actor); err != nil || !p {
+			t.Fatalf("a stored, unprocessed Follow is not pending (err %v)", err)
 		}
 		err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 			if _, err := s.ClaimInboxActivityTx(ctx, tx, "https://copy.example/f/1"); err != nil {
@@ -192,8 +198,8 @@ func TestHasPendingFollow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p, _ := s.HasPendingFollow(ctx, actor); p {
-			t.Fatal("a processed Follow is still pending")
+		if p, err := s.HasPendingFollow(ctx, actor); err != nil || p {
+			t.Fatalf("a processed Follow is still pending (%v)", err)
 		}
 	})
 }

@@ -81,8 +81,8 @@ func TestClaimLeasesAndPerDomainLimit(t *testing.T) {
 			}
 		}
 		// w1 wakes up: its results are refused.
-		if ok, _ := s.MarkFailed(ctx, storage.Outcome{ID: taken[0].ID, Owner: "w1", Status: 404, Now: later}); ok {
-			t.Fatal("expired owner overwrote the new owner's row")
+		if ok, err := s.MarkFailed(ctx, storage.Outcome{ID: taken[0].ID, Owner: "w1", Status: 404, Now: later}); err != nil || ok {
+			t.Fatalf("expired owner overwrote the new owner's row (err %v)", err)
 		}
 		// w2 shuts down: it gives back one row untouched.
 		if n, err := s.ReleaseDeliveries(ctx, "w2", taken[0].ID); err != nil || n != 1 {
@@ -121,8 +121,8 @@ func TestClaimLeasesAndPerDomainLimit(t *testing.T) {
 		if n, err := s.PruneDeliveries(ctx, t0.Add(time.Millisecond), t0); err != nil || n != 1 {
 			t.Fatalf("prune delivered = %d, %v", n, err)
 		}
-		if c, _ := s.DeliveryCounts(ctx); c[storage.DeliveryDelivered] != 0 || c[storage.DeliveryPending] != 3 {
-			t.Fatalf("after prune: %v", c)
+		if c, err := s.DeliveryCounts(ctx); err != nil || c[storage.DeliveryDelivered] != 0 || c[storage.DeliveryPending] != 3 {
+			t.Fatalf("after prune: %v (err %v)", c, err)
 		}
 	})
 }
@@ -208,14 +208,17 @@ func TestGoneInbox(t *testing.T) {
 		if err != nil || g.FollowersRemoved != 0 || g.Rerouted != 2 {
 			t.Fatalf("shared 410: %+v, %v", g, err)
 		}
-		if n, _ := s.FollowersCount(ctx); n != 2 {
-			t.Fatalf("followers after shared 410 = %d, want 2", n)
+		if n, err := s.FollowersCount(ctx); err != nil || n != 2 {
+			t.Fatalf("followers after shared 410 = %d, want 2 (err %v)", n, err)
 		}
 		rows, err := s.DeliveriesOf(ctx, "https://memo.example/a/3")
 		if err != nil || len(rows) != 2 || rows[0].Inbox != "https://m.example/users/a/inbox" {
 			t.Fatalf("rerouted deliveries = %+v, %v", rows, err)
 		}
-		f, _ := s.Follower(ctx, "https://m.example/users/a")
+		f, err := s.Follower(ctx, "https://m.example/users/a")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if f.SharedInbox != "" {
 			t.Fatalf("shared inbox kept: %+v", f)
 		}

@@ -56,8 +56,8 @@ func TestInboxActivitiesAreIdempotentAndClaimedOnce(t *testing.T) {
 		if err != nil || got.Result != "done" || !got.ProcessedMS.Valid {
 			t.Errorf("row = %+v, %v", got, err)
 		}
-		if pending, _ := s.PendingInboxActivities(ctx, 10); len(pending) != 0 {
-			t.Errorf("still pending: %v", pending)
+		if pending, err := s.PendingInboxActivities(ctx, 10); err != nil || len(pending) != 0 {
+			t.Errorf("still pending: %v (%v)", pending, err)
 		}
 	})
 }
@@ -191,15 +191,15 @@ func TestInteractionsAndActors(t *testing.T) {
 		if _, err := s.Follower(ctx, b.IRI); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("follower kept: %v", err)
 		}
-		if n, _ := s.CountInteractions(ctx, obj, storage.KindAnnounce); n != 0 {
-			t.Errorf("announces of the deleted actor: %d", n)
+		if n, err := s.CountInteractions(ctx, obj, storage.KindAnnounce); err != nil || n != 0 {
+			t.Errorf("announces of the deleted actor: %d (%v)", n, err)
 		}
 		// Fetched again later (the account came back): the mark goes.
 		if err := s.PutActor(ctx, b); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := s.Actor(ctx, b.IRI); got.Deleted() {
-			t.Errorf("still marked deleted after a fresh fetch")
+		if got, err := s.Actor(ctx, b.IRI); err != nil || got.Deleted() {
+			t.Errorf("still marked deleted after a fresh fetch (%v)", err)
 		}
 	})
 }
@@ -240,8 +240,8 @@ func TestBlocksAndRefusals(t *testing.T) {
 		if err := s.RemoveBlock(ctx, storage.BlockDomain, "SPAM.example"); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := s.IsBlocked(ctx, "https://spam.example/u", "spam.example"); got {
-			t.Error("still blocked after RemoveBlock")
+		if got, err := s.IsBlocked(ctx, "https://spam.example/u", "spam.example"); err != nil || got {
+			t.Errorf("still blocked after RemoveBlock (%v)", err)
 		}
 
 		if err := s.AddRefusal(ctx, storage.Refusal{RemoteAddr: "192.0.2.1:5", Status: 401, Reason: "unsigned"}); err != nil {

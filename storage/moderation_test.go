@@ -45,15 +45,15 @@ func TestBlockHidesAndUnfollows(t *testing.T) {
 			t.Fatalf("domain block effect = %+v; want 2 hidden, 2 unfollowed (subdomain included, notspam.example spared)", eff)
 		}
 		mustCount(t, s, storage.SignatureCounts{Public: 2, Hidden: 2})
-		if n, _ := s.FollowersCount(ctx); n != 2 {
-			t.Fatalf("followers left = %d, want 2", n)
+		if n, err := s.FollowersCount(ctx); err != nil || n != 2 {
+			t.Fatalf("followers left = %d, want 2 (err %v)", n, err)
 		}
 		blocked, err := s.IsBlocked(ctx, "https://eu.spam.example/users/u9", "eu.spam.example")
 		if err != nil || !blocked {
 			t.Fatalf("inbox check after the block = %v, %v", blocked, err)
 		}
-		if eff, _ := s.BlockAndHide(ctx, storage.BlockDomain, "spam.example", ""); !eff.AlreadyBlocked {
-			t.Fatal("blocking twice not reported")
+		if eff, err := s.BlockAndHide(ctx, storage.BlockDomain, "spam.example", ""); err != nil || !eff.AlreadyBlocked {
+			t.Fatalf("blocking twice not reported (err %v)", err)
 		}
 
 		eff, err = s.BlockAndHide(ctx, storage.BlockActor, "https://a.example/users/u1", "")
@@ -69,11 +69,11 @@ func TestBlockHidesAndUnfollows(t *testing.T) {
 		if ok, err := s.Unblock(ctx, storage.BlockDomain, "SPAM.example"); !ok || err != nil {
 			t.Fatalf("unblock = %v, %v", ok, err)
 		}
-		if ok, _ := s.Unblock(ctx, storage.BlockDomain, "spam.example"); ok {
-			t.Fatal("unblocking twice reported a block")
+		if ok, err := s.Unblock(ctx, storage.BlockDomain, "spam.example"); err != nil || ok {
+			t.Fatalf("unblocking twice reported a block (%v)", err)
 		}
-		if blocked, _ := s.IsBlocked(ctx, "https://spam.example/users/u2", "spam.example"); blocked {
-			t.Fatal("still blocked after unblock")
+		if blocked, err := s.IsBlocked(ctx, "https://spam.example/users/u2", "spam.example"); err != nil || blocked {
+			t.Fatalf("still blocked after unblock (%v)", err)
 		}
 		// Unblocking leaves the hidden signatures hidden.
 		mustCount(t, s, storage.SignatureCounts{Public: 1, Hidden: 3})
@@ -83,8 +83,8 @@ func TestBlockHidesAndUnfollows(t *testing.T) {
 				t.Errorf("block %s %q accepted", kind, bad)
 			}
 		}
-		if blocks, _ := s.Blocks(ctx); len(blocks) != 1 {
-			t.Fatalf("bad blocks were stored: %+v", blocks)
+		if blocks, err := s.Blocks(ctx); err != nil || len(blocks) != 1 {
+			t.Fatalf("bad blocks were stored: %+v (err %v)", blocks, err)
 		}
 	})
 }

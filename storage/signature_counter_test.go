@@ -92,7 +92,10 @@ func TestSignatureCountsKeptByTriggers(t *testing.T) {
 		if _, err := s.DB().Exec(s.DB().Rebind(`UPDATE signatures SET domain = 'moved.example' WHERE id = (SELECT MIN(id) FROM signatures WHERE withdrawn_at IS NULL AND status <> 'hidden' AND visibility = 'public')`)); err != nil {
 			t.Fatal(err)
 		}
-		per, _ = s.SignaturesPerInstance(ctx, 10)
+		per, err = s.SignaturesPerInstance(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(per) != 2 || per[0].Count != want.Public-1 || per[1].Domain != "moved.example" || per[1].Count != 1 {
 			t.Errorf("after a domain change: %+v", per)
 		}
@@ -100,8 +103,8 @@ func TestSignatureCountsKeptByTriggers(t *testing.T) {
 		if _, err := s.DB().Exec(`UPDATE signatures SET content = 'edited'`); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := s.CountSignatures(ctx); got != want {
-			t.Errorf("after an unrelated update: %+v, want %+v", got, want)
+		if got, err := s.CountSignatures(ctx); err != nil || got != want {
+			t.Errorf("after an unrelated update: %+v, want %+v (err %v)", got, want, err)
 		}
 	})
 }

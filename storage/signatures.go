@@ -47,8 +47,17 @@ type Signature struct {
 	Evidence    string        `db:"evidence"` // JSON, see federation/signing.Evidence
 	SignedMS    int64         `db:"signed_at"`
 	WithdrawnMS sql.NullInt64 `db:"withdrawn_at"`
-	SignedAt    time.Time     `db:"-"`
+	SignedAt    time.Time     `db:"-"` // the date shown: the reply's published date when plausible, else ReceivedAt
 	WithdrawnAt time.Time     `db:"-"` // zero while it stands
+	// ReceivedAt is when this server received the reply (zero when not read, as in lists).
+	ReceivedAt time.Time `db:"-"`
+	ReceivedMS int64     `db:"received_at"`
+	// The last re-check of its note (migration 0011); read by SignatureByID and the re-check queries only.
+	CheckedMS     int64     `db:"checked_at"`
+	CheckResult   string    `db:"check_result"`
+	CheckFailures int       `db:"check_failures"`
+	NextCheckMS   int64     `db:"next_check_at"`
+	CheckedAt     time.Time `db:"-"` // zero when never re-checked
 }
 
 // Signature statuses.
@@ -75,9 +84,20 @@ func (g Signature) Organisation() bool {
 func (g *Signature) fill() {
 	g.SignedAt = fromMS(g.SignedMS)
 	g.WithdrawnAt = fromNullMS(g.WithdrawnMS)
+	g.ReceivedAt, g.CheckedAt = msOrZero(g.ReceivedMS), msOrZero(g.CheckedMS)
 }
 
-const signatureCols = `id, actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, via_copy, evidence, signed_at, withdrawn_at`
+func msOrZero(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return fromMS(v)
+}
+
+const signatureCols = `id, actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, via_copy, evidence, signed_at, withdrawn_at, ` + signatureCheckCols
+
+// signatureCheckCols are the dates and the re-check state (migration 0011).
+const signatureCheckCols = `received_at, checked_at, check_result, check_failures, next_check_at`
 
 // signatureListCols leaves the evidence out of lists: it can weigh kilobytes per row and lists never show it.
 const signatureListCols = `id, actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, via_copy, '' AS evidence, signed_at, withdrawn_at`
@@ -123,24 +143,33 @@ func (s *Store) AddSignatureTx(ctx context.Context, tx *sqlx.Tx, g Signature) (i
 	default:
 		return 0, fmt.Errorf("add signature: visibility %q: want public, unlisted, followers or direct", g.Visibility)
 	}
-	if g.SignedAt.IsZero() {
-		g.SignedAt = s.now()
+	if g.ReceivedAt.IsZero() {
+		g.ReceivedAt = g.SignedAt
 	}
+	if g.ReceivedAt.IsZero() {
+		g.ReceivedAt = s.now()
+	}
+	if g.SignedAt.IsZero() {
+		g.SignedAt = g.ReceivedAt
+	}
+	// The reply was read at reception: its first re-check is due a period later.
+	nextCheck := ms(g.ReceivedAt.Add(SignatureRecheckDue))
 	search := searchTextOf(g)
-	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO signatures (actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, via_copy, evidence, signed_at, search_text)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?) ON CONFLICT (actor_iri) DO NOTHING`),
+	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO signatures (actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, via_copy, evidence, signed_at, search_text, received_at, next_check_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?) ON CONFLICT (actor_iri) DO NOTHING`),
 		g.ActorIRI, g.ActorType, g.Handle, g.DisplayName, g.Domain, g.ProfileURL, g.NoteIRI, g.InReplyTo, g.Content,
-		g.Revision, g.Visibility, g.ViaCopy, g.Evidence, ms(g.SignedAt), search)
+		g.Revision, g.Visibility, g.ViaCopy, g.Evidence, ms(g.SignedAt), search, ms(g.ReceivedAt), nextCheck)
 	if err != nil {
 		return 0, fmt.Errorf("add signature of %s: %w", g.ActorIRI, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		// The actor has a row: re-activate it if it was withdrawn, else this reply is a comment.
 		res, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE signatures SET actor_type = ?, handle = ?, display_name = ?, domain = ?, profile_url = ?,
-			note_iri = ?, in_reply_to = ?, content = ?, revision = ?, visibility = ?, via_copy = ?, evidence = ?, signed_at = ?, search_text = ?, withdrawn_at = NULL
+			note_iri = ?, in_reply_to = ?, content = ?, revision = ?, visibility = ?, via_copy = ?, evidence = ?, signed_at = ?, search_text = ?, withdrawn_at = NULL,
+			received_at = ?, next_check_at = ?, check_failures = 0
 			WHERE actor_iri = ? AND withdrawn_at IS NOT NULL`),
 			g.ActorType, g.Handle, g.DisplayName, g.Domain, g.ProfileURL, g.NoteIRI, g.InReplyTo, g.Content, g.Revision,
-			g.Visibility, g.ViaCopy, g.Evidence, ms(g.SignedAt), search, g.ActorIRI)
+			g.Visibility, g.ViaCopy, g.Evidence, ms(g.SignedAt), search, ms(g.ReceivedAt), nextCheck, g.ActorIRI)
 		if err != nil {
 			return 0, fmt.Errorf("re-sign %s: %w", g.ActorIRI, err)
 		}

@@ -66,8 +66,8 @@ func TestSignOnceWithdrawSignAgain(t *testing.T) {
 		if _, err := s.AddSignature(ctx, second); !errors.Is(err, storage.ErrAlreadySigned) {
 			t.Fatalf("second signature: err = %v, want ErrAlreadySigned", err)
 		}
-		if g, _ := s.SignatureByID(ctx, first.ID); g.NoteIRI != first.NoteIRI || g.Content != "je signe" {
-			t.Fatalf("second reply changed the signature: %+v", g)
+		if g, err := s.SignatureByID(ctx, first.ID); err != nil || g.NoteIRI != first.NoteIRI || g.Content != "je signe" {
+			t.Fatalf("second reply changed the signature: %+v (err %v)", g, err)
 		}
 
 		// Withdrawal needs the right author and note.
@@ -191,30 +191,48 @@ func TestSignaturePagesAndSearch(t *testing.T) {
 		if err != nil || ids(page) != "10,9,6" {
 			t.Fatalf("first page = %s, %v; want 10,9,6", ids(page), err)
 		}
-		page, _ = s.Signatures(ctx, storage.SignatureFilter{Limit: 3, Before: 6})
+		page, err = s.Signatures(ctx, storage.SignatureFilter{Limit: 3, Before: 6})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if ids(page) != "4,3,2" {
 			t.Fatalf("second page = %s, want 4,3,2", ids(page))
 		}
-		page, _ = s.Signatures(ctx, storage.SignatureFilter{Limit: 3, Before: 2})
+		page, err = s.Signatures(ctx, storage.SignatureFilter{Limit: 3, Before: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if ids(page) != "1" {
 			t.Fatalf("last page = %s, want 1", ids(page))
 		}
-		page, _ = s.Signatures(ctx, storage.SignatureFilter{Limit: 3, Before: 1})
+		page, err = s.Signatures(ctx, storage.SignatureFilter{Limit: 3, Before: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(page) != 0 {
 			t.Fatalf("past the end = %s, want nothing", ids(page))
 		}
-		page, _ = s.Signatures(ctx, storage.SignatureFilter{Limit: 3, After: 1})
+		page, err = s.Signatures(ctx, storage.SignatureFilter{Limit: 3, After: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if ids(page) != "4,3,2" {
 			t.Fatalf("page back from 1 = %s, want 4,3,2 (still newest first)", ids(page))
 		}
 		if page[0].Evidence != "" {
 			t.Fatal("lists must not carry the evidence")
 		}
-		all, _ := s.Signatures(ctx, storage.SignatureFilter{Limit: 100, IncludePrivate: true, IncludeInactive: true})
+		all, err := s.Signatures(ctx, storage.SignatureFilter{Limit: 100, IncludePrivate: true, IncludeInactive: true})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if ids(all) != "10,9,8,7,6,5,4,3,2,1" {
 			t.Fatalf("moderator list = %s", ids(all))
 		}
-		priv, _ := s.Signatures(ctx, storage.SignatureFilter{Limit: 100, IncludePrivate: true})
+		priv, err := s.Signatures(ctx, storage.SignatureFilter{Limit: 100, IncludePrivate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if ids(priv) != "10,9,6,5,4,3,2,1" {
 			t.Fatalf("standing incl. private = %s", ids(priv))
 		}

@@ -87,11 +87,11 @@ func TestCopyNetworkEndToEnd(t *testing.T) {
 		cs.DB().GetContext(ctx, &state, cs.DB().Rebind(`SELECT state FROM deliveries WHERE activity_iri = ?`), storage.RelayAddPrefix(cp.base)+strconv.FormatInt(bobOnCopy.ID, 10))
 		return state == "delivered"
 	})
-	if c, _ := ostore.CountSignatures(ctx); c.Public != 2 {
-		t.Fatalf("origin counts %+v, want alice and bob once each", c)
+	if c, err := ostore.CountSignatures(ctx); err != nil || c.Public != 2 {
+		t.Fatalf("origin counts %+v, want alice and bob once each (err %v)", c, err)
 	}
-	if got, _ := ostore.SignatureByActor(ctx, bob.IRI); got.NoteIRI != bobOrigin || got.ViaCopy != "" {
-		t.Fatalf("bob's signature on the origin is not his first: %+v", got)
+	if got, err := ostore.SignatureByActor(ctx, bob.IRI); err != nil || got.NoteIRI != bobOrigin || got.ViaCopy != "" {
+		t.Fatalf("bob's signature on the origin is not his first: %+v (err %v)", got, err)
 	}
 
 	// alice deletes her reply: withdrawn on the copy, then on the origin.

@@ -105,6 +105,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		<-workDone
 		return err
 	}
+	if err := a.startSignatureRecheck(workCtx); err != nil {
+		stopWork()
+		<-workDone
+		return err
+	}
 
 	a.log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "actor", "@"+cfg.Username+"@"+cfg.urls().Host(), "database", string(a.store.Dialect()), "version", version)
 	serveErr := make(chan error, 1)

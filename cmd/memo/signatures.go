@@ -17,7 +17,7 @@ import (
 	"github.com/memo-fediverse/memo/storage"
 )
 
-const signaturesUsage = `list | export --format csv|json [--evidence] [--private] | hide ID | show ID | verify`
+const signaturesUsage = `list | export --format csv|json [--evidence] [--private] | hide ID | show ID | verify | recheck [--all|--since D]`
 
 // runSignatures dispatches `memo signatures SUBCOMMAND`.
 func runSignatures(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -26,7 +26,7 @@ func runSignatures(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
 			return flag.ErrHelp
 		}
-		return fmt.Errorf("%w: name a subcommand: list, export, hide, show or verify", errUsage)
+		return fmt.Errorf("%w: name a subcommand: list, export, hide, show, verify or recheck", errUsage)
 	}
 	sub, args := args[0], args[1:]
 	switch sub {
@@ -38,8 +38,10 @@ func runSignatures(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return signaturesHide(ctx, sub, args, stdout, stderr)
 	case "verify":
 		return signaturesVerify(ctx, args, stdout, stderr)
+	case "recheck":
+		return signaturesRecheck(ctx, args, stdout, stderr)
 	}
-	return fmt.Errorf("%w: unknown subcommand %q: use list, export, hide, show or verify", errUsage, sub)
+	return fmt.Errorf("%w: unknown subcommand %q: use list, export, hide, show, verify or recheck", errUsage, sub)
 }
 
 // limitFlag adds --limit to a list command; check refuses a value out of range once the flags are parsed.

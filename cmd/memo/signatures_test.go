@@ -154,10 +154,19 @@ func TestSignaturesCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "3 signatures checked: 3 verified") {
 		t.Fatalf("verify: exit %d\n%s", code, out)
 	}
-	g, _ := store.SignatureByID(ctx, ben.ID)
-	tampered, _ := signing.ParseEvidence(g.Evidence)
+	g, err := store.SignatureByID(ctx, ben.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered, err := signing.ParseEvidence(g.Evidence)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tampered.Body = bytes.Replace(tampered.Body, []byte("je signe"), []byte("je refuse"), 1)
-	text, _ := tampered.Marshal()
+	text, err := tampered.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := store.DB().Exec(store.DB().Rebind(`UPDATE signatures SET evidence = ? WHERE id = ?`), text, ben.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -221,11 +230,11 @@ func TestModerationCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "blocked domain spam.example; 2 signatures hidden, 0 followers removed") {
 		t.Fatalf("block domain: exit %d\n%s%s", code, out, stderr)
 	}
-	if blocked, _ := store.IsBlocked(ctx, "https://spam.example/users/x", "spam.example"); !blocked {
-		t.Fatal("the inbox's check does not see the block")
+	if blocked, err := store.IsBlocked(ctx, "https://spam.example/users/x", "spam.example"); err != nil || !blocked {
+		t.Fatalf("the inbox's check does not see the block (err %v)", err)
 	}
-	if c, _ := store.CountSignatures(ctx); c.Public != 1 || c.Hidden != 2 {
-		t.Fatalf("counts after block = %+v", c)
+	if c, err := store.CountSignatures(ctx); err != nil || c.Public != 1 || c.Hidden != 2 {
+		t.Fatalf("counts after block = %+v (err %v)", c, err)
 	}
 	code, out, _ = runCLI(t, "block", "actor", "https://good.example/users/u")
 	if code != 0 || !strings.Contains(out, "1 signatures hidden") {
@@ -253,8 +262,8 @@ func TestModerationCommands(t *testing.T) {
 			t.Errorf("%v: exit %d (want %d), stderr %q", c.args, code, c.code, stderr)
 		}
 	}
-	if blocks, _ := store.Blocks(ctx); len(blocks) != 1 {
-		t.Fatalf("blocks after bad input = %+v", blocks)
+	if blocks, err := store.Blocks(ctx); err != nil || len(blocks) != 1 {
+		t.Fatalf("blocks after bad input = %+v (err %v)", blocks, err)
 	}
 
 	if err := store.AddRefusal(ctx, storage.Refusal{RemoteAddr: "192.0.2.7", ActorIRI: "https://evil.example/users/x", Activity: "https://evil.example/a/1", Status: 401, Reason: "signature does not verify"}); err != nil {

@@ -81,7 +81,10 @@ func TestDomainUnavailableAndRecovery(t *testing.T) {
 		if inst.total() != 9 {
 			t.Fatalf("probe: instance saw %d requests, want 9", inst.total())
 		}
-		dom, _ = s.DomainStatus(ctx, inst.host)
+		dom, err := s.DomainStatus(ctx, inst.host)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if !dom.Unavailable() || !dom.NextAttemptAt().Equal(marked.Add(24*time.Hour)) {
 			t.Fatalf("after a failed probe: %+v", dom)
 		}

@@ -42,7 +42,10 @@ func TestWorkersShareOnePostgresQueue(t *testing.T) {
 			byUA[ua] += n
 		}
 	}
-	rows, _ := a.DeliveriesOf(t.Context(), act)
+	rows, err := a.DeliveriesOf(t.Context(), act)
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("deliveries of %s: %d rows, %v", act, len(rows), err)
+	}
 	for _, d := range rows {
 		if d.State != storage.DeliveryDelivered {
 			t.Errorf("delivery %+v", d)

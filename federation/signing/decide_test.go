@@ -121,8 +121,8 @@ func TestSignAndAcknowledge(t *testing.T) {
 				t.Fatalf("%s: second signature: %v", c.name, err)
 			}
 		}
-		if c, _ := s.CountSignatures(ctx); c.Public != 1 || c.Private != 1 {
-			t.Fatalf("counts = %+v", c)
+		if c, err := s.CountSignatures(ctx); err != nil || c.Public != 1 || c.Private != 1 {
+			t.Fatalf("counts = %+v (err %v)", c, err)
 		}
 	})
 }

@@ -90,7 +90,10 @@ func TestEvidenceVerifies(t *testing.T) {
 	}
 	for name, change := range tamper {
 		t.Run(name, func(t *testing.T) {
-			e, _ := ParseEvidence(stored)
+			e, err := ParseEvidence(stored)
+			if err != nil {
+				t.Fatal(err)
+			}
 			change(&e)
 			if err := e.Verify(actor, note); !errors.Is(err, ErrEvidence) {
 				t.Fatalf("tampered evidence: err = %v, want ErrEvidence", err)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"time"
 )
 
 // Note is the part of a remote reply the signing rules read. It is decoded from the raw JSON, not through the
@@ -21,6 +22,8 @@ type Note struct {
 	DirectMessage bool
 	// LDSignature is an embedded Linked Data signature on the activity, kept as evidence.
 	LDSignature json.RawMessage
+	// Published is the note's published date as its server states it (zero when absent or unreadable).
+	Published time.Time
 }
 
 // Actor is the part of a remote actor's document the record keeps.
@@ -59,6 +62,9 @@ func NoteFromMap(m map[string]any) (Note, error) {
 	}
 	if dm, ok := m["directMessage"].(bool); ok {
 		n.DirectMessage = dm
+	}
+	if p, err := time.Parse(time.RFC3339, str(m["published"])); err == nil {
+		n.Published = p.UTC()
 	}
 	if n.ID == "" {
 		return n, fmt.Errorf("note has no id")

@@ -41,6 +41,7 @@ func KindOf(actorType string) Kind {
 }
 
 // Record is a signature as it is stored: every remote string is already plain, sanitised text of bounded length.
+// SignedAt is the date shown (SignatureDate), ReceivedAt when this server received the reply.
 type Record struct {
 	ActorIRI    string
 	Kind        Kind
@@ -52,6 +53,7 @@ type Record struct {
 	InReplyTo   string
 	Text        string // plain text with line breaks; templates escape it
 	SignedAt    time.Time
+	ReceivedAt  time.Time
 	Revision    int
 	Visibility  Visibility
 }
@@ -150,6 +152,7 @@ func NewRecord(a Actor, n Note, vis Visibility, revision int, at time.Time) (Rec
 		InReplyTo:   n.InReplyTo,
 		Text:        NoteText(n.Content),
 		SignedAt:    at.UTC(),
+		ReceivedAt:  at.UTC(),
 		Revision:    revision,
 		Visibility:  vis,
 	}, nil

@@ -32,7 +32,7 @@ func TestNewRecordFromMastodonActor(t *testing.T) {
 		ActorIRI: "https://masto.qa.urbanwildlife.biz/users/mastodon", Kind: Person,
 		Handle: "@mastodon@masto.qa.urbanwildlife.biz", DisplayName: "Mastodon", Domain: "masto.qa.urbanwildlife.biz",
 		ProfileURL: "https://masto.qa.urbanwildlife.biz/@mastodon", NoteIRI: n.ID, InReplyTo: n.InReplyTo,
-		Text: "@memo Je signe !\nMerci.", SignedAt: at.UTC(), Revision: 3, Visibility: Unlisted,
+		Text: "@memo Je signe !\nMerci.", SignedAt: at.UTC(), ReceivedAt: at.UTC(), Revision: 3, Visibility: Unlisted,
 	}
 	if r != want {
 		t.Fatalf("record\n got %+v\nwant %+v", r, want)
