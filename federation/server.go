@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/clientaddr"
 	"github.com/memo-fediverse/memo/federation/delivery"
 	"github.com/memo-fediverse/memo/federation/fetch"
 	"github.com/memo-fediverse/memo/storage"
@@ -30,6 +31,12 @@ type Config struct {
 	SigningPhrases    []string
 	NoAcknowledgement bool
 	Logger            *slog.Logger
+	// TrustedProxies, RefusedMaxAge, RefusedMaxRows and FollowLimit go to the inbox (InboxConfig); zero values
+	// pick its defaults.
+	TrustedProxies *clientaddr.Proxies
+	RefusedMaxAge  time.Duration
+	RefusedMaxRows int
+	FollowLimit    int
 }
 
 // Server serves the ActivityPub endpoints and runs the background federation work.
