@@ -218,7 +218,9 @@ func (s *Server) serveStoredActivity(w http.ResponseWriter, r *http.Request) {
 // Run does the background work (the inbox's effects, deliveries) until ctx ends.
 func (s *Server) Run(ctx context.Context) error {
 	ua := UserAgent(s.cfg.Version, s.cfg.URLs.Base)
-	client := fetch.New(fetch.Config{UserAgent: ua, AllowPrivate: s.cfg.AllowPrivate, Timeout: 30 * time.Second, HeaderTimeout: 30 * time.Second})
+	// A delivery may wait 30 s for a slow inbox, but a host that is not there is known after the 5 s of connecting.
+	client := fetch.New(fetch.Config{UserAgent: ua, AllowPrivate: s.cfg.AllowPrivate, Timeout: 30 * time.Second, HeaderTimeout: 30 * time.Second,
+		DialTimeout: fetch.DefaultDialTimeout})
 	deliveries, err := delivery.New(delivery.Config{Store: s.store, Client: client.HTTP(), Key: s.cfg.Key, KeyID: s.cfg.URLs.KeyID(), UserAgent: ua, Logger: s.log,
 		Yield: s.inboxes().Busy})
 	if err != nil {
