@@ -36,8 +36,8 @@ type DomainRule struct {
 	After       time.Duration // failing without a success for at least this long...
 	MinFailures int           // ...and at least this many times
 	Probe       time.Duration // then tried again this long after each failed probe
-	// UnreachableAfter and UnreachableFailures replace After and MinFailures for a domain whose every failure
-	// found no server (RecordDomainUnreachable); zero keeps After and MinFailures for it too.
+	// UnreachableAfter and UnreachableFailures also mark a domain whose every failure since the last success
+	// found no server (RecordDomainUnreachable) and to which no delivery ever succeeded; zero turns this off.
 	UnreachableAfter    time.Duration
 	UnreachableFailures int
 }
@@ -50,8 +50,8 @@ func (s *Store) RecordDomainFailure(ctx context.Context, domain, errText string,
 }
 
 // RecordDomainUnreachable counts one attempt that found no server (DNS failure, connection refused, TLS error).
-// While every failure since the last success is of this kind, the domain is marked unavailable by the rule's
-// Unreachable bounds.
+// A domain that never answered (every failure of this kind, and no delivery to it ever made) is marked
+// unavailable by the rule's Unreachable bounds.
 func (s *Store) RecordDomainUnreachable(ctx context.Context, domain, errText string, now time.Time, rule DomainRule) (Domain, error) {
 	return s.recordDomainFailure(ctx, domain, errText, true, now, rule)
 }
@@ -59,10 +59,6 @@ func (s *Store) RecordDomainUnreachable(ctx context.Context, domain, errText str
 func (s *Store) recordDomainFailure(ctx context.Context, domain, errText string, unreachable bool, now time.Time, rule DomainRule) (Domain, error) {
 	var d Domain
 	t := ms(now)
-	quickAfter, quickFailures := rule.After, rule.MinFailures
-	if rule.UnreachableFailures > 0 {
-		quickAfter, quickFailures = rule.UnreachableAfter, rule.UnreachableFailures
-	}
 	flag := 0
 	if unreachable {
 		flag = 1
@@ -75,10 +71,31 @@ ON CONFLICT (domain) DO UPDATE SET failures = domains.failures + 1,
 			domain, t, truncate(errText, 500), flag); err != nil {
 			return fmt.Errorf("record failure of %s: %w", domain, err)
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE domains SET unavailable_since = COALESCE(unavailable_since, ?), next_attempt_at = ?
-WHERE domain = ? AND (unavailable_since IS NOT NULL OR (failures >= ? AND first_failure_at <= ?)
-  OR (unreachable_only = 1 AND failures >= ? AND first_failure_at <= ?))`),
-			t, ms(now.Add(rule.Probe)), domain, rule.MinFailures, ms(now.Add(-rule.After)), quickFailures, ms(now.Add(-quickAfter))); err != nil {
+		if err := tx.GetContext(ctx, &d, tx.Rebind(`SELECT `+domainCols+` FROM domains WHERE domain = ?`), domain); err != nil {
+			return fmt.Errorf("read domain %s: %w", domain, err)
+		}
+		mark := d.Unavailable() || (d.Failures >= rule.MinFailures && !d.FirstFailureAt().After(now.Add(-rule.After)))
+		if !mark && d.UnreachableOnly && rule.UnreachableFailures > 0 && d.Failures >= rule.UnreachableFailures &&
+			!d.FirstFailureAt().After(now.Add(-rule.UnreachableAfter)) {
+			// Never answered since the failures began; it counts as never answered only if no delivery to it
+			// ever succeeded. Asked once per run of failures: the answer clears the flag or marks the domain.
+			var answered bool
+			if err := tx.GetContext(ctx, &answered, tx.Rebind(`SELECT EXISTS (SELECT 1 FROM deliveries WHERE domain = ? AND state = ?)`), domain, DeliveryDelivered); err != nil {
+				return fmt.Errorf("deliveries to %s: %w", domain, err)
+			}
+			if answered {
+				if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE domains SET unreachable_only = 0 WHERE domain = ?`), domain); err != nil {
+					return fmt.Errorf("domain %s answered before: %w", domain, err)
+				}
+				d.UnreachableOnly = false
+			}
+			mark = !answered
+		}
+		if !mark {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE domains SET unavailable_since = COALESCE(unavailable_since, ?), next_attempt_at = ? WHERE domain = ?`),
+			t, ms(now.Add(rule.Probe)), domain); err != nil {
 			return fmt.Errorf("mark %s unavailable: %w", domain, err)
 		}
 		if err := tx.GetContext(ctx, &d, tx.Rebind(`SELECT `+domainCols+` FROM domains WHERE domain = ?`), domain); err != nil {

@@ -26,10 +26,12 @@ import (
 // because a revision of the memo is worth delivering late.
 //
 // A domain is marked unavailable once it has failed (network error, timeout, 408 or 5xx) for more than 24 hours
-// without a single success, at least 5 times; or, when no attempt since its last success found a server at all
-// (DNS failure, connection refused, TLS error: junk followers on hosts that never existed), once it has failed so
-// for an hour, at least 3 times. Its deliveries are then parked: a few are tried every 12 hours as a probe. Any
-// success, or any activity received from the domain (the inbox calls storage.ClearDomain), clears it.
+// without a single success, at least 5 times. A host that has never answered (no delivery to it ever succeeded,
+// and every attempt found no server: DNS failure, connection refused, TLS error), as junk followers' hosts, is
+// marked after 3 such failures over at least 5 minutes: the 3rd attempt of one delivery, 6 minutes after the
+// first, rather than a burst of a fan-out failing at once. Its deliveries are then parked: a few are tried every
+// 12 hours as a probe. Any success, or any activity received from the domain (the inbox calls
+// storage.ClearDomain), clears it.
 type Policy struct {
 	Delays []time.Duration // after the 1st, 2nd... failure; the last one repeats
 	MaxAge time.Duration   // give up when the next attempt would be later than queued time + MaxAge
@@ -44,7 +46,7 @@ func DefaultPolicy() Policy {
 		MaxAge: 7 * 24 * time.Hour,
 		Jitter: 0.1,
 		Domain: storage.DomainRule{After: 24 * time.Hour, MinFailures: 5, Probe: 12 * time.Hour,
-			UnreachableAfter: time.Hour, UnreachableFailures: 3},
+			UnreachableAfter: 5 * time.Minute, UnreachableFailures: 3},
 	}
 }
 
