@@ -81,8 +81,9 @@ const pruneRefusedEvery = 100
 // within sigs.MaxClockSkew, Digest matching the body, Host naming us (401, or 400 for Host), JSON depth and a small
 // decode of id/type/actor (400), keyId and id on the actor's host, rate limit per remote host, blocks (403); only
 // then the key is fetched (a signed GET, through the address policy of fetch.Client) and the signature verified,
-// the key's owner must be the actor (401), and the rules of authorize apply (400/403). Every refusal is answered
-// with its reason and recorded in the refused table, and changes nothing else. An accepted activity is stored
+// the key's owner must be the actor (401), and the rules of authorize apply (400/403), then the hourly follow
+// limit (429). Every refusal is answered with its reason (clipped) and, unless it is a 429, recorded in the
+// bounded refused table, and changes nothing else. An accepted activity is stored
 // once, keyed by its id, before the 202; its effects follow from the worker, in one transaction with the mark
 // that they are done.
 type Inbox struct {
