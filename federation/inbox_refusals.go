@@ -2,6 +2,7 @@ package federation
 
 import (
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -12,39 +13,32 @@ import (
 // and log per request.
 const maxReasonBytes = 200
 
-// clip shortens s to at most max bytes, cut on a rune boundary so the result stays valid UTF-8, and marks the cut.
-// Invalid bytes are replaced, since the text goes to JSON logs and a database.
+// clip shortens s to at most max bytes, keeping its start and its end (where an error chain says its cause) around
+// a mark, cut on rune boundaries so the result stays valid UTF-8. Invalid bytes are replaced, since the text goes
+// to JSON logs and a database.
 func clip(s string, max int) string {
 	if !utf8.ValidString(s) {
-		s = toValidUTF8(s, max)
+		s = toValidUTF8(s)
 	}
 	if len(s) <= max {
 		return s
 	}
 	const mark = "…"
-	cut := max - len(mark)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
+	head := (max - len(mark)) * 3 / 5
+	for head > 0 && !utf8.RuneStart(s[head]) {
+		head--
 	}
-	return s[:cut] + mark
+	tail := len(s) - (max - len(mark) - head)
+	for tail < len(s) && !utf8.RuneStart(s[tail]) {
+		tail++
+	}
+	return s[:head] + mark + s[tail:]
 }
 
-// toValidUTF8 replaces invalid bytes, looking at no more of s than can survive the clip.
-func toValidUTF8(s string, max int) string {
-	if len(s) > max+utf8.UTFMax {
-		s = s[:max+utf8.UTFMax]
-	}
-	b := make([]byte, 0, len(s))
-	for len(s) > 0 {
-		r, size := utf8.DecodeRuneInString(s)
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, "\uFFFD"...)
-		} else {
-			b = append(b, s[:size]...)
-		}
-		s = s[size:]
-	}
-	return string(b)
+// toValidUTF8 replaces invalid bytes. The input is at most a request header or a body's field (MaxHeaderBytes,
+// MaxBody), so one pass over it is bounded.
+func toValidUTF8(s string) string {
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 // refusalLog writes at most one line per source and window; the next line of a source says how many were left
