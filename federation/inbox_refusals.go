@@ -11,7 +11,7 @@ import (
 // maxReasonBytes bounds every string a refusal stores or logs: a reason, an actor or activity id taken from an
 // untrusted body, a header value quoted in a reason. A stranger's 60 KB header must not become 60 KB of database
 // and log per request.
-const maxReasonBytes = 200
+const maxReasonBytes = 256
 
 // clip shortens s to at most max bytes, keeping its start and its end (where an error chain says its cause) around
 // a mark, cut on rune boundaries so the result stays valid UTF-8. Invalid bytes are replaced, since the text goes
