@@ -91,16 +91,17 @@ type Inbox struct {
 	log    *slog.Logger
 	byIP   *limiters
 	byHost *limiters
-	// followsByHost and followsByIP count accepted Follows per hour; nil when FollowLimit is negative.
-	followsByHost, followsByIP *limiters
-	refusalLog                 *refusalLog
-	refusedSincePrune          atomic.Int64
-	kick                       chan struct{}
+	kick   chan struct{}
 	// receiving counts the requests being received now; Busy reads it.
 	receiving atomic.Int64
 
 	failMu   sync.Mutex
 	failures map[string]int
+
+	// followsByHost and followsByIP count accepted Follows per hour; nil when FollowLimit is negative.
+	followsByHost, followsByIP *limiters
+	refusalLog                 *refusalLog
+	refusedSincePrune          atomic.Int64
 }
 
 // NewInbox builds an Inbox.
@@ -136,14 +137,14 @@ func NewInbox(cfg InboxConfig) *Inbox {
 		cfg.FollowLimit = DefaultFollowLimit
 	}
 	in := &Inbox{
-		cfg:        cfg,
-		log:        cfg.Logger,
-		byIP:       newLimiters(cfg.PerIP, cfg.PerIPBurst),
-		byHost:     newLimiters(cfg.PerHost, cfg.PerHostBurst),
-		refusalLog: newRefusalLog(time.Minute, refusalLogSources),
-		kick:       make(chan struct{}, 1),
-		failures:   map[string]int{},
+		cfg:      cfg,
+		log:      cfg.Logger,
+		byIP:     newLimiters(cfg.PerIP, cfg.PerIPBurst),
+		byHost:   newLimiters(cfg.PerHost, cfg.PerHostBurst),
+		kick:     make(chan struct{}, 1),
+		failures: map[string]int{},
 	}
+	in.refusalLog = newRefusalLog(time.Minute, refusalLogSources)
 	if cfg.FollowLimit > 0 {
 		perSec := float64(cfg.FollowLimit) / 3600
 		in.followsByHost = newLimiters(perSec, cfg.FollowLimit)
