@@ -8,8 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +21,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/clientaddr"
 	"github.com/memo-fediverse/memo/federation/fetch"
 	"github.com/memo-fediverse/memo/federation/inbound"
 	"github.com/memo-fediverse/memo/federation/signing"
@@ -52,7 +53,25 @@ type InboxConfig struct {
 	// reply sent to each new signer.
 	Signing           *signing.Matcher
 	NoAcknowledgement bool
+	// Proxies are the reverse proxies whose X-Forwarded-For is believed (nil: clientaddr.Default, loopback).
+	Proxies *clientaddr.Proxies
+	// RefusedMaxAge and RefusedMaxRows bound the refused table (zero: DefaultRefusedMaxAge, DefaultRefusedMaxRows).
+	RefusedMaxAge  time.Duration
+	RefusedMaxRows int
+	// FollowLimit is how many Follows are accepted per hour from one remote host, and from one client address
+	// (zero: DefaultFollowLimit; negative: no limit).
+	FollowLimit int
 }
+
+// Defaults of the bounds on what strangers make us keep.
+const (
+	DefaultRefusedMaxAge  = 30 * 24 * time.Hour
+	DefaultRefusedMaxRows = 10000
+	DefaultFollowLimit    = 100
+)
+
+// pruneRefusedEvery is how many recorded refusals trigger a prune of the table; Run also prunes hourly.
+const pruneRefusedEvery = 100
 
 // Inbox receives activities at the actor's inbox and the shared inbox, verifies them, stores them and applies
 // their effects from a worker.
@@ -62,8 +81,9 @@ type InboxConfig struct {
 // within sigs.MaxClockSkew, Digest matching the body, Host naming us (401, or 400 for Host), JSON depth and a small
 // decode of id/type/actor (400), keyId and id on the actor's host, rate limit per remote host, blocks (403); only
 // then the key is fetched (a signed GET, through the address policy of fetch.Client) and the signature verified,
-// the key's owner must be the actor (401), and the rules of authorize apply (400/403). Every refusal is answered
-// with its reason and recorded in the refused table, and changes nothing else. An accepted activity is stored
+// the key's owner must be the actor (401), and the rules of authorize apply (400/403), then the hourly follow
+// limit (429). Every refusal is answered with its reason (clipped) and, unless it is a 429, recorded in the
+// bounded refused table, and changes nothing else. An accepted activity is stored
 // once, keyed by its id, before the 202; its effects follow from the worker, in one transaction with the mark
 // that they are done.
 type Inbox struct {
@@ -77,6 +97,11 @@ type Inbox struct {
 
 	failMu   sync.Mutex
 	failures map[string]int
+
+	// followsByHost and followsByIP count accepted Follows per hour; nil when FollowLimit is negative.
+	followsByHost, followsByIP *limiters
+	refusalLog                 *refusalLog
+	refusedSincePrune          atomic.Int64
 }
 
 // NewInbox builds an Inbox.
@@ -99,7 +124,19 @@ func NewInbox(cfg InboxConfig) *Inbox {
 	if cfg.PollEvery == 0 {
 		cfg.PollEvery = 30 * time.Second
 	}
-	return &Inbox{
+	if cfg.Proxies == nil {
+		cfg.Proxies = clientaddr.Default()
+	}
+	if cfg.RefusedMaxAge == 0 {
+		cfg.RefusedMaxAge = DefaultRefusedMaxAge
+	}
+	if cfg.RefusedMaxRows == 0 {
+		cfg.RefusedMaxRows = DefaultRefusedMaxRows
+	}
+	if cfg.FollowLimit == 0 {
+		cfg.FollowLimit = DefaultFollowLimit
+	}
+	in := &Inbox{
 		cfg:      cfg,
 		log:      cfg.Logger,
 		byIP:     newLimiters(cfg.PerIP, cfg.PerIPBurst),
@@ -107,7 +144,17 @@ func NewInbox(cfg InboxConfig) *Inbox {
 		kick:     make(chan struct{}, 1),
 		failures: map[string]int{},
 	}
+	in.refusalLog = newRefusalLog(time.Minute, refusalLogSources)
+	if cfg.FollowLimit > 0 {
+		perSec := float64(cfg.FollowLimit) / 3600
+		in.followsByHost = newLimiters(perSec, cfg.FollowLimit)
+		in.followsByIP = newLimiters(perSec, cfg.FollowLimit)
+	}
+	return in
 }
+
+// refusalLogSources is how many sources the refusal log tells apart within a minute.
+const refusalLogSources = 10000
 
 // Register adds the inbox routes to mux.
 func (in *Inbox) Register(mux *http.ServeMux) {
@@ -135,15 +182,10 @@ func (in *Inbox) handle(w http.ResponseWriter, r *http.Request) {
 	defer in.receiving.Add(-1)
 	ctx, cancel := context.WithTimeout(r.Context(), inboxRequestTimeout)
 	defer cancel()
-	accepted, ref := in.receive(ctx, w, r)
+	client := in.cfg.Proxies.Client(r)
+	accepted, ref := in.receive(ctx, w, r, client)
 	if ref != nil {
-		metrics.InboxActivity("", "refused")
-		in.log.Info("inbox refused", "status", ref.status, "reason", ref.reason, "actor", ref.actor, "activity", ref.activity, "remote", r.RemoteAddr)
-		if err := in.cfg.Store.AddRefusal(context.WithoutCancel(ctx), storage.Refusal{
-			RemoteAddr: r.RemoteAddr, ActorIRI: ref.actor, Activity: ref.activity, Status: ref.status, Reason: ref.reason,
-		}); err != nil {
-			in.log.Error("record refusal", "err", err)
-		}
+		in.refused(ctx, client, ref)
 		if ref.retryAfter != "" {
 			w.Header().Set("Retry-After", ref.retryAfter)
 		}
@@ -154,6 +196,38 @@ func (in *Inbox) handle(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, accepted+"\n")
 }
 
+// refused logs and records a refusal. Every string is clipped first: the reason may quote what the sender sent.
+// A 429 is logged but not recorded: a flood would otherwise write a row per request it makes, and the limit is
+// there precisely so that such requests cost nothing. The log says at most a line a minute per source.
+func (in *Inbox) refused(ctx context.Context, client netip.Addr, ref *refusal) {
+	metrics.InboxActivity("", "refused")
+	ref.reason = clip(ref.reason, maxReasonBytes)
+	ref.actor, ref.activity = clip(ref.actor, maxReasonBytes), clip(ref.activity, maxReasonBytes)
+	addr := clientaddr.String(client)
+	now := in.cfg.Now()
+	in.refusalLog.log(in.log, now, clientaddr.Key(client), "status", ref.status, "reason", ref.reason, "actor", ref.actor, "activity", ref.activity, "remote", addr)
+	if ref.status == http.StatusTooManyRequests {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	if err := in.cfg.Store.AddRefusal(ctx, storage.Refusal{
+		RemoteAddr: addr, ActorIRI: ref.actor, Activity: ref.activity, Status: ref.status, Reason: ref.reason,
+	}); err != nil {
+		in.log.Error("record refusal", "err", err)
+		return
+	}
+	if in.refusedSincePrune.Add(1)%pruneRefusedEvery == 0 {
+		in.pruneRefused(ctx)
+	}
+}
+
+// pruneRefused applies the age and row bounds of the refused table.
+func (in *Inbox) pruneRefused(ctx context.Context) {
+	if _, err := in.cfg.Store.PruneRefused(ctx, in.cfg.Now().Add(-in.cfg.RefusedMaxAge), in.cfg.RefusedMaxRows); err != nil {
+		in.log.Warn("prune refusals", "err", err)
+	}
+}
+
 // busyReceiving is how many requests at once make the inbox busy.
 const busyReceiving = 4
 
@@ -162,13 +236,13 @@ const busyReceiving = 4
 func (in *Inbox) Busy() bool { return in.receiving.Load() >= busyReceiving }
 
 // receive runs the checks, cheapest first, and stores the activity. It returns what to say with the 202, or why not.
-func (in *Inbox) receive(ctx context.Context, w http.ResponseWriter, r *http.Request) (string, *refusal) {
-	ip := remoteIP(r)
+func (in *Inbox) receive(ctx context.Context, w http.ResponseWriter, r *http.Request, client netip.Addr) (string, *refusal) {
+	ip := clientaddr.Key(client)
 	if ok, after := in.byIP.allow(ip, in.cfg.Now()); !ok {
 		return "", &refusal{status: http.StatusTooManyRequests, reason: "too many requests from " + ip, retryAfter: after}
 	}
 	if !acceptedContentType(r.Header.Get("Content-Type")) {
-		return "", &refusal{status: http.StatusUnsupportedMediaType, reason: fmt.Sprintf("Content-Type %q: send application/activity+json", r.Header.Get("Content-Type"))}
+		return "", &refusal{status: http.StatusUnsupportedMediaType, reason: fmt.Sprintf("Content-Type %q: send application/activity+json", clip(r.Header.Get("Content-Type"), 64))}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, in.cfg.MaxBody)
 	body, err := io.ReadAll(r.Body)
@@ -241,6 +315,12 @@ func (in *Inbox) receive(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if ref := in.authorize(ctx, act); ref != nil {
 		ref.actor, ref.activity = actorIRI, env.ID
 		return "", ref
+	}
+	if act.Type == "Follow" {
+		if ref := in.limitFollow(host, ip); ref != nil {
+			ref.actor, ref.activity = actorIRI, env.ID
+			return "", ref
+		}
 	}
 	// A key fetched for this request is cached with the activity, now that both are accepted.
 	var fetched *storage.RemoteActor
@@ -338,12 +418,24 @@ func evidenceHeaders(r *http.Request, p sigs.Params) string {
 	return string(b)
 }
 
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// limitFollow takes a Follow from the hourly budgets of its client address and its host. A stranger can make up
+// any number of actors on hosts that will never answer, and each follower costs a delivery of every revision; a
+// host or an address over budget gets 429, which peers retry later (Mastodon retries 429s), so an honest burst is
+// delayed, not lost.
+func (in *Inbox) limitFollow(host, ipKey string) *refusal {
+	if in.followsByIP == nil {
+		return nil
 	}
-	return host
+	now := in.cfg.Now()
+	for _, l := range []struct {
+		lim *limiters
+		key string
+	}{{in.followsByIP, ipKey}, {in.followsByHost, host}} {
+		if ok, after := l.lim.allow(l.key, now); !ok {
+			return &refusal{status: http.StatusTooManyRequests, reason: fmt.Sprintf("too many new follows from %s this hour (limit %d)", l.key, in.cfg.FollowLimit), retryAfter: after}
+		}
+	}
+	return nil
 }
 
 // Kick wakes the worker.
@@ -359,7 +451,12 @@ func (in *Inbox) Kick() {
 func (in *Inbox) Run(ctx context.Context) error {
 	t := time.NewTicker(in.cfg.PollEvery)
 	defer t.Stop()
+	var pruned time.Time
 	for {
+		if now := in.cfg.Now(); now.Sub(pruned) >= time.Hour {
+			in.pruneRefused(ctx)
+			pruned = now
+		}
 		if _, err := in.ProcessPending(ctx); err != nil && ctx.Err() == nil {
 			in.log.Error("inbox worker", "err", err)
 		}

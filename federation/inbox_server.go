@@ -32,6 +32,10 @@ func (s *Server) inboxes() *Inbox {
 			// New has checked the phrases, so the matcher builds.
 			Signing:           s.matcher,
 			NoAcknowledgement: s.cfg.NoAcknowledgement,
+			Proxies:           s.cfg.TrustedProxies,
+			RefusedMaxAge:     s.cfg.RefusedMaxAge,
+			RefusedMaxRows:    s.cfg.RefusedMaxRows,
+			FollowLimit:       s.cfg.FollowLimit,
 		})
 	})
 	return s.inbox.inbox

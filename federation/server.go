@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/clientaddr"
 	"github.com/memo-fediverse/memo/federation/delivery"
 	"github.com/memo-fediverse/memo/federation/fetch"
 	"github.com/memo-fediverse/memo/storage"
@@ -30,6 +31,12 @@ type Config struct {
 	SigningPhrases    []string
 	NoAcknowledgement bool
 	Logger            *slog.Logger
+	// TrustedProxies, RefusedMaxAge, RefusedMaxRows and FollowLimit go to the inbox (InboxConfig); zero values
+	// pick its defaults.
+	TrustedProxies *clientaddr.Proxies
+	RefusedMaxAge  time.Duration
+	RefusedMaxRows int
+	FollowLimit    int
 }
 
 // Server serves the ActivityPub endpoints and runs the background federation work.
@@ -211,7 +218,9 @@ func (s *Server) serveStoredActivity(w http.ResponseWriter, r *http.Request) {
 // Run does the background work (the inbox's effects, deliveries) until ctx ends.
 func (s *Server) Run(ctx context.Context) error {
 	ua := UserAgent(s.cfg.Version, s.cfg.URLs.Base)
-	client := fetch.New(fetch.Config{UserAgent: ua, AllowPrivate: s.cfg.AllowPrivate, Timeout: 30 * time.Second, HeaderTimeout: 30 * time.Second})
+	// A delivery may wait 30 s for a slow inbox, but a host that is not there is known after the 5 s of connecting.
+	client := fetch.New(fetch.Config{UserAgent: ua, AllowPrivate: s.cfg.AllowPrivate, Timeout: 30 * time.Second, HeaderTimeout: 30 * time.Second,
+		DialTimeout: fetch.DefaultDialTimeout})
 	deliveries, err := delivery.New(delivery.Config{Store: s.store, Client: client.HTTP(), Key: s.cfg.Key, KeyID: s.cfg.URLs.KeyID(), UserAgent: ua, Logger: s.log,
 		Yield: s.inboxes().Busy})
 	if err != nil {

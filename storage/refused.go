@@ -42,3 +42,22 @@ func (s *Store) Refusals(ctx context.Context, limit int) ([]Refusal, error) {
 	}
 	return out, nil
 }
+
+// PruneRefused deletes the refusals received before `before`, then all but the newest maxRows (none when maxRows
+// is 0 or less). Both deletes walk an index: received_at, and the id order.
+func (s *Store) PruneRefused(ctx context.Context, before time.Time, maxRows int) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM refused WHERE received_at < ?`), ms(before))
+	if err != nil {
+		return 0, fmt.Errorf("prune refusals by age: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	if maxRows > 0 {
+		res, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM refused WHERE id <= (SELECT MAX(id) FROM refused) - ?`), maxRows)
+		if err != nil {
+			return n, fmt.Errorf("prune refusals by count: %w", err)
+		}
+		m, _ := res.RowsAffected()
+		n += m
+	}
+	return n, nil
+}

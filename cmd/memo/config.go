@@ -11,8 +11,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/clientaddr"
 	"github.com/memo-fediverse/memo/federation/signing"
 	"github.com/memo-fediverse/memo/storage"
 )
@@ -32,6 +34,13 @@ type config struct {
 	// Phrases is the comma-separated list of signing phrases; Acknowledge is "true" or "false".
 	Phrases     string
 	Acknowledge string
+	// TrustedProxies is a comma-separated CIDR list; MetricsListen is host:port or empty (no metrics served).
+	TrustedProxies string
+	MetricsListen  string
+	// RefusedMaxDays, RefusedMaxRows and FollowLimit are whole numbers, checked by validate.
+	RefusedMaxDays string
+	RefusedMaxRows string
+	FollowLimit    string
 }
 
 // settings lists each setting once: flag name, environment variable, default and help.
@@ -48,6 +57,11 @@ var settings = []struct {
 	{"log-level", "MEMO_LOG_LEVEL", "info", "log level: debug, info, warn or error", func(c *config) *string { return &c.LogLevel }},
 	{"signing-phrases", "MEMO_SIGNING_PHRASES", strings.Join(signing.DefaultPhrases, ","), "comma-separated phrases that make a reply a signature (case and accents ignored)", func(c *config) *string { return &c.Phrases }},
 	{"acknowledge", "MEMO_ACKNOWLEDGE", "true", "reply to each signer with their signature number: true or false", func(c *config) *string { return &c.Acknowledge }},
+	{"trusted-proxies", "MEMO_TRUSTED_PROXIES", clientaddr.DefaultTrusted, "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client (empty: none)", func(c *config) *string { return &c.TrustedProxies }},
+	{"metrics-listen", "MEMO_METRICS_LISTEN", "", "address (host:port) of a separate listener for /metrics (empty: no metrics)", func(c *config) *string { return &c.MetricsListen }},
+	{"refused-max-days", "MEMO_REFUSED_MAX_DAYS", "30", "days refused inbox requests are kept", func(c *config) *string { return &c.RefusedMaxDays }},
+	{"refused-max-rows", "MEMO_REFUSED_MAX_ROWS", "10000", "refused inbox requests kept at most", func(c *config) *string { return &c.RefusedMaxRows }},
+	{"follow-limit", "MEMO_FOLLOW_LIMIT", "100", "new follows accepted per hour from one remote host, and from one client address (0: no limit)", func(c *config) *string { return &c.FollowLimit }},
 	{"copy-of", "MEMO_COPY_OF", "", "run as a copy of this origin: its actor URL or handle (memo@memo.example)", func(c *config) *string { return &c.CopyOf }},
 }
 
@@ -129,6 +143,25 @@ func (c *config) validate() error {
 	if _, err := strconv.ParseBool(c.Acknowledge); err != nil {
 		return fmt.Errorf("MEMO_ACKNOWLEDGE=%q: use true or false", c.Acknowledge)
 	}
+	if _, err := clientaddr.Parse(c.TrustedProxies); err != nil {
+		return fmt.Errorf("MEMO_TRUSTED_PROXIES=%q: %v; give comma-separated CIDRs, e.g. 127.0.0.1/32,10.0.0.0/8", c.TrustedProxies, err)
+	}
+	if c.MetricsListen != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsListen); err != nil || port == "" {
+			return fmt.Errorf("MEMO_METRICS_LISTEN=%q: use host:port, e.g. 127.0.0.1:9100, or leave it empty", c.MetricsListen)
+		}
+		if c.MetricsListen == c.Listen {
+			return fmt.Errorf("MEMO_METRICS_LISTEN=%q: give another address than MEMO_LISTEN, so that the public cannot read it", c.MetricsListen)
+		}
+	}
+	for _, n := range []struct{ env, v string }{{"MEMO_REFUSED_MAX_DAYS", c.RefusedMaxDays}, {"MEMO_REFUSED_MAX_ROWS", c.RefusedMaxRows}, {"MEMO_FOLLOW_LIMIT", c.FollowLimit}} {
+		if i, err := strconv.Atoi(n.v); err != nil || i < 0 {
+			return fmt.Errorf("%s=%q: give a whole number, 0 or more", n.env, n.v)
+		}
+	}
+	if c.RefusedMaxDays == "0" || c.RefusedMaxRows == "0" {
+		return errors.New("MEMO_REFUSED_MAX_DAYS and MEMO_REFUSED_MAX_ROWS must be at least 1: the refused table is bounded")
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -166,6 +199,23 @@ func (c *config) phrases() []string {
 func (c *config) acknowledge() bool {
 	b, _ := strconv.ParseBool(c.Acknowledge)
 	return b
+}
+
+// proxies returns the trusted proxies (validate has parsed them).
+func (c *config) proxies() *clientaddr.Proxies {
+	p, _ := clientaddr.Parse(c.TrustedProxies)
+	return p
+}
+
+// inboxBounds returns the refused table's bounds and the follow limit for federation.Config (-1: no limit).
+func (c *config) inboxBounds() (maxAge time.Duration, maxRows, followLimit int) {
+	days, _ := strconv.Atoi(c.RefusedMaxDays)
+	maxRows, _ = strconv.Atoi(c.RefusedMaxRows)
+	followLimit, _ = strconv.Atoi(c.FollowLimit)
+	if followLimit == 0 {
+		followLimit = -1
+	}
+	return time.Duration(days) * 24 * time.Hour, maxRows, followLimit
 }
 
 func (c *config) urls() content.URLs {

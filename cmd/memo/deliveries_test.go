@@ -506,7 +506,8 @@ func TestKill9MidFanOutLosesNothing(t *testing.T) {
 		t.Fatal("everything was delivered before the kill")
 	}
 
-	second := startServe(t, "serve-2", env)
+	metricsAddr := freeAddr(t)
+	second := startServe(t, "serve-2", append(append([]string{}, env...), "MEMO_METRICS_LISTEN="+metricsAddr))
 	waitUntil(t, "every delivery to be recorded after the restart", func() bool { return allDelivered(t, store, want) })
 	repeated := checkDeliveries(t, store, remotes, inflight)
 	t.Logf("%d deliveries in flight at the kill, %d of them sent again", len(inflight), repeated)
@@ -535,7 +536,16 @@ func TestKill9MidFanOutLosesNothing(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
+	// Metrics are served on their own listener only: the public one does not know /metrics.
 	if resp, err := http.Get(second.base + "/metrics"); err != nil {
+		t.Errorf("/metrics on the public listener: %v", err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("/metrics on the public listener answered %d, want 404", resp.StatusCode)
+		}
+	}
+	if resp, err := http.Get("http://" + metricsAddr + "/metrics"); err != nil {
 		t.Errorf("metrics: %v", err)
 	} else {
 		b, _ := io.ReadAll(resp.Body)

@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/memo-fediverse/memo/federation"
+	"github.com/memo-fediverse/memo/federation/clientaddr"
 	"github.com/memo-fediverse/memo/federation/metrics"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/views"
@@ -88,6 +90,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("MEMO_LISTEN=%q: %v", cfg.Listen, err)
 	}
+	var metricsSrv *http.Server
+	if cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("MEMO_METRICS_LISTEN=%q: %v", cfg.MetricsListen, err)
+		}
+		metricsSrv = metricsServer(a.log)
+		go metricsSrv.Serve(mln)
+		defer metricsSrv.Close()
+		a.log.Info("metrics listening", "addr", mln.Addr().String())
+	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -150,9 +164,12 @@ func (a *app) handler() (http.Handler, *federation.Server, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("views: %w", err)
 	}
+	refusedAge, refusedRows, followLimit := a.cfg.inboxBounds()
+	proxies := a.cfg.proxies()
 	fed, err := federation.New(federation.Config{
 		URLs: urls, DisplayName: a.cfg.DisplayName, Version: version, AllowPrivate: a.cfg.AllowPrivate,
 		Key: a.key, Logger: a.log, SigningPhrases: a.cfg.phrases(), NoAcknowledgement: !a.cfg.acknowledge(),
+		TrustedProxies: proxies, RefusedMaxAge: refusedAge, RefusedMaxRows: refusedRows, FollowLimit: followLimit,
 	}, a.store)
 	if err != nil {
 		return nil, nil, fmt.Errorf("federation: %w", err)
@@ -166,21 +183,50 @@ func (a *app) handler() (http.Handler, *federation.Server, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
-	mux.Handle("GET /metrics", metrics.Handler())
+	// /metrics is not on the public listener: MEMO_METRICS_LISTEN serves it on an address of its own.
 	fed.Register(mux, site.Handler())
 	fed.RegisterCopies(mux, site.CopiesPage())
 	mux.Handle("/", site.Handler())
-	return accessLog(a.log, metrics.Middleware(mux)), fed, nil
+	return accessLog(a.log, proxies, metrics.Middleware(mux)), fed, nil
 }
 
-// accessLog logs each request at debug level with its status and duration.
-func accessLog(log *slog.Logger, next http.Handler) http.Handler {
+// metricsServer serves /metrics alone, on MEMO_METRICS_LISTEN.
+func metricsServer(log *slog.Logger) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.Handler())
+	return &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// accessLog logs each request at debug level with its client address (clientaddr: the same one the limits use),
+// status and duration. The path is clipped: a request line may be kilobytes long.
+func accessLog(log *slog.Logger, proxies *clientaddr.Proxies, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: 200}
 		next.ServeHTTP(rec, r)
-		log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "ms", time.Since(start).Milliseconds())
+		if !log.Enabled(r.Context(), slog.LevelDebug) {
+			return
+		}
+		path := r.URL.Path
+		if len(path) > 200 {
+			path = strings.ToValidUTF8(path[:200], "") + "…"
+		}
+		log.Debug("request", "client", clientaddr.String(proxies.Client(r)), "method", clipMethod(r.Method), "path", path, "status", rec.status, "ms", time.Since(start).Milliseconds())
 	})
+}
+
+// clipMethod keeps a made-up method from filling the log.
+func clipMethod(m string) string {
+	if len(m) > 16 {
+		return m[:16] + "…"
+	}
+	return m
 }
 
 type statusRecorder struct {

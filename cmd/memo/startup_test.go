@@ -44,6 +44,12 @@ func TestStartupErrorsAreOneClearLine(t *testing.T) {
 		{"no signing phrase", []string{"serve", "--data", dir, "--signing-phrases", " , "}, "MEMO_SIGNING_PHRASES="},
 		{"punctuation-only phrase", []string{"serve", "--data", dir, "--signing-phrases", "je signe,!!"}, "MEMO_SIGNING_PHRASES="},
 		{"bad acknowledge", []string{"serve", "--data", dir, "--acknowledge", "sometimes"}, "MEMO_ACKNOWLEDGE="},
+		{"bad trusted proxy", []string{"serve", "--data", dir, "--trusted-proxies", "10.0.0.0/8,proxy.example"}, "MEMO_TRUSTED_PROXIES="},
+		{"metrics listen without port", []string{"serve", "--data", dir, "--metrics-listen", "localhost"}, "MEMO_METRICS_LISTEN="},
+		{"metrics on the public listener", []string{"serve", "--data", dir, "--metrics-listen", "127.0.0.1:8080"}, "MEMO_METRICS_LISTEN="},
+		{"refused kept for no day", []string{"serve", "--data", dir, "--refused-max-days", "0"}, "MEMO_REFUSED_MAX_DAYS"},
+		{"refused rows not a number", []string{"serve", "--data", dir, "--refused-max-rows", "lots"}, "MEMO_REFUSED_MAX_ROWS="},
+		{"negative follow limit", []string{"serve", "--data", dir, "--follow-limit", "-5"}, "MEMO_FOLLOW_LIMIT="},
 		{"unknown command", []string{"frobnicate"}, "unknown command"},
 	}
 	for _, c := range cases {

@@ -2,11 +2,14 @@ package delivery
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/memo-fediverse/memo/storage"
@@ -23,8 +26,12 @@ import (
 // because a revision of the memo is worth delivering late.
 //
 // A domain is marked unavailable once it has failed (network error, timeout, 408 or 5xx) for more than 24 hours
-// without a single success, at least 5 times. Its deliveries are then parked: a few are tried every 12 hours as a
-// probe. Any success, or any activity received from the domain (the inbox calls storage.ClearDomain), clears it.
+// without a single success, at least 5 times. A host that has never answered (no delivery to it ever succeeded,
+// and every attempt found no server: DNS failure, connection refused, TLS error), as junk followers' hosts, is
+// marked after 3 such failures over at least 5 minutes: the 3rd attempt of one delivery, 6 minutes after the
+// first, rather than a burst of a fan-out failing at once. Its deliveries are then parked: a few are tried every
+// 12 hours as a probe. Any success, or any activity received from the domain (the inbox calls
+// storage.ClearDomain), clears it.
 type Policy struct {
 	Delays []time.Duration // after the 1st, 2nd... failure; the last one repeats
 	MaxAge time.Duration   // give up when the next attempt would be later than queued time + MaxAge
@@ -38,7 +45,8 @@ func DefaultPolicy() Policy {
 		Delays: []time.Duration{time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour},
 		MaxAge: 7 * 24 * time.Hour,
 		Jitter: 0.1,
-		Domain: storage.DomainRule{After: 24 * time.Hour, MinFailures: 5, Probe: 12 * time.Hour},
+		Domain: storage.DomainRule{After: 24 * time.Hour, MinFailures: 5, Probe: 12 * time.Hour,
+			UnreachableAfter: 5 * time.Minute, UnreachableFailures: 3},
 	}
 }
 
@@ -107,6 +115,32 @@ func classify(status int, err error) result {
 	default:
 		return result{failed, strconv.Itoa(status), false}
 	}
+}
+
+// unreachable tells that the attempt found no server to talk to: the name does not resolve, nothing listens, the
+// address is one we refuse, or no TLS session could be set up. A timeout counts only while connecting.
+func unreachable(err error) bool {
+	var (
+		dnsErr   *net.DNSError
+		opErr    *net.OpError
+		certErr  *tls.CertificateVerificationError
+		hostErr  x509.HostnameError
+		authErr  x509.UnknownAuthorityError
+		invErr   x509.CertificateInvalidError
+		alertErr tls.AlertError
+		recErr   tls.RecordHeaderError
+	)
+	switch {
+	case errors.As(err, &dnsErr), errors.As(err, &certErr), errors.As(err, &hostErr), errors.As(err, &authErr),
+		errors.As(err, &invErr), errors.As(err, &alertErr), errors.As(err, &recErr):
+		return true
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return true
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return true
+	}
+	// The transport reports a TLS handshake that timed out as a plain error.
+	return strings.Contains(err.Error(), "TLS handshake timeout")
 }
 
 func isTimeout(err error) bool {

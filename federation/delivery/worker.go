@@ -381,7 +381,11 @@ func (w *Worker) record(ctx context.Context, log *slog.Logger, j job, status int
 	case retry:
 		if res.domainFailure {
 			var d storage.Domain
-			d, err = w.cfg.Store.RecordDomainFailure(ctx, j.Domain, o.Error, now, w.cfg.Policy.Domain)
+			record := w.cfg.Store.RecordDomainFailure
+			if sendErr != nil && unreachable(sendErr) {
+				record = w.cfg.Store.RecordDomainUnreachable
+			}
+			d, err = record(ctx, j.Domain, o.Error, now, w.cfg.Policy.Domain)
 			if err == nil && d.Unavailable() && d.UnavailableSinceMS.Int64 == now.UnixMilli() {
 				log.Warn("domain marked unavailable", "domain", j.Domain, "failures", d.Failures, "since", d.FirstFailureAt())
 			}

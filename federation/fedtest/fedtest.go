@@ -156,6 +156,20 @@ func (i *Instance) NewActor(username string) *Actor {
 	return a
 }
 
+// NewActorWithKey adds a Person named username that signs with key: many actors without a key generation each.
+func (i *Instance) NewActorWithKey(username string, key *rsa.PrivateKey) *Actor {
+	a := &Actor{
+		Instance: i, Username: username, IRI: i.Base + "/users/" + username, Type: "Person", Name: username,
+		Key: key,
+	}
+	a.KeyID = a.IRI + "#main-key"
+	a.Inbox = a.IRI + "/inbox"
+	i.mu.Lock()
+	i.actors[username] = a
+	i.mu.Unlock()
+	return a
+}
+
 // UseBareKey makes the actor's keyId a separate key document at IRI/main-key (GoToSocial's key path).
 func (a *Actor) UseBareKey() {
 	a.BareKey = true

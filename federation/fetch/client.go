@@ -37,6 +37,10 @@ const (
 	MaxRedirects         = 3
 )
 
+// DefaultDialTimeout bounds connecting and the TLS handshake, each: a host that does not answer is known within
+// seconds, whatever time a whole request may take.
+const DefaultDialTimeout = 5 * time.Second
+
 // AcceptActivity is what we ask for on every fetch; GoToSocial wants the ld+json form with the profile.
 const AcceptActivity = `application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"`
 
@@ -90,6 +94,7 @@ type Config struct {
 	Allow         []netip.AddrPort
 	Timeout       time.Duration
 	HeaderTimeout time.Duration
+	DialTimeout   time.Duration // connect, and the TLS handshake (each)
 	MaxBody       int64
 	// Key and KeyID sign GETs, so that servers in authorized-fetch mode answer.
 	Key   *rsa.PrivateKey
@@ -119,6 +124,9 @@ func New(cfg Config) *Client {
 	if cfg.HeaderTimeout == 0 {
 		cfg.HeaderTimeout = DefaultHeaderTimeout
 	}
+	if cfg.DialTimeout == 0 {
+		cfg.DialTimeout = DefaultDialTimeout
+	}
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
@@ -129,7 +137,7 @@ func New(cfg Config) *Client {
 		cfg.UserAgent = "memo"
 	}
 	c := &Client{cfg: cfg, signHosts: map[string]time.Time{}}
-	dialer := &net.Dialer{Timeout: cfg.HeaderTimeout, KeepAlive: 30 * time.Second, Control: c.control}
+	dialer := &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second, Control: c.control}
 	transport := &http.Transport{
 		Proxy:                 nil, // a proxy would dial for us and bypass the address check
 		DialContext:           dialer.DialContext,
@@ -137,7 +145,7 @@ func New(cfg Config) *Client {
 		MaxIdleConns:          100,
 		MaxIdleConnsPerHost:   4,
 		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   cfg.HeaderTimeout,
+		TLSHandshakeTimeout:   cfg.DialTimeout,
 		ResponseHeaderTimeout: cfg.HeaderTimeout,
 		ExpectContinueTimeout: time.Second,
 	}

@@ -114,7 +114,8 @@ func (q *queueCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // Middleware times every request. The route label is the ServeMux pattern that matched (set on the request by the
-// mux), never the raw path, so the number of series stays bounded.
+// mux), never the raw path, and the method label a known method or "other", so the number of series is bounded by
+// the routes registered.
 func Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -124,8 +125,26 @@ func Middleware(next http.Handler) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
-		requestDuration.WithLabelValues(r.Method, route, strconv.Itoa(rec.status)).Observe(time.Since(start).Seconds())
+		requestDuration.WithLabelValues(methodLabel(r.Method), route, codeLabel(rec.status)).Observe(time.Since(start).Seconds())
 	})
+}
+
+// methodLabel keeps the method label to the methods HTTP defines for us: a client may send any token as a method,
+// and each distinct one would otherwise be a new series.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodOptions, http.MethodPatch:
+		return m
+	}
+	return "other"
+}
+
+// codeLabel is the status code; handlers write only real ones, but a code outside 100-599 is lumped together.
+func codeLabel(code int) string {
+	if code < 100 || code > 599 {
+		return "other"
+	}
+	return strconv.Itoa(code)
 }
 
 type statusWriter struct {
