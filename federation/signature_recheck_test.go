@@ -239,14 +239,6 @@ func TestRecheckPublic404IsConfirmedSigned(t *testing.T) {
 	})
 }
 
-func mustJSON(t *testing.T, v any) []byte {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // fakeClock is a clock the test moves; Sleep advances it instead of waiting.
 type fakeClock struct {
