@@ -80,8 +80,8 @@ func TestInboxRefusesKeysServedElsewhere(t *testing.T) {
 			{"an actor whose id differs from its URL", victim.IRI, big.Base + "/uploads/impostor#main-key", "has id"},
 			{"a key URL that redirects to another host, claiming the victim", victim.IRI, big.Base + "/redirect", "leaves the origin"},
 			{"a #main-key URL that redirects to another host", big.Base + "/go", big.Base + "/go#main-key", "leaves the origin"},
-			{"an actor served as text/plain", big.Base + "/uploads/plain", big.Base + "/uploads/plain#main-key", "Content-Type"},
-			{"an actor served as application/json", big.Base + "/uploads/json", big.Base + "/uploads/json#main-key", "Content-Type"},
+			{"an actor served as text/plain", big.Base + "/uploads/plain", big.Base + "/uploads/plain#main-key", "application/ld+json with the ActivityStreams profile"},
+			{"an actor served as application/json", big.Base + "/uploads/json", big.Base + "/uploads/json#main-key", "application/ld+json with the ActivityStreams profile"},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -146,8 +146,8 @@ func TestForwardedNoteServedElsewhereRefused(t *testing.T) {
 				other.ServeAs("/copy-of"+path(id), apType, note)
 				home.Redirect(path(id), other.Base+"/copy-of"+path(id))
 			}},
-			{"served as text/plain", "Content-Type", func(id string, note []byte) { home.ServeAs(path(id), "text/plain", note) }},
-			{"served as text/html", "Content-Type", func(id string, note []byte) { home.ServeAs(path(id), "text/html; charset=utf-8", note) }},
+			{"served as text/plain", "application/ld+json with the ActivityStreams profile", func(id string, note []byte) { home.ServeAs(path(id), "text/plain", note) }},
+			{"served as text/html", "application/ld+json with the ActivityStreams profile", func(id string, note []byte) { home.ServeAs(path(id), "text/html; charset=utf-8", note) }},
 			{"its URL serves a document with another id", "has id", func(id string, note []byte) {
 				var m map[string]any
 				json.Unmarshal(note, &m)
@@ -219,7 +219,7 @@ func TestRelayedReplyServedElsewhereRefused(t *testing.T) {
 		social.ServeAs(path(plain), "text/plain", body)
 		for _, c := range []struct{ name, note, reason string }{
 			{"a reply URL that redirects to another host", redirected, "leaves the origin"},
-			{"a reply served as text/plain", plain, "Content-Type"},
+			{"a reply served as text/plain", plain, "application/ld+json with the ActivityStreams profile"},
 		} {
 			before := h.signingState()
 			resp := relay(c.note)

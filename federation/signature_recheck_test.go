@@ -239,7 +239,6 @@ func TestRecheckPublic404IsConfirmedSigned(t *testing.T) {
 	})
 }
 
-
 // fakeClock is a clock the test moves; Sleep advances it instead of waiting.
 type fakeClock struct {
 	mu  sync.Mutex

@@ -48,8 +48,14 @@ func Acknowledgement(urls content.URLs, g storage.Signature) (storage.Note, erro
 		`<p>Pour la retirer, supprimez votre réponse, ou modifiez-la sans la formule de signature.</p>`+
 		`<p>Thank you! Your signature no. %d is recorded. To withdraw it, delete your reply, or edit it to remove the signing phrase.</p>`,
 		mention, g.ID, sigURL, sigURL, privacy, g.ID)
+	// A signer who withdraws and signs again gets a new acknowledgement: the slug names the reception, which is
+	// unique to each signing reply (the signature's date may be the reply's own, to the second).
+	at := g.ReceivedAt
+	if at.IsZero() {
+		at = g.SignedAt
+	}
 	return storage.Note{
-		Slug:      fmt.Sprintf("ack-%d-%d", g.ID, g.SignedAt.UnixMilli()),
+		Slug:      fmt.Sprintf("ack-%d-%d", g.ID, at.UnixMilli()),
 		Kind:      storage.NoteAcknowledgement,
 		Content:   body,
 		InReplyTo: g.NoteIRI,
