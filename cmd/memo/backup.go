@@ -34,12 +34,12 @@ const (
 
 // manifest describes a backup; restore checks the database it unpacks against it.
 type manifest struct {
-	Format     int                     `json:"format"`
-	Version    string                  `json:"memo_version"`
-	Created    time.Time               `json:"created"`
-	Engine     storage.Dialect         `json:"engine"`
-	PublicURL  string                  `json:"public_url"`
-	KeySHA256  string                  `json:"public_key_sha256"`
+	Format    int             `json:"format"`
+	Version   string          `json:"memo_version"`
+	Created   time.Time       `json:"created"`
+	Engine    storage.Dialect `json:"engine"`
+	PublicURL string          `json:"public_url"`
+	KeySHA256 string          `json:"public_key_sha256"`
 	storage.Snapshot
 	// Dump is false for a PostgreSQL backup made where pg_dump is not installed: the key is there, the data not.
 	Dump bool `json:"database_included"`
