@@ -77,11 +77,11 @@ func TestContainerImage(t *testing.T) {
 	}
 	var images []struct {
 		Config struct {
-			User        string
-			Entrypoint  []string
-			Cmd         []string
-			Volumes     map[string]any
-			Env         []string
+			User       string
+			Entrypoint []string
+			Cmd        []string
+			Volumes    map[string]any
+			Env        []string
 		}
 		Healthcheck struct{ Test []string }
 		Size        int64
