@@ -41,6 +41,8 @@ type config struct {
 	RefusedMaxDays string
 	RefusedMaxRows string
 	FollowLimit    string
+	// Built-in TLS: with Domain set, the server gets its own certificate by ACME.
+	Domain, ACMEEmail, ACMEDirectory, HTTPListen string
 }
 
 // settings lists each setting once: flag name, environment variable, default and help.
@@ -48,8 +50,12 @@ var settings = []struct {
 	flag, env, def, help string
 	target               func(*config) *string
 }{
-	{"listen", "MEMO_LISTEN", "127.0.0.1:8080", "address to listen on (host:port)", func(c *config) *string { return &c.Listen }},
-	{"public-url", "MEMO_PUBLIC_URL", "", "public URL, scheme and host, e.g. https://memo.example (default http://localhost:PORT)", func(c *config) *string { return &c.PublicURL }},
+	{"listen", "MEMO_LISTEN", "", "address to listen on, host:port (default 127.0.0.1:8080, or :443 with --domain)", func(c *config) *string { return &c.Listen }},
+	{"public-url", "MEMO_PUBLIC_URL", "", "public URL, scheme and host, e.g. https://memo.example (default http://localhost:PORT, or https://DOMAIN)", func(c *config) *string { return &c.PublicURL }},
+	{"domain", "MEMO_DOMAIN", "", "serve HTTPS for this domain with a certificate obtained and renewed by ACME (Let's Encrypt)", func(c *config) *string { return &c.Domain }},
+	{"acme-email", "MEMO_ACME_EMAIL", "", "contact address given to the ACME certificate authority (required with --domain)", func(c *config) *string { return &c.ACMEEmail }},
+	{"acme-directory", "MEMO_ACME_DIRECTORY", defaultACMEDirectory, "ACME directory URL of the certificate authority", func(c *config) *string { return &c.ACMEDirectory }},
+	{"http-listen", "MEMO_HTTP_LISTEN", ":80", "with --domain: plain HTTP address for ACME challenges and redirects to https", func(c *config) *string { return &c.HTTPListen }},
 	{"database", "MEMO_DATABASE", "", "SQLite file path or postgres:// URL (default DATA/memo.db)", func(c *config) *string { return &c.Database }},
 	{"data", "MEMO_DATA", "./data", "data folder: SQLite database and the actor's private key", func(c *config) *string { return &c.Data }},
 	{"username", "MEMO_USERNAME", "memo", "the actor's username, as in @USERNAME@HOST", func(c *config) *string { return &c.Username }},
@@ -99,6 +105,15 @@ var usernameRE = regexp.MustCompile(`^[a-zA-Z0-9_]{1,30}$`)
 
 // validate checks every setting and fills the derived defaults. Its errors are one line that says what to fix.
 func (c *config) validate() error {
+	if err := c.validateTLS(); err != nil {
+		return err
+	}
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8080"
+		if c.Domain != "" {
+			c.Listen = ":443"
+		}
+	}
 	host, port, err := net.SplitHostPort(c.Listen)
 	if err != nil || port == "" {
 		return fmt.Errorf("MEMO_LISTEN=%q: use host:port, e.g. 127.0.0.1:8080", c.Listen)

@@ -34,6 +34,9 @@ func commands() []command {
 		{"unblock", "actor IRI | domain NAME", "lift a block", runUnblock},
 		{"copies", "[block|unblock DOMAIN]", "list the self-hosted copies known here, block or unblock one", runCopies},
 		{"refused", "[--limit N]", "list the latest refused inbox requests and why", runRefused},
+		{"backup", "FILE", "write a consistent backup (database and key) while the server runs", runBackup},
+		{"restore", "FILE", "restore a backup into an empty data folder", runRestore},
+		{"healthcheck", "", "ask the local server for /healthz (exit status 0 when healthy)", runHealthcheck},
 		{"version", "", "print the version", runVersion},
 	}
 }

@@ -86,15 +86,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("MEMO_LISTEN=%q: %v", cfg.Listen, err)
-	}
 	var metricsSrv *http.Server
 	if cfg.MetricsListen != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsListen)
 		if err != nil {
-			ln.Close()
 			return fmt.Errorf("MEMO_METRICS_LISTEN=%q: %v", cfg.MetricsListen, err)
 		}
 		metricsSrv = metricsServer(a.log)
@@ -111,6 +106,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
+	ln, stopHTTP, err := a.listen(srv)
+	if err != nil {
+		return err
+	}
+	defer stopHTTP()
 	workCtx, stopWork := context.WithCancel(context.Background())
 	workDone := make(chan error, 1)
 	go func() { workDone <- fed.Run(workCtx) }()

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,11 +26,24 @@ func TestStartupErrorsAreOneClearLine(t *testing.T) {
 	if err := os.WriteFile(notAFolder, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	tlsArgs := []string{"serve", "--data", dir, "--domain", "memo.example", "--acme-email", "admin@memo.example"}
 	cases := []struct {
 		name string
 		args []string
 		want string
 	}{
+		{"domain without e-mail", []string{"serve", "--data", dir, "--domain", "memo.example"}, "MEMO_ACME_EMAIL="},
+		{"domain that is an address", []string{"serve", "--data", dir, "--domain", "192.0.2.1", "--acme-email", "a@memo.example"}, "MEMO_DOMAIN="},
+		{"domain with a port", []string{"serve", "--data", dir, "--domain", "memo.example:8443", "--acme-email", "a@memo.example"}, "MEMO_DOMAIN="},
+		{"ACME directory over http", append(append([]string{}, tlsArgs...), "--acme-directory", "http://acme.example/dir"), "MEMO_ACME_DIRECTORY="},
+		{"listen address taken", []string{"serve", "--data", dir, "--listen", busy.Addr().String()}, "MEMO_LISTEN="},
+		{"https address taken", append(append([]string{}, tlsArgs...), "--listen", busy.Addr().String()), "MEMO_LISTEN="},
+		{"http address taken", append(append([]string{}, tlsArgs...), "--listen", "127.0.0.1:0", "--http-listen", busy.Addr().String()), "MEMO_HTTP_LISTEN="},
 		{"data folder is a file", []string{"serve", "--data", notAFolder}, "MEMO_DATA="},
 		{"data folder under a file", []string{"serve", "--data", filepath.Join(notAFolder, "sub")}, "cannot create the data folder"},
 		{"bad database URL", []string{"serve", "--data", dir, "--database", "mysql://x@y/z"}, "MEMO_DATABASE="},
