@@ -81,7 +81,11 @@ func (o objects) articleText(rev storage.Revision, first storage.Revision, id st
 	o.addressPublic(a)
 	if id == o.urls.Memo() {
 		a.SetActivityStreamsPublished(publishedProp(first.PublishedAt))
-		a.SetActivityStreamsUpdated(updatedProp(rev.PublishedAt))
+		// Only a later revision is an edit: GoToSocial marks a post edited whenever `updated` is present and not
+		// before `published`, so revision 1 carries none (as impulses never edited carry none).
+		if rev.PublishedAt.After(first.PublishedAt) {
+			a.SetActivityStreamsUpdated(updatedProp(rev.PublishedAt))
+		}
 	} else {
 		a.SetActivityStreamsPublished(publishedProp(rev.PublishedAt))
 		a.SetActivityStreamsContext(contextProp(o.urls.Memo()))

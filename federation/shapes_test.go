@@ -166,8 +166,9 @@ func TestFeaturedAndObjectsShapes(t *testing.T) {
 		if rsStr(article, "preview", "type") != "Note" || rsStr(article, "preview", "content") == "" {
 			t.Errorf("preview = %v", article["preview"])
 		}
-		if rsStr(article, "published") != "2020-05-03T12:00:00Z" || rsStr(article, "updated") != "2020-05-03T12:00:00Z" {
-			t.Errorf("published/updated = %s / %s", rsStr(article, "published"), rsStr(article, "updated"))
+		// Revision 1 is no edit: no `updated` (GoToSocial would show the memo as edited on its first day).
+		if _, has := article["updated"]; rsStr(article, "published") != "2020-05-03T12:00:00Z" || has {
+			t.Errorf("published/updated = %s / %v", rsStr(article, "published"), article["updated"])
 		}
 		if to := rsList(article, "to"); len(to) != 1 || to[0] != "https://www.w3.org/ns/activitystreams#Public" {
 			t.Errorf("to = %v", article["to"])
