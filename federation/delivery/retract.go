@@ -83,7 +83,7 @@ func deleteBody(urls content.URLs, slug, id string, at time.Time) ([]byte, error
 		"type":      "Delete",
 		"actor":     urls.Actor(),
 		"published": when,
-		"to":        []string{"https://www.w3.org/ns/activitystreams#Public"},
+		"to":        []string{content.PublicAudience},
 		"cc":        []string{urls.Followers()},
 		"object": map[string]any{
 			"id":         urls.Impulse(slug),
