@@ -30,7 +30,7 @@ func reply(content string, to ...string) Reply {
 func TestDecide(t *testing.T) {
 	m := MustMatcher(DefaultPhrases)
 	d, err := Decide(testURLs, m, reply("<p>Je signe</p>", content.PublicAudience))
-	if err != nil || !d.Result.Signature || d.Record.Revision != 3 || d.Record.DisplayName != "Ann A." || d.Record.Visibility != Public || d.Target.Kind != TargetMemo {
+	if err != nil || !d.Result.Signature || d.Record.Revision != 3 || d.Record.DisplayName != "Ann <b>A.</b>" || d.Record.Visibility != Public || d.Target.Kind != TargetMemo {
 		t.Fatalf("public signature: %+v, %v", d, err)
 	}
 	d, err = Decide(testURLs, m, reply("<p>Bravo</p>", content.PublicAudience))
