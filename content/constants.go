@@ -17,3 +17,6 @@ func SigningPhrases(configured []string) []string {
 	}
 	return configured
 }
+
+// ActivityStreamsContext is the JSON-LD context of every ActivityStreams document.
+const ActivityStreamsContext = "https://www.w3.org/ns/activitystreams"

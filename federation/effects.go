@@ -14,6 +14,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/microcosm-cc/bluemonday"
 
+	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/fetch"
 	"github.com/memo-fediverse/memo/federation/inbound"
 	"github.com/memo-fediverse/memo/federation/signing"
@@ -278,7 +279,7 @@ func (in *Inbox) acceptFollow(ctx context.Context, tx *sqlx.Tx, row storage.Inbo
 	}
 	accept := in.cfg.URLs.Activity(acceptNumber(act.ID))
 	body, err := json.Marshal(map[string]any{
-		"@context": "https://www.w3.org/ns/activitystreams",
+		"@context": content.ActivityStreamsContext,
 		"id":       accept,
 		"type":     "Accept",
 		"actor":    in.cfg.URLs.Actor(),

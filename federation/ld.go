@@ -20,7 +20,7 @@ const asPublic = content.PublicAudience
 // collection) live in a namespace under the instance's address.
 func ldContext(urls content.URLs) []any {
 	return []any{
-		"https://www.w3.org/ns/activitystreams",
+		content.ActivityStreamsContext,
 		"https://w3id.org/security/v1",
 		map[string]any{
 			"toot":                      "http://joinmastodon.org/ns#",
