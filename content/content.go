@@ -110,12 +110,23 @@ func Parse(src []byte) (Document, error) {
 	return Document{Title: title, Markdown: text, HTML: html}, nil
 }
 
-// Abstract is the memo's summary. Mastodon shows only an Article's name, summary and link, so this has to stand on
-// its own and end with how to sign.
-const Abstract = "Écrit en 2020 par une trentaine de personnes des communautés du libre, de l’open et des communs, " +
+// Abstract is the memo's summary with the default signing phrase; AbstractWith names the configured one.
+// Mastodon shows only an Article's name, summary and link, so this has to stand on its own and end with how to
+// sign.
+const Abstract = abstractHead + "« je signe »."
+
+// AbstractWith is the memo's summary ending with phrase as the way to sign.
+func AbstractWith(phrase string) string {
+	if phrase == "" {
+		return Abstract
+	}
+	return abstractHead + "« " + phrase + " »."
+}
+
+const abstractHead = "Écrit en 2020 par une trentaine de personnes des communautés du libre, de l’open et des communs, " +
 	"ce mémorandum rappelle la place des initiatives ouvertes, participatives et collaboratives dans notre société " +
 	"et appelle à des infrastructures numériques communes, fédérées et soutenables, accompagnées de 6 enseignements " +
-	"et 7 mesures. Pour le signer, répondez à ce message en écrivant « je signe »."
+	"et 7 mesures. Pour le signer, répondez à ce message en écrivant "
 
 // Hashtags are attached to the Article and the impulses.
 var Hashtags = []string{"LibreEtOpen", "CommunsNumeriques", "Memo"}

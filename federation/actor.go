@@ -18,11 +18,23 @@ import (
 func (s *Server) actorSummary() string {
 	urls := s.cfg.URLs
 	return fmt.Sprintf(`<p>Ce compte publie le mémorandum « Pour du libre et de l’open en conscience » (2020), ses 6 enseignements et ses 7 mesures, et recueille les signatures de celles et ceux qui le soutiennent.</p>`+
-		`<p>Pour signer : répondez au mémo (ou à une de ses impulsions) avec « je signe ». La liste des signatures : <a href="%s">%s</a>.</p>`+
-		`<p><em>This account publishes a French memorandum on free software, open knowledge and digital commons. To sign it, reply with “I sign”.</em></p>`+
+		`<p>Pour signer : répondez au mémo (ou à une de ses impulsions) avec « %s ». La liste des signatures : <a href="%s">%s</a>.</p>`+
+		`<p><em>This account publishes a French memorandum on free software, open knowledge and digital commons. To sign it, reply with %s.</em></p>`+
 		`<p>Texte sous licence <a href="%s">%s</a>, par %s. Original : <a href="%s">%s</a>.</p>`,
-		html.EscapeString(urls.Signatures()), html.EscapeString(urls.Signatures()),
-		content.LicenceURL, content.Licence, html.EscapeString(content.Authors), content.OriginalURL, content.OriginalURL)
+		html.EscapeString(s.objs.signPhrase()), html.EscapeString(urls.Signatures()), html.EscapeString(urls.Signatures()),
+		englishPhrase(s.objs.phrases), content.LicenceURL, content.Licence, html.EscapeString(content.Authors), content.OriginalURL, content.OriginalURL)
+}
+
+// englishPhrase quotes the phrase the English sentences suggest: "I sign" when it is configured (the default
+// list has it), the first configured phrase otherwise.
+func englishPhrase(configured []string) string {
+	phrases := content.SigningPhrases(configured)
+	for _, p := range phrases {
+		if p == "I sign" {
+			return "“I sign”"
+		}
+	}
+	return "“" + html.EscapeString(phrases[0]) + "”"
 }
 
 // profileFields are the PropertyValue attachments Mastodon shows as a table under the profile.

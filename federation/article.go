@@ -25,9 +25,9 @@ func frenchDate(rev storage.Revision) string {
 // how to sign. Mastodon drops an Article's content, but other servers show it whole.
 func (o objects) attributionHTML(rev storage.Revision) string {
 	return fmt.Sprintf(`<hr/><p><em>Révision %d du %s. Texte sous licence <a href="%s">%s</a>, par %s ; original : <a href="%s">%s</a>. `+
-		`Pour signer, répondez à ce message en écrivant « je signe » ; les signatures : <a href="%s">%s</a>.</em></p>`,
+		`Pour signer, répondez à ce message en écrivant « %s » ; les signatures : <a href="%s">%s</a>.</em></p>`,
 		rev.Number, frenchDate(rev), content.LicenceURL, content.Licence, html.EscapeString(content.Authors),
-		content.OriginalURL, content.OriginalURL, html.EscapeString(o.urls.Signatures()), html.EscapeString(o.urls.Signatures()))
+		content.OriginalURL, content.OriginalURL, html.EscapeString(o.signPhrase()), html.EscapeString(o.urls.Signatures()), html.EscapeString(o.urls.Signatures()))
 }
 
 // articleContentLimit bounds the HTML an Article carries. content and contentMap both hold it, and the document

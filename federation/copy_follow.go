@@ -247,7 +247,7 @@ func (c *Copy) resolve(ctx context.Context, origin string) (string, error) {
 			return "", fmt.Errorf("webfinger %s: %w", origin, err)
 		}
 		for _, l := range doc.Links {
-			if l.Rel == "self" && (l.Type == "application/activity+json" || strings.Contains(l.Type, "activitystreams")) {
+			if l.Rel == "self" && (l.Type == content.ActivityJSON || strings.Contains(l.Type, "activitystreams")) {
 				return l.Href, nil
 			}
 		}
@@ -262,7 +262,7 @@ func (c *Copy) followIRI() string { return c.cfg.URLs.Base + "/activities/follow
 // follow queues the Follow of the origin, once.
 func (c *Copy) follow(ctx context.Context) error {
 	body, err := json.Marshal(map[string]any{
-		"@context": "https://www.w3.org/ns/activitystreams",
+		"@context": content.ActivityStreamsContext,
 		"id":       c.followIRI(),
 		"type":     "Follow",
 		"actor":    c.cfg.URLs.Actor(),

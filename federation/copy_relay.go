@@ -8,6 +8,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -58,7 +59,7 @@ func (c *Copy) relayOne(ctx context.Context, row storage.SignatureRelay, withdra
 	}
 	id := RelayIRI(c.cfg.URLs.Base, row.ID, withdraw)
 	body, err := json.Marshal(map[string]any{
-		"@context": "https://www.w3.org/ns/activitystreams",
+		"@context": content.ActivityStreamsContext,
 		"id":       id,
 		"type":     typ,
 		"actor":    c.cfg.URLs.Actor(),

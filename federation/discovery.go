@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/memo-fediverse/memo/content"
 )
 
 // Discovery: WebFinger (how `@memo@HOST` is found), host-meta (its older pointer) and NodeInfo (what software
@@ -68,7 +70,7 @@ func (s *Server) resolveWebfinger(resource string) (webfingerDoc, error) {
 		Subject: subject,
 		Aliases: []string{urls.Actor(), urls.Home()},
 		Links: []webfingerLink{
-			{Rel: relSelf, Type: "application/activity+json", Href: urls.Actor()},
+			{Rel: relSelf, Type: content.ActivityJSON, Href: urls.Actor()},
 			{Rel: relProfilePage, Type: "text/html", Href: urls.Home()},
 			{Rel: relSubscribe, Template: s.subscribeTemplate()},
 			{Rel: relAvatar, Type: "image/png", Href: urls.Icon()},

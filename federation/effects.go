@@ -14,8 +14,10 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/microcosm-cc/bluemonday"
 
+	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/fetch"
 	"github.com/memo-fediverse/memo/federation/inbound"
+	"github.com/memo-fediverse/memo/federation/signing"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -178,7 +180,7 @@ func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivi
 		if act.Type == "Announce" {
 			kind = storage.KindAnnounce
 		}
-		added, err := st.AddInteractionTx(ctx, tx, storage.Interaction{ActivityIRI: act.ID, Kind: kind, ActorIRI: act.Actor, ObjectIRI: act.ObjectIRI(), Visibility: visibility(act, "")})
+		added, err := st.AddInteractionTx(ctx, tx, storage.Interaction{ActivityIRI: act.ID, Kind: kind, ActorIRI: act.Actor, ObjectIRI: act.ObjectIRI(), Visibility: interactionVisibility(act)})
 		if err != nil {
 			return "", err
 		}
@@ -201,7 +203,7 @@ func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivi
 		// Every reply is in the thread (the replies collection), whether it signs or not.
 		added, err := st.AddInteractionTx(ctx, tx, storage.Interaction{
 			ActivityIRI: act.ID, Kind: storage.KindReply, ActorIRI: author, ObjectIRI: note.InReplyTo,
-			NoteIRI: note.ID, Content: sanitize(note.Content), Visibility: visibility(note, author),
+			NoteIRI: note.ID, Content: sanitize(note.Content), Visibility: replyVisibility(act, note, author, cached, sig),
 		})
 		if err != nil {
 			return "", err
@@ -235,7 +237,7 @@ func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivi
 			if sig != nil && sig.refused != "" {
 				return "refused: " + sig.refused, nil
 			}
-			updated, err := st.UpdateReplyTx(ctx, tx, inner.ID, act.Actor, sanitize(inner.Content), visibility(inner, act.Actor))
+			updated, err := st.UpdateReplyTx(ctx, tx, inner.ID, act.Actor, sanitize(inner.Content), replyVisibility(act, inner, act.Actor, cached, sig))
 			if err != nil {
 				return "", err
 			}
@@ -286,7 +288,7 @@ func (in *Inbox) acceptFollow(ctx context.Context, tx *sqlx.Tx, row storage.Inbo
 	}
 	accept := in.cfg.URLs.Activity(acceptNumber(act.ID))
 	body, err := json.Marshal(map[string]any{
-		"@context": "https://www.w3.org/ns/activitystreams",
+		"@context": content.ActivityStreamsContext,
 		"id":       accept,
 		"type":     "Accept",
 		"actor":    in.cfg.URLs.Actor(),
@@ -359,35 +361,32 @@ func (in *Inbox) undo(ctx context.Context, tx *sqlx.Tx, act *inbound.Activity) (
 	return "ignored: undo of " + typ, nil
 }
 
-// publicAudience is the collection that makes an object public.
-const publicAudience = "https://www.w3.org/ns/activitystreams#Public"
-
-func isPublic(iri string) bool {
-	return iri == publicAudience || iri == "as:Public" || iri == "Public"
+// replyVisibility is the audience a stored reply keeps, read by signing.Addressed like a signature's: the same
+// reply can never be public in the thread and private as a signature. When the signing rules decided on the reply
+// (from the note as its server serves it and the author's document), their reading is the one kept.
+func replyVisibility(act, note *inbound.Activity, author string, cached storage.RemoteActor, sig *signingInput) string {
+	if sig != nil && sig.refused == "" && sig.decision.Result.Visibility != "" {
+		return string(sig.decision.Result.Visibility)
+	}
+	followers := ""
+	if cached.IRI == author && cached.Raw != "" {
+		if doc, err := signing.ParseActor([]byte(cached.Raw)); err == nil {
+			followers = doc.Followers
+		}
+	}
+	// Pleroma sets directMessage on the Create; it counts only when the sender wrote the note.
+	dm := note.DirectMessage || (act.DirectMessage && author == act.Actor)
+	return string(signing.Addressed(note.To, note.Cc, dm, followers))
 }
 
-// visibility reads an object's audience as Mastodon means it: public in to, unlisted when public only in cc,
-// followers-only when addressed to a followers collection, direct otherwise.
-func visibility(obj *inbound.Activity, actor string) string {
-	for _, v := range obj.To {
-		if isPublic(v) {
-			return "public"
-		}
+// interactionVisibility is the audience of a Like or an Announce. Likes carry no audience (Mastodon, GoToSocial
+// and Misskey send none) and are as visible as the object they like: stored as public. Anything addressed is read
+// by signing.Addressed.
+func interactionVisibility(act *inbound.Activity) string {
+	if act.Type == "Like" && len(act.To) == 0 && len(act.Cc) == 0 && !act.DirectMessage {
+		return string(signing.Public)
 	}
-	for _, v := range obj.Cc {
-		if isPublic(v) {
-			return "unlisted"
-		}
-	}
-	if len(obj.To) == 0 && len(obj.Cc) == 0 {
-		return "public" // Likes usually carry no audience
-	}
-	for _, v := range append(append([]string{}, obj.To...), obj.Cc...) {
-		if strings.HasSuffix(v, "/followers") || (actor != "" && v == actor+"/followers") {
-			return "followers"
-		}
-	}
-	return "direct"
+	return string(signing.Addressed(act.To, act.Cc, act.DirectMessage, ""))
 }
 
 var replyPolicy = bluemonday.UGCPolicy()

@@ -103,6 +103,10 @@ func (in *Inbox) prepareSigning(ctx context.Context, row storage.InboxActivity, 
 	if err != nil {
 		return nil, fmt.Errorf("signer %s: %w", sender, err)
 	}
+	if act.DirectMessage && sender == row.ActorIRI {
+		// Pleroma sets directMessage on the Create too; the stored reply reads it the same way (replyVisibility).
+		note.DirectMessage = true
+	}
 	current, err := in.cfg.Store.CurrentRevisionNumber(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("current revision: %w", err)

@@ -33,8 +33,8 @@ func impulseLabel(imp storage.Impulse) string { return content.ImpulseTitle(imp.
 func (o objects) impulseNote(ctx context.Context, imp storage.Impulse, memoTitle string) (map[string]any, error) {
 	id := o.urls.Impulse(imp.Slug)
 	label := impulseLabel(imp)
-	body := fmt.Sprintf(`<p><strong>%s</strong> — extrait du mémo « <a href="%s">%s</a> »</p>%s<p>Licence %s. Pour signer le mémo, répondez « je signe ». %s</p>`,
-		html.EscapeString(label), html.EscapeString(o.urls.Memo()), html.EscapeString(memoTitle), imp.HTML, content.Licence, o.hashtagLinks())
+	body := fmt.Sprintf(`<p><strong>%s</strong> — extrait du mémo « <a href="%s">%s</a> »</p>%s<p>Licence %s. Pour signer le mémo, répondez « %s ». %s</p>`,
+		html.EscapeString(label), html.EscapeString(o.urls.Memo()), html.EscapeString(memoTitle), imp.HTML, content.Licence, html.EscapeString(o.signPhrase()), o.hashtagLinks())
 
 	n := streams.NewActivityStreamsNote()
 	n.SetJSONLDId(idProp(id))

@@ -12,7 +12,7 @@ import (
 )
 
 // asPublic is the special collection that makes an object public.
-const asPublic = "https://www.w3.org/ns/activitystreams#Public"
+const asPublic = content.PublicAudience
 
 // ldContext is the @context of every document we serve. streams.Serialize would build one from the vocabularies
 // used, in map order, and name Mastodon's namespace as if it were a context document; this one is fixed and
@@ -20,7 +20,7 @@ const asPublic = "https://www.w3.org/ns/activitystreams#Public"
 // collection) live in a namespace under the instance's address.
 func ldContext(urls content.URLs) []any {
 	return []any{
-		"https://www.w3.org/ns/activitystreams",
+		content.ActivityStreamsContext,
 		"https://w3id.org/security/v1",
 		map[string]any{
 			"toot":                      "http://joinmastodon.org/ns#",

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"strings"
 	"time"
 
 	"github.com/go-fed/activity/streams"
@@ -13,27 +14,34 @@ import (
 	"github.com/memo-fediverse/memo/storage"
 )
 
-// howToSignHTML explains signing by reply, in French then English. The phrases are the default ones the inbox
-// recognises.
-func howToSignHTML(urls content.URLs) string {
+// howToSignHTML explains signing by reply, in French then English, quoting the phrases the inbox recognises
+// (content.DefaultSigningPhrases when none are configured).
+func howToSignHTML(urls content.URLs, configured []string) string {
 	memo := html.EscapeString(urls.Memo())
 	sigs := html.EscapeString(urls.Signatures())
+	var fr, en []string
+	for _, p := range content.SigningPhrases(configured) {
+		fr = append(fr, "« "+html.EscapeString(p)+" »")
+		en = append(en, "“"+html.EscapeString(p)+"”")
+	}
 	return `<p><strong>Comment signer le mémo</strong></p>` +
 		`<p>Depuis votre compte du fédivers (Mastodon, GoToSocial, Pleroma, Misskey…), répondez <a href="` + memo + `">au mémo</a>, ` +
-		`à une de ses impulsions ou à ce message en écrivant par exemple « je signe » (ou « signé », #JeSigne). ` +
+		`à une de ses impulsions ou à ce message en écrivant l’une de ces formules : ` + strings.Join(fr, ", ") + `. ` +
 		`Une réponse publique ou non listée vous fait apparaître dans <a href="` + sigs + `">la liste des signatures</a> ; ` +
 		`une réponse réservée à vos abonné·es ou mentionnée seulement est comptée sans que votre nom soit affiché. ` +
 		`Pour retirer votre signature, supprimez votre réponse.</p>` +
 		`<p><strong>How to sign the memo</strong></p>` +
-		`<p>From your fediverse account, reply to the memo, to one of its impulses or to this post with “I sign” ` +
-		`(or #ISign, “firmo”, “ich unterschreibe”). Public and unlisted replies are listed; followers-only or direct ` +
+		`<p>From your fediverse account, reply to the memo, to one of its impulses or to this post with one of these ` +
+		`phrases: ` + strings.Join(en, ", ") + `. Public and unlisted replies are listed; followers-only or direct ` +
 		`ones are counted without your name. Delete your reply to withdraw.</p>`
 }
 
-// howToSignNote is the seeded row of the pinned "how to sign" note.
-func howToSignNote(urls content.URLs, now time.Time) storage.Note {
+// howToSignNote is the seeded row of the pinned "how to sign" note. It is written once, at the first start, with
+// the phrases configured then: remote servers keep the copy they received, so the note is not rewritten when the
+// phrases change later (EnsurePublished warns when it no longer matches them).
+func howToSignNote(urls content.URLs, phrases []string, now time.Time) storage.Note {
 	return storage.Note{
-		Slug: content.HowToSignSlug, Kind: storage.NoteHowToSign, Content: howToSignHTML(urls),
+		Slug: content.HowToSignSlug, Kind: storage.NoteHowToSign, Content: howToSignHTML(urls, phrases),
 		To: []string{asPublic}, Cc: []string{urls.Followers()}, Public: true, PublishedAt: now,
 	}
 }

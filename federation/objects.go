@@ -18,7 +18,13 @@ type objects struct {
 	urls  content.URLs
 	store *storage.Store
 	cache *docCache // nil: build every time (one-off uses: publishing, acknowledgements)
+	// phrases are the configured signing phrases (content.DefaultSigningPhrases when empty): the texts that say
+	// how to sign quote them, so they never advertise a phrase the inbox refuses.
+	phrases []string
 }
+
+// signPhrase is the phrase the objects' texts quote: the first configured one.
+func (o objects) signPhrase() string { return content.SigningPhrases(o.phrases)[0] }
 
 // addressed is what every public object of ours carries: its author and a public audience with the followers in
 // copy (Mastodon's "public" visibility).

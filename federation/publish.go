@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -16,9 +17,12 @@ import (
 // then stores a Create for the memo Article (as of revision 1), for each impulse Note and for that note. Activity
 // addresses are derived from the objects, so a second run stores nothing new. Nothing is delivered: these
 // objects were there before anyone could follow.
-func EnsurePublished(ctx context.Context, store *storage.Store, urls content.URLs) error {
-	o := objects{urls: urls, store: store}
-	if _, err := store.InsertNote(ctx, howToSignNote(urls, store.Now())); err != nil {
+//
+// phrases are the configured signing phrases (none: the defaults), quoted by the texts that say how to sign.
+func EnsurePublished(ctx context.Context, store *storage.Store, urls content.URLs, phrases ...string) error {
+	o := objects{urls: urls, store: store, phrases: phrases}
+	seed := howToSignNote(urls, phrases, store.Now())
+	if _, err := store.InsertNote(ctx, seed); err != nil {
 		return fmt.Errorf("seed the how-to-sign note: %w", err)
 	}
 
@@ -57,6 +61,10 @@ func EnsurePublished(ctx context.Context, store *storage.Store, urls content.URL
 	if howto.Deleted() {
 		return nil
 	}
+	if howto.Content != seed.Content {
+		slog.Warn("the pinned how-to-sign note quotes other signing phrases than the configured ones; it is kept as published",
+			"note", urls.Note(content.HowToSignSlug))
+	}
 	return o.ensureCreated(ctx, createNoteName(howto.Slug), howto.PublishedAt, func() (map[string]any, error) {
 		return o.storedNote(ctx, howto)
 	})
@@ -88,15 +96,17 @@ func (o objects) ensureCreated(ctx context.Context, name string, published time.
 // transaction it stores the revision, an Update of the memo Article carrying the new text (so Mastodon shows the
 // memo as edited), and a Create of a Note announcing the revision and its changelog, both with one pending
 // delivery per follower inbox (shared inboxes preferred). Delivery workers send them later.
-func PublishRevision(ctx context.Context, store *storage.Store, urls content.URLs, doc content.Document, changelog string) (int, error) {
-	o := objects{urls: urls, store: store}
+//
+// phrases are the configured signing phrases (none: the defaults), quoted by the summary and the attribution.
+func PublishRevision(ctx context.Context, store *storage.Store, urls content.URLs, doc content.Document, changelog string, phrases ...string) (int, error) {
+	o := objects{urls: urls, store: store, phrases: phrases}
 	first, err := store.Revision(ctx, 1)
 	if err != nil {
 		return 0, fmt.Errorf("publish: the memo has no revision 1 yet: %w", err)
 	}
 	now := store.Now()
 	rev := storage.Revision{
-		Title: doc.Title, Summary: content.Abstract, Markdown: doc.Markdown, HTML: doc.HTML,
+		Title: doc.Title, Summary: content.AbstractWith(o.signPhrase()), Markdown: doc.Markdown, HTML: doc.HTML,
 		Changelog: changelog, PublishedAt: now,
 	}
 	var number int
@@ -146,11 +156,11 @@ func PublishRevision(ctx context.Context, store *storage.Store, urls content.URL
 
 // Seed publishes the shipped memo as revision 1 and its impulses on a new database (first start), then makes sure
 // every seeded object has its outbox activity. On a database that has a revision 1 it only does the latter.
-func Seed(ctx context.Context, store *storage.Store, urls content.URLs) error {
+func Seed(ctx context.Context, store *storage.Store, urls content.URLs, phrases ...string) error {
 	if seeded, err := store.LocalObjectExists(ctx, "revision", "1"); err != nil {
 		return err
 	} else if seeded {
-		return EnsurePublished(ctx, store, urls)
+		return EnsurePublished(ctx, store, urls, phrases...)
 	}
 	doc, err := content.Parse([]byte(content.MemoMarkdown()))
 	if err != nil {
@@ -161,7 +171,7 @@ func Seed(ctx context.Context, store *storage.Store, urls content.URLs) error {
 		return fmt.Errorf("shipped impulses: %w", err)
 	}
 	if err := store.SeedRevision(ctx, storage.Revision{
-		Title: doc.Title, Summary: content.Abstract, Markdown: doc.Markdown, HTML: doc.HTML,
+		Title: doc.Title, Summary: content.AbstractWith(content.SigningPhrases(phrases)[0]), Markdown: doc.Markdown, HTML: doc.HTML,
 		Changelog: "Version du 3 mai 2020.", PublishedAt: content.FirstRevisionDate,
 	}); err != nil {
 		return err
@@ -174,5 +184,5 @@ func Seed(ctx context.Context, store *storage.Store, urls content.URLs) error {
 			return err
 		}
 	}
-	return EnsurePublished(ctx, store, urls)
+	return EnsurePublished(ctx, store, urls, phrases...)
 }

@@ -69,7 +69,7 @@ func New(cfg Config, store *storage.Store) (*Server, error) {
 		}
 		matcher = m
 	}
-	return &Server{cfg: cfg, store: store, log: cfg.Logger, objs: objects{urls: cfg.URLs, store: store, cache: newDocCache()}, matcher: matcher}, nil
+	return &Server{cfg: cfg, store: store, log: cfg.Logger, objs: objects{urls: cfg.URLs, store: store, cache: newDocCache(), phrases: cfg.SigningPhrases}, matcher: matcher}, nil
 }
 
 // Register adds the ActivityPub routes to mux. Object URLs are negotiated: requests that do not ask for

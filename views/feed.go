@@ -107,7 +107,7 @@ func (s *Site) buildFeed(r *http.Request) (*atomFeed, error) {
 		updated = entries[0].updated
 	}
 	return &atomFeed{
-		Lang: content.Language, ID: u.Feed(), Title: s.cfg.DisplayName, Subtitle: content.Abstract,
+		Lang: content.Language, ID: u.Feed(), Title: s.cfg.DisplayName, Subtitle: content.AbstractWith(s.info.Phrase),
 		Updated: atomTime(updated),
 		Links: []atomLink{
 			{Rel: "self", Type: "application/atom+xml", Href: u.Feed()},

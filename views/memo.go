@@ -185,7 +185,7 @@ func (s *Site) serveMemo(w http.ResponseWriter, r *http.Request, variant string)
 	} else if variant == "actor" {
 		canonical = u.Actor()
 	}
-	p := s.newPage(r, nav, rev.Title, content.Abstract, canonical, alternate)
+	p := s.newPage(r, nav, rev.Title, content.AbstractWith(s.info.Phrase), canonical, alternate)
 	p.Data = memoData{Rev: rev, Total: total, Copy: cp}
 	b, err := s.renderBytes("memo", p)
 	if err != nil {

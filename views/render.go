@@ -59,6 +59,7 @@ type siteInfo struct {
 	Version       string
 	Creator       string // @user@host, for fediverse:creator
 	Phrases       []string
+	Phrase        string // the first of Phrases, quoted in sentences
 	CSS, JS, Icon string // asset URLs, versioned by content hash
 	InteractURL   string
 	SourceURL     string

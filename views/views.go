@@ -15,9 +15,6 @@ import (
 	"github.com/memo-fediverse/memo/storage"
 )
 
-// DefaultSignPhrases are the phrases that make a reply a signature, as the inbox recognises them by default.
-var DefaultSignPhrases = []string{"je signe", "signé", "#jesigne", "I sign", "#isign", "firmo", "ich unterschreibe"}
-
 // DefaultSourceURL is where the server's code and README live.
 const DefaultSourceURL = "https://github.com/memo-fediverse/memo"
 
@@ -27,7 +24,8 @@ type Config struct {
 	DisplayName string
 	Version     string
 	Logger      *slog.Logger
-	// SignPhrases lists the signing phrases shown to visitors (DefaultSignPhrases when empty).
+	// SignPhrases lists the signing phrases shown to visitors: the ones the inbox was configured with
+	// (content.DefaultSigningPhrases when empty). The first is the one the pages' sentences quote.
 	SignPhrases []string
 	// SourceURL is the code's home, linked from the about page (DefaultSourceURL when empty).
 	SourceURL string
@@ -54,7 +52,7 @@ func New(cfg Config, store *storage.Store) (*Site, error) {
 		cfg.Logger = slog.Default()
 	}
 	if len(cfg.SignPhrases) == 0 {
-		cfg.SignPhrases = DefaultSignPhrases
+		cfg.SignPhrases = content.DefaultSigningPhrases
 	}
 	if cfg.SourceURL == "" {
 		cfg.SourceURL = DefaultSourceURL
@@ -82,7 +80,7 @@ func New(cfg Config, store *storage.Store) (*Site, error) {
 	u := cfg.URLs
 	s.info = &siteInfo{
 		URLs: u, DisplayName: cfg.DisplayName, Version: cfg.Version,
-		Creator: "@" + u.Username + "@" + u.Host(), Phrases: cfg.SignPhrases,
+		Creator: "@" + u.Username + "@" + u.Host(), Phrases: cfg.SignPhrases, Phrase: cfg.SignPhrases[0],
 		CSS: s.assets.url(u, "style.css"), JS: s.assets.url(u, "follow.js"), Icon: s.assets.url(u, "icon.png"),
 		InteractURL:   u.Base + interactPath,
 		SourceURL:     cfg.SourceURL,

@@ -16,7 +16,7 @@ import (
 	"github.com/memo-fediverse/memo/federation/sigs"
 )
 
-const asPublic = "https://www.w3.org/ns/activitystreams#Public"
+const asPublic = content.PublicAudience
 
 // kind of the g-th inbox request. Actors are spread over instances round-robin and kinds change every K actors,
 // so each instance sends replies, follows and boosts alike (and the followers cover every instance).

@@ -52,7 +52,7 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := refuseOnCopy(ctx, a.store); err != nil { // copies.go
 		return err
 	}
-	n, err := federation.PublishRevision(ctx, a.store, cfg.urls(), doc, strings.TrimSpace(*changelog))
+	n, err := federation.PublishRevision(ctx, a.store, cfg.urls(), doc, strings.TrimSpace(*changelog), cfg.phrases()...)
 	if err != nil {
 		return err
 	}

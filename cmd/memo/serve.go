@@ -45,7 +45,7 @@ func openApp(ctx context.Context, cfg *config, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	a := &app{cfg: cfg, store: store, key: key, log: newLogger(cfg, stderr)}
-	if err := federation.Seed(ctx, store, cfg.urls()); err != nil {
+	if err := federation.Seed(ctx, store, cfg.urls(), cfg.phrases()...); err != nil {
 		store.Close()
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // the same URLs to the site; everything else is the site's.
 func (a *app) handler() (http.Handler, *federation.Server, error) {
 	urls := a.cfg.urls()
-	site, err := views.New(views.Config{URLs: urls, DisplayName: a.cfg.DisplayName, Version: version, Logger: a.log}, a.store)
+	site, err := views.New(views.Config{URLs: urls, DisplayName: a.cfg.DisplayName, Version: version, Logger: a.log, SignPhrases: a.cfg.phrases()}, a.store)
 	if err != nil {
 		return nil, nil, fmt.Errorf("views: %w", err)
 	}

@@ -78,12 +78,12 @@ func Retract(ctx context.Context, store *storage.Store, urls content.URLs, slug 
 func deleteBody(urls content.URLs, slug, id string, at time.Time) ([]byte, error) {
 	when := at.UTC().Format(time.RFC3339)
 	b, err := json.Marshal(map[string]any{
-		"@context":  "https://www.w3.org/ns/activitystreams",
+		"@context":  content.ActivityStreamsContext,
 		"id":        id,
 		"type":      "Delete",
 		"actor":     urls.Actor(),
 		"published": when,
-		"to":        []string{"https://www.w3.org/ns/activitystreams#Public"},
+		"to":        []string{content.PublicAudience},
 		"cc":        []string{urls.Followers()},
 		"object": map[string]any{
 			"id":         urls.Impulse(slug),

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/sigs"
 )
 
@@ -17,7 +18,7 @@ func (w *Worker) post(ctx context.Context, j job) (status int, retryAfter string
 	if err != nil {
 		return 0, "", fmt.Errorf("build request to %s: %w", j.Inbox, err)
 	}
-	req.Header.Set("Content-Type", "application/activity+json")
+	req.Header.Set("Content-Type", content.ActivityJSON)
 	req.Header.Set("User-Agent", w.cfg.UserAgent)
 	// Signed now, not when queued: receivers refuse a Date older than about an hour, and retries come days later.
 	if err := sigs.SignRequest(req, j.body, w.cfg.Key, w.cfg.KeyID, time.Now()); err != nil {

@@ -27,6 +27,8 @@ type Activity struct {
 	InReplyTo    string
 	Content      string
 	To, Cc       []string
+	// DirectMessage is Pleroma's flag for a direct message, which it sets on the Create as well as on the Note.
+	DirectMessage bool
 	// Raw is the object's own JSON (for inline objects: Update{Person} refreshes the cache from it).
 	Raw json.RawMessage
 }
@@ -63,6 +65,8 @@ type activityJSON struct {
 	Content      *string         `json:"content"`
 	To           json.RawMessage `json:"to"`
 	Cc           json.RawMessage `json:"cc"`
+	// DirectMessage is decoded loosely: anything but true is not the flag.
+	DirectMessage json.RawMessage `json:"directMessage"`
 }
 
 // DecodeActivity decodes an activity after checking its nesting depth. It never panics on any input (fuzzed).
@@ -82,6 +86,7 @@ func decodeObject(raw json.RawMessage, depth int) (*Activity, error) {
 		ID: j.ID, Type: fetch.FirstString(j.Type), Actor: fetch.FirstIRI(j.Actor),
 		AttributedTo: fetch.FirstIRI(j.AttributedTo), InReplyTo: fetch.FirstIRI(j.InReplyTo),
 		To: iriList(j.To), Cc: iriList(j.Cc), Raw: raw,
+		DirectMessage: bytes.Equal(bytes.TrimSpace(j.DirectMessage), []byte("true")),
 	}
 	if j.Content != nil {
 		a.Content = *j.Content

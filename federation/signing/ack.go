@@ -10,8 +10,6 @@ import (
 	"github.com/memo-fediverse/memo/storage"
 )
 
-const publicCollection = "https://www.w3.org/ns/activitystreams#Public"
-
 // Acknowledgement builds the note the memo actor sends back to a signer. Mastodon notifies only when the signer
 // is both mentioned (a Mention tag) and in to. It is never more visible than the reply: a public or unlisted
 // signature gets an unlisted answer (the public collection in cc), a private one a direct answer (the signer
@@ -20,7 +18,7 @@ func Acknowledgement(urls content.URLs, g storage.Signature) (storage.Note, erro
 	to := []string{g.ActorIRI}
 	cc := []string{}
 	if g.Listed() {
-		cc = append(cc, publicCollection)
+		cc = append(cc, content.PublicAudience)
 	}
 	tags := []map[string]string{{"type": "Mention", "href": g.ActorIRI, "name": g.Handle}}
 	toJSON, _ := json.Marshal(to)

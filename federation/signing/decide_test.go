@@ -29,11 +29,11 @@ func reply(content string, to ...string) Reply {
 
 func TestDecide(t *testing.T) {
 	m := MustMatcher(DefaultPhrases)
-	d, err := Decide(testURLs, m, reply("<p>Je signe</p>", publicCollection))
-	if err != nil || !d.Result.Signature || d.Record.Revision != 3 || d.Record.DisplayName != "Ann A." || d.Record.Visibility != Public || d.Target.Kind != TargetMemo {
+	d, err := Decide(testURLs, m, reply("<p>Je signe</p>", content.PublicAudience))
+	if err != nil || !d.Result.Signature || d.Record.Revision != 3 || d.Record.DisplayName != "Ann <b>A.</b>" || d.Record.Visibility != Public || d.Target.Kind != TargetMemo {
 		t.Fatalf("public signature: %+v, %v", d, err)
 	}
-	d, err = Decide(testURLs, m, reply("<p>Bravo</p>", publicCollection))
+	d, err = Decide(testURLs, m, reply("<p>Bravo</p>", content.PublicAudience))
 	if err != nil || d.Result.Signature {
 		t.Fatalf("comment: %+v, %v", d, err)
 	}
@@ -42,7 +42,7 @@ func TestDecide(t *testing.T) {
 	if d, err = Decide(testURLs, m, r); err != nil || !d.Result.Signature || d.Record.Public() || d.Record.Visibility != Followers {
 		t.Fatalf("followers-only signature: %+v, %v", d, err)
 	}
-	r = reply("<p>je signe</p>", publicCollection)
+	r = reply("<p>je signe</p>", content.PublicAudience)
 	r.Note.InReplyTo = testURLs.Revision(2)
 	if d, err = Decide(testURLs, m, r); err != nil || d.Record.Revision != 2 {
 		t.Fatalf("signature on revision 2: %+v, %v", d, err)
@@ -54,13 +54,13 @@ func TestDecide(t *testing.T) {
 		"actor document of another":  func(r *Reply) { r.Author.IRI = "https://a.example/users/bob" },
 	}
 	for name, change := range forgeries {
-		r := reply("<p>je signe</p>", publicCollection)
+		r := reply("<p>je signe</p>", content.PublicAudience)
 		change(&r)
 		if _, err := Decide(testURLs, m, r); !errors.Is(err, ErrForged) {
 			t.Errorf("%s: err = %v, want ErrForged", name, err)
 		}
 	}
-	r = reply("<p>je signe</p>", publicCollection)
+	r = reply("<p>je signe</p>", content.PublicAudience)
 	r.Note.InReplyTo = "https://elsewhere.example/memo"
 	if _, err := Decide(testURLs, m, r); !errors.Is(err, ErrNotOurs) {
 		t.Errorf("reply elsewhere: err = %v, want ErrNotOurs", err)
@@ -79,7 +79,7 @@ func TestSignAndAcknowledge(t *testing.T) {
 			wantCc     int
 			wantNotice string
 		}{
-			{"public", reply("<p>je signe</p>", publicCollection), 1, ""},
+			{"public", reply("<p>je signe</p>", content.PublicAudience), 1, ""},
 			{"direct", func() Reply {
 				r := reply("<p>je signe</p>", "https://memo.example/users/memo")
 				r.Sender, r.Author.IRI = "https://a.example/users/zoe", "https://a.example/users/zoe"

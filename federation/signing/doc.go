@@ -26,5 +26,7 @@
 //
 // As Mastodon reads it: the public collection (full IRI, "as:Public" or "Public") in to is public, in cc only is
 // unlisted; otherwise the author's followers collection among the recipients is followers-only, and anything else
-// is direct. Public and unlisted replies make public signatures; followers-only and direct ones private signatures.
+// is direct, an empty to and cc included. Pleroma's directMessage flag is direct whatever else is addressed.
+// Public and unlisted replies make public signatures; followers-only and direct ones private signatures. Addressed
+// is the only reader: the stored reply, interactions and the forwarded-note checks use it too.
 package signing

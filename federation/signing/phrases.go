@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+
+	"github.com/memo-fediverse/memo/content"
 )
 
 // DefaultPhrases are the signing phrases of the design; an admin may replace them.
-var DefaultPhrases = []string{"je signe", "signé", "#jesigne", "I sign", "#isign", "firmo", "ich unterschreibe"}
+var DefaultPhrases = content.DefaultSigningPhrases
 
 // negationWords cancel a phrase near them in the same clause (French, English, German, Spanish), with the
 // conditional markers that make it hypothetical. Spanish "sí" folds to "si" and is caught too; a comma after it

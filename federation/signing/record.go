@@ -175,21 +175,26 @@ var (
 	breakTags    = regexp.MustCompile(`(?i)<\s*(br|/p|/div|/li|/blockquote)\b[^>]*>`)
 )
 
-// PlainText turns a remote one-line string (a display name) into plain text: tags removed by bluemonday's strict
-// policy, entities decoded (templates escape again), control and format characters (bidi overrides included)
-// removed, whitespace collapsed, cut at max runes.
+// PlainText turns a remote one-line string (a display name) into the text to show. An ActivityStreams name is
+// plain text, not HTML: it is kept as given ("Tom <3 Jerry", "<Alice>" and "&amp;" stay whole), and the templates
+// and encoders escape it where it is shown. Only what could mislead a reader goes: control and format characters
+// (bidi overrides and isolates included, U+202A–U+202E, U+2066–U+2069) become spaces, except the zero-width
+// joiners that emoji sequences need; whitespace is collapsed and the text cut at max runes.
 func PlainText(s string, max int) string {
-	s = html.UnescapeString(strict.Sanitize(strings.ToValidUTF8(s, "")))
-	// Control characters become spaces, not nothing: removing one could join "<" and "script" into a tag-like
-	// text (found by FuzzPlainText).
-	s = controlChars.ReplaceAllString(s, " ")
+	s = strings.ToValidUTF8(s, "")
+	s = controlChars.ReplaceAllStringFunc(s, func(c string) string {
+		if c == "\u200d" || c == "\u200c" {
+			return c
+		}
+		return " "
+	})
 	s = strings.TrimSpace(blankRuns.ReplaceAllString(s, " "))
 	return truncate(s, max)
 }
 
 // NoteText keeps the readable text of a reply, with its paragraphs, for the signature page: HTML reduced to text
-// (links keep their visible text here, so a mention still reads as one), sanitised the same way as names and cut
-// at MaxTextRunes.
+// (links keep their visible text here, so a mention still reads as one), entities decoded, control and format
+// characters removed as in names, and cut at MaxTextRunes.
 func NoteText(contentHTML string) string {
 	withBreaks := breakTags.ReplaceAllString(strings.ToValidUTF8(contentHTML, ""), "$0\n")
 	text := html.UnescapeString(strict.Sanitize(withBreaks))

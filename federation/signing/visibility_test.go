@@ -92,6 +92,9 @@ func TestVisibilityEncodings(t *testing.T) {
 		// A followers collection not named /followers is found through the actor's document.
 		{"custom followers IRI", "pleroma-create-note-public.json", []any{"https://greenish.red/c/abc"}, []any{}, nil, "https://greenish.red/c/abc", Followers, false},
 		{"lone IRI unknown", "pleroma-create-note-public.json", []any{"https://greenish.red/c/abc"}, []any{}, nil, "", Direct, false},
+		// No audience at all is never public; the flag wins over a public address.
+		{"empty to and cc", "mastodon-create-note-unlisted.json", []any{}, []any{}, nil, "", Direct, false},
+		{"directMessage beside Public", "pleroma-create-note-public.json", []any{pub}, []any{}, true, "", Direct, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
