@@ -7,12 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/jmoiron/sqlx"
-	"golang.org/x/text/runes"
-	"golang.org/x/text/transform"
-	"golang.org/x/text/unicode/norm"
 )
 
 // Signatures: one row per actor (actor_iri is unique). A row stands while withdrawn_at is NULL and status is not
@@ -81,20 +77,6 @@ const signatureCols = `id, actor_iri, actor_type, handle, display_name, domain, 
 
 // signatureListCols leaves the evidence out of lists: it can weigh kilobytes per row and lists never show it.
 const signatureListCols = `id, actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, via_copy, '' AS evidence, signed_at, withdrawn_at`
-
-// SearchFold is how names and queries are compared: accents removed, case folded, spaces collapsed.
-func SearchFold(s string) string {
-	t := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-	out, _, err := transform.String(t, s)
-	if err != nil {
-		out = s
-	}
-	return strings.Join(strings.Fields(strings.ToLower(out)), " ")
-}
-
-func searchTextOf(g Signature) string {
-	return SearchFold(g.DisplayName + " " + g.Handle + " " + g.Domain)
-}
 
 // AddSignature stores a new signature and returns its row. When the actor signed before and withdrew, the same
 // row is re-activated with the new reply (and keeps its number). When the actor has a signature that stands or
@@ -302,7 +284,7 @@ type SignatureFilter struct {
 	OldestFirstOrder bool // only for EachSignature
 }
 
-func (f SignatureFilter) where() (string, []any) {
+func (f SignatureFilter) where(d Dialect) (string, []any) {
 	var conds []string
 	var args []any
 	switch {
@@ -313,10 +295,9 @@ func (f SignatureFilter) where() (string, []any) {
 	case !f.IncludePrivate:
 		conds = append(conds, `visibility IN ('public', 'unlisted')`)
 	}
-	if q := SearchFold(f.Search); q != "" {
-		r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-		conds = append(conds, `search_text LIKE ? ESCAPE '\'`)
-		args = append(args, "%"+r.Replace(q)+"%")
+	if cond, qargs := searchCond(d, f.Search); cond != "" {
+		conds = append(conds, cond)
+		args = append(args, qargs...)
 	}
 	if len(conds) == 0 {
 		return "", args
@@ -330,7 +311,7 @@ func (s *Store) Signatures(ctx context.Context, f SignatureFilter) ([]Signature,
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 50
 	}
-	where, args := f.where()
+	where, args := f.where(s.dialect)
 	order := "DESC"
 	add := func(cond string, v int64) {
 		if where == "" {
@@ -374,7 +355,7 @@ func (s *Store) EachSignature(ctx context.Context, f SignatureFilter, fn func(Si
 	if f.OldestFirstOrder {
 		order = "ASC"
 	}
-	where, args := f.where()
+	where, args := f.where(s.dialect)
 	rows, err := s.db.QueryxContext(ctx, s.rebind(`SELECT `+cols+` FROM signatures`+where+` ORDER BY id `+order), args...)
 	if err != nil {
 		return fmt.Errorf("export signatures: %w", err)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -65,23 +64,12 @@ type SignatureQuery struct {
 	Limit  int
 }
 
-// searchClause matches the query, folded like the stored search_text (SearchFold: case and accents ignored, so
-// "Élise" finds "elise"), literally and anywhere in the display name, handle or instance.
-func searchClause(q string) (string, []any) {
-	folded := SearchFold(q)
-	if folded == "" {
-		return "", nil
-	}
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return ` AND search_text LIKE ? ESCAPE '\'`, []any{"%" + r.Replace(folded) + "%"}
-}
-
 // ListedSignatures returns one page of listed signatures in ascending id order.
 func (s *Store) ListedSignatures(ctx context.Context, q SignatureQuery) ([]ListedSignature, error) {
 	if q.Limit <= 0 {
 		q.Limit = 50
 	}
-	where, args := searchClause(q.Search)
+	where, args := s.searchClause(q.Search)
 	order := "ASC"
 	switch {
 	case q.Before > 0:
@@ -111,7 +99,7 @@ func (s *Store) ListedSignatures(ctx context.Context, q SignatureQuery) ([]Liste
 
 // CountListedSignatures counts the listed signatures a search matches.
 func (s *Store) CountListedSignatures(ctx context.Context, search string) (int, error) {
-	where, args := searchClause(search)
+	where, args := s.searchClause(search)
 	query := `SELECT COUNT(*) FROM signatures WHERE ` + listedWhere + where
 	if where == "" {
 		// Without a search every listed signature matches: read the kept count, not a million rows.
@@ -126,7 +114,7 @@ func (s *Store) CountListedSignatures(ctx context.Context, search string) (int, 
 
 // HasListedSignature tells whether a listed signature exists on the given side of id, for pagination links.
 func (s *Store) HasListedSignature(ctx context.Context, search string, beyond int64, after bool) (bool, error) {
-	where, args := searchClause(search)
+	where, args := s.searchClause(search)
 	// The ORDER BY matters on PostgreSQL: without it, the generic plan of the prepared statement is a sequential
 	// scan that stops at the first match, which is the whole table when there is none (8 ms at 50,000 rows,
 	// every page); ordered by id, the plan walks the index from beyond.

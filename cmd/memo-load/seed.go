@@ -58,7 +58,7 @@ func seedSignatures(ctx context.Context, dsn string, from, to int) error {
 					}
 					args = append(args, fmt.Sprintf("https://%s/users/s%d", domain, i), handle, name, domain,
 						fmt.Sprintf("https://%s/@s%d", domain, i), fmt.Sprintf("https://%s/notes/%d", domain, i), memo, vis,
-						signed+int64(i), storage.SearchFold(name+" "+handle+" "+domain))
+						signed+int64(i), storage.SearchTextOf(name, handle, domain, "Je signe."))
 				}
 				var err error
 				if end-start == perStmt {
