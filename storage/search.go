@@ -3,90 +3,171 @@ package storage
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
+	"unicode"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/memo-fediverse/memo/content"
 )
 
-// Signature search. Each signature keeps search_text: its display name, handle, instance and the text of its reply,
-// folded in Go the way the signing phrases are (content.Fold: accents removed, case folded), so that both engines
-// compare the same characters ("Éloïse" is found by "eloise"). A query is cut into words; a signature matches when
-// every word appears in its search_text, anywhere: "elo" finds "Éloïse", "example.social" finds its instance.
+// Signature search. Each signature keeps search_text: the words of its display name, handle, instance and reply
+// text, folded in Go the way the signing phrases are (content.Fold: accents removed, case folded) and cut at
+// everything that is not a letter or a digit, so that both engines index the same words ("Éloïse" is found by
+// "eloise", "piaille.fr" is the words piaille and fr). A query is cut the same way; a signature matches when each
+// word of the query begins one of its words: "elo" finds "Éloïse", "piaille" its instance, "u42" its handle.
 //
-// The index (migration 0013) is a trigram index on both engines: FTS5's trigram tokenizer on SQLite, pg_trgm's GIN
-// index on PostgreSQL. Trigrams serve words of 3 characters or more; a query made only of shorter words is still
-// answered, by reading the rows.
+// Both engines answer from an index (migration 0013), kept in the rows' own transactions: FTS5 on SQLite (by
+// triggers), a GIN index of the stored to_tsvector('simple', search_text) on PostgreSQL. On SQLite the index is walked in
+// id order and joined to the rows, so a page of a common word stops after its 50 rows and a rare word reads only
+// its own rows.
 
-// minIndexedWord is the shortest word a trigram index can look up.
-const minIndexedWord = 3
-
-// SearchFold is how names and queries are compared: accents removed, case folded, spaces collapsed.
-func SearchFold(s string) string {
-	return strings.Join(strings.Fields(content.Fold(s)), " ")
+// searchTokens folds s and cuts it into words of letters and digits.
+func searchTokens(s string) []string {
+	return strings.FieldsFunc(content.Fold(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
 }
 
 // SearchTextOf is what a signature's search_text holds; the load tool's seeding uses it too.
 func SearchTextOf(displayName, handle, domain, contentHTML string) string {
-	return SearchFold(displayName + " " + handle + " " + domain + " " + content.PlainText(contentHTML))
+	return strings.Join(searchTokens(displayName+" "+handle+" "+domain+" "+content.PlainText(contentHTML)), " ")
 }
 
 func searchTextOf(g Signature) string {
 	return SearchTextOf(g.DisplayName, g.Handle, g.Domain, g.Content)
 }
 
-// searchWords cuts a query into distinct folded words.
-func searchWords(q string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, w := range strings.Fields(SearchFold(q)) {
-		if !seen[w] {
-			seen[w] = true
-			out = append(out, w)
-		}
-	}
-	return out
+// maxSearchWords bounds the words of one query: each is one more index lookup.
+const maxSearchWords = 8
+
+// searchSQL is how a query reads signatures: the table expression, the id column to order and page by, and the
+// condition (no leading AND; empty for no search) with its arguments.
+type searchSQL struct {
+	from, id, cond string
+	args           []any
 }
 
-var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-
-// searchCond is the condition on signatures (no leading AND) that a query adds, empty for an empty query.
-func searchCond(d Dialect, q string) (string, []any) {
-	words := searchWords(q)
+func (s *Store) searchFor(ctx context.Context, q string) (searchSQL, error) {
+	words := searchTokens(q)
 	if len(words) == 0 {
-		return "", nil
-	}
-	var conds, match []string
-	var args []any
-	for _, w := range words {
-		if d == SQLite && len([]rune(w)) >= minIndexedWord {
-			// An FTS5 string in double quotes is a phrase; with trigrams, a phrase matches as a substring.
-			match = append(match, `"`+strings.ReplaceAll(w, `"`, `""`)+`"`)
-			continue
+		if strings.TrimSpace(q) != "" {
+			// Punctuation alone: no word to look for, so nothing is found (rather than everything).
+			return searchSQL{from: ` FROM signatures`, id: `id`, cond: `1 = 0`}, nil
 		}
-		// PostgreSQL's trigram index serves LIKE '%word%' itself; on SQLite this is a short word checked on the row.
-		conds = append(conds, `search_text LIKE ? ESCAPE '\'`)
-		args = append(args, "%"+likeEscaper.Replace(w)+"%")
+		return searchSQL{from: ` FROM signatures`, id: `id`}, nil
 	}
-	if len(match) > 0 {
-		conds = append([]string{`id IN (SELECT rowid FROM signatures_fts WHERE signatures_fts MATCH ?)`}, conds...)
-		args = append([]any{strings.Join(match, " AND ")}, args...)
+	seen := map[string]bool{}
+	var uniq []string
+	for _, w := range words {
+		if !seen[w] && len(uniq) < maxSearchWords {
+			seen[w] = true
+			uniq = append(uniq, w)
+		}
 	}
-	return strings.Join(conds, " AND "), args
+	// Words hold letters and digits only: quoting them is enough in both query languages.
+	terms := make([]string, len(uniq))
+	for i, w := range uniq {
+		spelled, err := s.prefixWords(ctx, w)
+		if err != nil {
+			return searchSQL{}, err
+		}
+		switch {
+		case len(spelled) == 0 && s.dialect == SQLite:
+			terms[i] = `"` + w + `"*`
+		case len(spelled) == 0:
+			terms[i] = `'` + w + `':*`
+		case s.dialect == SQLite:
+			terms[i] = `("` + strings.Join(spelled, `" OR "`) + `")`
+		default:
+			terms[i] = `('` + strings.Join(spelled, `' | '`) + `')`
+		}
+	}
+	if s.dialect == SQLite {
+		// CROSS JOIN keeps the index as the outer loop, in rowid order.
+		return searchSQL{
+			from: ` FROM signatures_fts CROSS JOIN signatures ON signatures.id = signatures_fts.rowid`,
+			id:   `signatures_fts.rowid`, cond: `signatures_fts MATCH ?`, args: []any{strings.Join(terms, " AND ")},
+		}, nil
+	}
+	query := strings.Join(terms, " & ")
+	// Ordered by id, PostgreSQL's planner walks the id index and tests each row until the page is full: right for
+	// a common word, but for a word on one row in a thousand that is most of the table (40 ms at 100,000 rows).
+	// Walking reads about 50 × rows ÷ matches rows, finding the matches in the GIN index then sorting them about
+	// matches rows: the walk pays when there are more than √(50 × rows) matches. Counting up to that many reads
+	// the index and at most that many rows. "id + 0" is no index.
+	var n int
+	dense := denseMatches(ctx, s)
+	if err := s.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM (SELECT 1 FROM signatures WHERE search_vector @@ to_tsquery('simple', $1) LIMIT $2) AS x`, query, dense); err != nil {
+		return searchSQL{}, fmt.Errorf("search %q: %w", q, err)
+	}
+	id := `id`
+	if n < dense {
+		id = `(id + 0)`
+	}
+	return searchSQL{from: ` FROM signatures`, id: id, cond: `search_vector @@ to_tsquery('simple', ?)`, args: []any{query}}, nil
 }
 
-// searchClause is searchCond with a leading AND, for queries that already have a WHERE.
-func (s *Store) searchClause(q string) (string, []any) {
-	cond, args := searchCond(s.dialect, q)
-	if cond == "" {
-		return "", nil
+// denseMatches is how many matches make a PostgreSQL search walk the rows in id order (see searchFor).
+func denseMatches(ctx context.Context, s *Store) int {
+	t, err := s.SignatureTally(ctx)
+	if err != nil {
+		return 1000
 	}
-	return " AND " + cond, args
+	return max(100, int(math.Sqrt(50*float64(t.Total()))))
+}
+
+// maxPrefixWords is how many indexed words a prefix may stand for and still be spelled out.
+const maxPrefixWords = 16
+
+// prefixWords lists the indexed words that begin with w, or nil when there are more than maxPrefixWords or none
+// (then the index answers the prefix itself).
+//
+// Both indexes answer a prefix query by merging the lists of rows of every word it stands for, whole, before the
+// other words of the query are looked at: "example" as a prefix would read every row of a million on the same
+// instance name. Spelled out as the few words it stands for ("example" OR "examples"), it is walked in step with
+// the other words instead, and a search costs about what its rarest word matches.
+func (s *Store) prefixWords(ctx context.Context, w string) ([]string, error) {
+	if s.dialect == SQLite && len([]rune(w)) <= 3 {
+		return nil, nil // prefixes of 2 or 3 characters have their own entries in the FTS5 index (prefix='2 3')
+	}
+	var found []string
+	if err := s.db.SelectContext(ctx, &found, s.rebind(`SELECT word FROM search_words WHERE word >= ? AND word < ? ORDER BY word LIMIT ?`),
+		w, w+"\U0010FFFF", maxPrefixWords+1); err != nil {
+		return nil, fmt.Errorf("search words %q: %w", w, err)
+	}
+	if len(found) > maxPrefixWords {
+		return nil, nil
+	}
+	return found, nil
+}
+
+// addSearchWordsTx records the words of a search_text in search_words.
+func addSearchWordsTx(ctx context.Context, tx *sqlx.Tx, text string) error {
+	words := strings.Fields(text)
+	if len(words) == 0 {
+		return nil
+	}
+	args := make([]any, len(words))
+	for i, w := range words {
+		args[i] = w
+	}
+	q := `INSERT INTO search_words (word) VALUES ` + strings.TrimSuffix(strings.Repeat("(?),", len(words)), ",") + ` ON CONFLICT DO NOTHING`
+	if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+		return fmt.Errorf("record search words: %w", err)
+	}
+	return nil
+}
+
+// and is the condition with a leading AND, for queries that already have a WHERE.
+func (q searchSQL) and() string {
+	if q.cond == "" {
+		return ""
+	}
+	return " AND " + q.cond
 }
 
 // searchTextVersion names how search_text is computed now; rows written by an older version are refreshed once.
-// Version 2 adds the reply's text and the full Unicode case fold.
+// Version 2 adds the reply's text, the full Unicode case fold and the cut into words.
 const searchTextVersion = "2"
 
 // refreshSearchText recomputes search_text of rows written before searchTextVersion, in batches, once per
@@ -115,6 +196,9 @@ func (s *Store) refreshSearchText(ctx context.Context) error {
 		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 			for _, r := range rows {
 				text := SearchTextOf(r.DisplayName, r.Handle, r.Domain, r.Content)
+				if err := addSearchWordsTx(ctx, tx, text); err != nil {
+					return err
+				}
 				if text == r.SearchText {
 					continue
 				}
@@ -130,4 +214,24 @@ func (s *Store) refreshSearchText(ctx context.Context) error {
 		after = rows[len(rows)-1].ID
 	}
 	return s.SetMeta(ctx, "search_text_version", searchTextVersion)
+}
+
+// Optimize is what a bulk load of signatures (rows written by SQL, not through AddSignature) is followed by: their
+// words recorded in search_words, fresh statistics for the planner and, on SQLite, the search index merged into
+// one segment (rows stored one by one keep it merged as they go; a bulk load leaves
+// hundreds of segments that every prefix query would read). PostgreSQL's VACUUM also clears the dead versions of
+// the counts row its triggers leave.
+func (s *Store) Optimize(ctx context.Context) error {
+	stmts := []string{`INSERT INTO signatures_fts (signatures_fts) VALUES ('optimize')`,
+		`INSERT INTO search_words (word) SELECT term FROM signatures_fts_words WHERE true ON CONFLICT DO NOTHING`, `ANALYZE`}
+	if s.dialect == Postgres {
+		stmts = []string{`INSERT INTO search_words (word) SELECT word FROM ts_stat('SELECT search_vector FROM signatures') ON CONFLICT DO NOTHING`,
+			`VACUUM (ANALYZE) signatures, signature_counts, signature_domains, search_words`}
+	}
+	for _, q := range stmts {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("optimize: %s: %w", q, err)
+		}
+	}
+	return nil
 }

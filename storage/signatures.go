@@ -130,6 +130,9 @@ func (s *Store) AddSignatureTx(ctx context.Context, tx *sqlx.Tx, g Signature) (i
 			return 0, ErrAlreadySigned
 		}
 	}
+	if err := addSearchWordsTx(ctx, tx, search); err != nil {
+		return 0, err
+	}
 	var id int64
 	if err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM signatures WHERE actor_iri = ?`), g.ActorIRI); err != nil {
 		return 0, fmt.Errorf("read signature id of %s: %w", g.ActorIRI, err)
@@ -284,7 +287,8 @@ type SignatureFilter struct {
 	OldestFirstOrder bool // only for EachSignature
 }
 
-func (f SignatureFilter) where(d Dialect) (string, []any) {
+// where returns how the filter reads signatures (see searchFor) and its WHERE clause with arguments.
+func (f SignatureFilter) where(sq searchSQL) (searchSQL, string, []any) {
 	var conds []string
 	var args []any
 	switch {
@@ -295,23 +299,27 @@ func (f SignatureFilter) where(d Dialect) (string, []any) {
 	case !f.IncludePrivate:
 		conds = append(conds, `visibility IN ('public', 'unlisted')`)
 	}
-	if cond, qargs := searchCond(d, f.Search); cond != "" {
-		conds = append(conds, cond)
-		args = append(args, qargs...)
+	if sq.cond != "" {
+		conds = append(conds, sq.cond)
+		args = append(args, sq.args...)
 	}
 	if len(conds) == 0 {
-		return "", args
+		return sq, "", args
 	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+	return sq, " WHERE " + strings.Join(conds, " AND "), args
 }
 
 // Signatures returns one page of signatures, newest first. It reads the signatures_listed index, so every page
-// costs about the same at a million rows; a search scans that index until the page is full.
+// costs about the same at a million rows; a search reads the search index (search.go).
 func (s *Store) Signatures(ctx context.Context, f SignatureFilter) ([]Signature, error) {
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 50
 	}
-	where, args := f.where(s.dialect)
+	search, err := s.searchFor(ctx, f.Search)
+	if err != nil {
+		return nil, err
+	}
+	sq, where, args := f.where(search)
 	order := "DESC"
 	add := func(cond string, v int64) {
 		if where == "" {
@@ -323,14 +331,14 @@ func (s *Store) Signatures(ctx context.Context, f SignatureFilter) ([]Signature,
 	}
 	switch {
 	case f.Before > 0:
-		add("id < ?", f.Before)
+		add(sq.id+" < ?", f.Before)
 	case f.After > 0:
-		add("id > ?", f.After)
+		add(sq.id+" > ?", f.After)
 		order = "ASC"
 	}
 	args = append(args, f.Limit)
 	out := []Signature{}
-	if err := s.db.SelectContext(ctx, &out, s.rebind(`SELECT `+signatureListCols+` FROM signatures`+where+` ORDER BY id `+order+` LIMIT ?`), args...); err != nil {
+	if err := s.db.SelectContext(ctx, &out, s.rebind(`SELECT `+signatureListCols+sq.from+where+` ORDER BY `+sq.id+` `+order+` LIMIT ?`), args...); err != nil {
 		return nil, fmt.Errorf("list signatures: %w", err)
 	}
 	if order == "ASC" {
@@ -355,8 +363,12 @@ func (s *Store) EachSignature(ctx context.Context, f SignatureFilter, fn func(Si
 	if f.OldestFirstOrder {
 		order = "ASC"
 	}
-	where, args := f.where(s.dialect)
-	rows, err := s.db.QueryxContext(ctx, s.rebind(`SELECT `+cols+` FROM signatures`+where+` ORDER BY id `+order), args...)
+	search, err := s.searchFor(ctx, f.Search)
+	if err != nil {
+		return err
+	}
+	sq, where, args := f.where(search)
+	rows, err := s.db.QueryxContext(ctx, s.rebind(`SELECT `+cols+sq.from+where+` ORDER BY `+sq.id+` `+order), args...)
 	if err != nil {
 		return fmt.Errorf("export signatures: %w", err)
 	}

@@ -1,11 +1,11 @@
--- Signature search served from an index: a trigram GIN index over search_text answers LIKE '%word%' for words of
--- 3 characters or more without reading every row. pg_trgm ships with PostgreSQL (Debian's postgresql-contrib,
--- installed with the server) and is a trusted extension: the database's owner may create it. It goes to public
--- unless it is already installed elsewhere, so that dropping the memo's own schema never takes it along.
-CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
-DO $$
-BEGIN
-    EXECUTE format('CREATE INDEX signatures_search ON signatures USING gin (search_text %I.gin_trgm_ops)',
-        (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'));
-END
-$$;
+-- Signature search served from an index: a GIN index of the words of search_text (already folded and cut by the
+-- application, see storage/search.go). The words are kept in a stored column, so that testing a row costs no
+-- parsing. The 'simple' configuration keeps every word as it is: no stemming, no stop words, no extension to
+-- install. PostgreSQL maintains column and index in the same transactions as the rows.
+ALTER TABLE signatures ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (to_tsvector('simple', search_text)) STORED;
+CREATE INDEX signatures_search ON signatures USING gin (search_vector);
+-- Every word ever indexed, in byte order, to spell a prefix out as the few words it stands for (see
+-- storage/search.go). The application adds the words of each row it writes; storage.Optimize fills it after a
+-- bulk load.
+CREATE TABLE search_words (word TEXT COLLATE "C" PRIMARY KEY);
+INSERT INTO search_words (word) SELECT word FROM ts_stat('SELECT search_vector FROM signatures') ON CONFLICT DO NOTHING;
