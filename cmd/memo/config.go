@@ -32,6 +32,8 @@ type config struct {
 	// Phrases is the comma-separated list of signing phrases; Acknowledge is "true" or "false".
 	Phrases     string
 	Acknowledge string
+	// InboxRetention is how long processed inbox activities are kept (parseRetention).
+	InboxRetention string
 }
 
 // settings lists each setting once: flag name, environment variable, default and help.
@@ -49,6 +51,7 @@ var settings = []struct {
 	{"signing-phrases", "MEMO_SIGNING_PHRASES", strings.Join(signing.DefaultPhrases, ","), "comma-separated phrases that make a reply a signature (case and accents ignored)", func(c *config) *string { return &c.Phrases }},
 	{"acknowledge", "MEMO_ACKNOWLEDGE", "true", "reply to each signer with their signature number: true or false", func(c *config) *string { return &c.Acknowledge }},
 	{"copy-of", "MEMO_COPY_OF", "", "run as a copy of this origin: its actor URL or handle (memo@memo.example)", func(c *config) *string { return &c.CopyOf }},
+	{"inbox-retention", "MEMO_INBOX_RETENTION", defaultInboxRetention, "how long processed inbox activities are kept: days (30d) or a duration (720h)", func(c *config) *string { return &c.InboxRetention }},
 }
 
 const allowPrivateFlag, allowPrivateEnv = "allow-private-networks", "MEMO_ALLOW_PRIVATE_NETWORKS"
@@ -128,6 +131,9 @@ func (c *config) validate() error {
 	}
 	if _, err := strconv.ParseBool(c.Acknowledge); err != nil {
 		return fmt.Errorf("MEMO_ACKNOWLEDGE=%q: use true or false", c.Acknowledge)
+	}
+	if _, err := parseRetention(c.InboxRetention); err != nil {
+		return fmt.Errorf("MEMO_INBOX_RETENTION=%q: %v; give days (30d) or a duration (720h)", c.InboxRetention, err)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -34,6 +34,7 @@ func commands() []command {
 		{"unblock", "actor IRI | domain NAME", "lift a block", runUnblock},
 		{"copies", "[block|unblock DOMAIN]", "list the self-hosted copies known here, block or unblock one", runCopies},
 		{"refused", "[--limit N]", "list the latest refused inbox requests and why", runRefused},
+		{"reports", "[--limit N]", "list the reports other instances' moderators sent (Flag)", runReports},
 		{"version", "", "print the version", runVersion},
 	}
 }
