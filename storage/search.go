@@ -64,30 +64,66 @@ func (s *Store) searchFor(ctx context.Context, q string) (searchSQL, error) {
 			uniq = append(uniq, w)
 		}
 	}
-	// Words hold letters and digits only: quoting them is enough in both query languages.
-	terms := make([]string, len(uniq))
-	for i, w := range uniq {
-		spelled, err := s.prefixWords(ctx, w)
+	// Each word is looked up in the index, or checked on the rows the index found: the index reads the rarest word
+	// only. Walking a word most rows have in step with a rare one costs a seek in its long list per match (an
+	// instance's name with "invalid" in every row took 140 ms at a million rows); testing the rare word's rows for
+	// it costs one comparison each. Words hold letters and digits only: quoting them is enough in both query
+	// languages, and they cannot hold LIKE's wildcards.
+	type lookup struct {
+		term, check string
+		checkArgs   []any
+		rows        int64
+	}
+	var looks []lookup
+	for _, w := range uniq {
+		spelled, rows, err := s.prefixWords(ctx, w)
 		if err != nil {
 			return searchSQL{}, err
 		}
+		var l lookup
+		l.rows = rows
 		switch {
 		case len(spelled) == 0 && s.dialect == SQLite:
-			terms[i] = `"` + w + `"*`
+			l.term = `"` + w + `"*`
 		case len(spelled) == 0:
-			terms[i] = `'` + w + `':*`
+			l.term = `'` + w + `':*`
 		case s.dialect == SQLite:
-			terms[i] = `("` + strings.Join(spelled, `" OR "`) + `")`
+			l.term = `("` + strings.Join(spelled, `" OR "`) + `")`
 		default:
-			terms[i] = `('` + strings.Join(spelled, `' | '`) + `')`
+			l.term = `('` + strings.Join(spelled, `' | '`) + `')`
+		}
+		// On the row: a word of search_text that begins with w (search_text is words joined by single spaces).
+		l.check, l.checkArgs = `(' ' || signatures.search_text) LIKE ?`, []any{"% " + w + "%"}
+		looks = append(looks, l)
+	}
+	rarest := 0
+	for i, l := range looks {
+		if l.rows < looks[rarest].rows {
+			rarest = i
 		}
 	}
+	var checks []string
+	var checkArgs []any
+	for i, l := range looks {
+		if i != rarest {
+			checks = append(checks, l.check)
+			checkArgs = append(checkArgs, l.checkArgs...)
+		}
+	}
+	withChecks := func(sq searchSQL) searchSQL {
+		if len(checks) > 0 {
+			sq.cond += " AND " + strings.Join(checks, " AND ")
+			sq.args = append(sq.args, checkArgs...)
+		}
+		return sq
+	}
+	terms := []string{looks[rarest].term}
 	if s.dialect == SQLite {
 		// CROSS JOIN keeps the index as the outer loop, in rowid order.
-		return searchSQL{
+		return withChecks(searchSQL{
 			from: ` FROM signatures_fts CROSS JOIN signatures ON signatures.id = signatures_fts.rowid`,
 			id:   `signatures_fts.rowid`, cond: `signatures_fts MATCH ?`, args: []any{strings.Join(terms, " AND ")},
-		}, nil
+		}), nil
 	}
 	query := strings.Join(terms, " & ")
 	// Ordered by id, PostgreSQL's planner walks the id index and tests each row until the page is full: right for
@@ -104,7 +140,7 @@ func (s *Store) searchFor(ctx context.Context, q string) (searchSQL, error) {
 	if n < dense {
 		id = `(id + 0)`
 	}
-	return searchSQL{from: ` FROM signatures`, id: id, cond: `search_vector @@ to_tsquery('simple', ?)`, args: []any{query}}, nil
+	return withChecks(searchSQL{from: ` FROM signatures`, id: id, cond: `search_vector @@ to_tsquery('simple', ?)`, args: []any{query}}), nil
 }
 
 // denseMatches is how many matches make a PostgreSQL search walk the rows in id order (see searchFor).
@@ -119,39 +155,53 @@ func denseMatches(ctx context.Context, s *Store) int {
 // maxPrefixWords is how many indexed words a prefix may stand for and still be spelled out.
 const maxPrefixWords = 16
 
-// prefixWords lists the indexed words that begin with w, or nil when there are more than maxPrefixWords or none
-// (then the index answers the prefix itself).
+// prefixWords lists the indexed words that begin with w and how many rows have them (as search_words counts
+// them), or nil when there are more than maxPrefixWords or none (then the index answers the prefix itself, and
+// the count is unknown: the largest).
 //
 // Both indexes answer a prefix query by merging the lists of rows of every word it stands for, whole, before the
 // other words of the query are looked at: "example" as a prefix would read every row of a million on the same
-// instance name. Spelled out as the few words it stands for ("example" OR "examples"), it is walked in step with
-// the other words instead, and a search costs about what its rarest word matches.
-func (s *Store) prefixWords(ctx context.Context, w string) ([]string, error) {
+// instance name. Spelled out as the few words it stands for ("example" OR "examples"), it is read like any word.
+func (s *Store) prefixWords(ctx context.Context, w string) ([]string, int64, error) {
 	if s.dialect == SQLite && len([]rune(w)) <= 3 {
-		return nil, nil // prefixes of 2 or 3 characters have their own entries in the FTS5 index (prefix='2 3')
+		return nil, math.MaxInt64, nil // prefixes of 2 or 3 characters have their own entries in the FTS5 index (prefix='2 3')
 	}
-	var found []string
-	if err := s.db.SelectContext(ctx, &found, s.rebind(`SELECT word FROM search_words WHERE word >= ? AND word < ? ORDER BY word LIMIT ?`),
+	var found []struct {
+		Word string `db:"word"`
+		Rows int64  `db:"rows"`
+	}
+	if err := s.db.SelectContext(ctx, &found, s.rebind(`SELECT word, rows FROM search_words WHERE word >= ? AND word < ? ORDER BY word LIMIT ?`),
 		w, w+"\U0010FFFF", maxPrefixWords+1); err != nil {
-		return nil, fmt.Errorf("search words %q: %w", w, err)
+		return nil, 0, fmt.Errorf("search words %q: %w", w, err)
 	}
-	if len(found) > maxPrefixWords {
-		return nil, nil
+	if len(found) == 0 || len(found) > maxPrefixWords {
+		return nil, math.MaxInt64, nil
 	}
-	return found, nil
+	words := make([]string, len(found))
+	var rows int64
+	for i, f := range found {
+		words[i] = f.Word
+		rows += f.Rows
+	}
+	return words, rows, nil
 }
 
-// addSearchWordsTx records the words of a search_text in search_words.
+// addSearchWordsTx records the words of a search_text in search_words and counts one more row for each: a
+// count of the rows that ever had the word, enough to tell a rare word from a common one.
 func addSearchWordsTx(ctx context.Context, tx *sqlx.Tx, text string) error {
-	words := strings.Fields(text)
-	if len(words) == 0 {
+	seen := map[string]bool{}
+	var args []any
+	for _, w := range strings.Fields(text) {
+		if !seen[w] {
+			seen[w] = true
+			args = append(args, w)
+		}
+	}
+	if len(args) == 0 {
 		return nil
 	}
-	args := make([]any, len(words))
-	for i, w := range words {
-		args[i] = w
-	}
-	q := `INSERT INTO search_words (word) VALUES ` + strings.TrimSuffix(strings.Repeat("(?),", len(words)), ",") + ` ON CONFLICT DO NOTHING`
+	q := `INSERT INTO search_words (word, rows) VALUES ` + strings.TrimSuffix(strings.Repeat("(?, 1),", len(args)), ",") +
+		` ON CONFLICT (word) DO UPDATE SET rows = search_words.rows + 1`
 	if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
 		return fmt.Errorf("record search words: %w", err)
 	}
@@ -223,9 +273,9 @@ func (s *Store) refreshSearchText(ctx context.Context) error {
 // the counts row its triggers leave.
 func (s *Store) Optimize(ctx context.Context) error {
 	stmts := []string{`INSERT INTO signatures_fts (signatures_fts) VALUES ('optimize')`,
-		`INSERT INTO search_words (word) SELECT term FROM signatures_fts_words WHERE true ON CONFLICT DO NOTHING`, `ANALYZE`}
+		`INSERT INTO search_words (word, rows) SELECT term, doc FROM signatures_fts_words WHERE true ON CONFLICT (word) DO UPDATE SET rows = excluded.rows`, `ANALYZE`}
 	if s.dialect == Postgres {
-		stmts = []string{`INSERT INTO search_words (word) SELECT word FROM ts_stat('SELECT search_vector FROM signatures') ON CONFLICT DO NOTHING`,
+		stmts = []string{`INSERT INTO search_words (word, rows) SELECT word, ndoc FROM ts_stat('SELECT search_vector FROM signatures') ON CONFLICT (word) DO UPDATE SET rows = excluded.rows`,
 			`VACUUM (ANALYZE) signatures, signature_counts, signature_domains, search_words`}
 	}
 	for _, q := range stmts {

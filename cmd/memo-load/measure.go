@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -215,7 +216,7 @@ func measure(ctx context.Context, o options, p *progress, res *result) error {
 	}
 	res.SigPageP99Large = large.percentileMS(0.99)
 	stopPerf = profileServer(o, srv, "search-large", p)
-	search, err := runSearch(ctx, client, urls, rows, o.Concurrency, o.PageTime, "large", p)
+	search, err := runSearch(ctx, client, urls, rows, min(o.Concurrency, runtime.NumCPU()), o.PageTime, "large", p)
 	stopPerf()
 	if search == nil {
 		return err
