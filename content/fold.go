@@ -25,18 +25,30 @@ func Fold(s string) string {
 	return cases.Fold().String(apostrophes.Replace(folded))
 }
 
-// PlainText returns the text of an HTML fragment, its elements replaced by spaces, for indexing.
+// PlainText returns the visible text of an HTML fragment, its elements replaced by spaces, for indexing.
 func PlainText(src string) string {
 	z := html.NewTokenizer(strings.NewReader(src))
 	var out strings.Builder
+	skip := 0
 	for {
-		switch z.Next() {
+		tt := z.Next()
+		switch tt {
 		case html.ErrorToken:
 			return out.String()
 		case html.TextToken:
-			out.Write(z.Text())
-		default:
-			out.WriteByte(' ')
+			if skip == 0 {
+				out.Write(z.Text())
+			}
+			continue
+		case html.StartTagToken, html.EndTagToken:
+			if name, _ := z.TagName(); string(name) == "script" || string(name) == "style" {
+				if tt == html.StartTagToken {
+					skip++
+				} else if skip > 0 {
+					skip--
+				}
+			}
 		}
+		out.WriteByte(' ')
 	}
 }
