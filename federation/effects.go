@@ -126,9 +126,28 @@ func isActorType(t string) bool {
 	return false
 }
 
+// keepsBody tells whether an activity of this type is stored with its body: the types apply acts on, and Add and
+// Remove (signature relays from copies). Any other type only changes nothing, so only its id is recorded, for
+// idempotence: a flood of large junk activities does not grow the database by their size.
+func keepsBody(typ string) bool {
+	switch typ {
+	case "Follow", "Undo", "Like", "Announce", "Create", "Delete", "Update", "Block", "Add", "Remove", "Flag":
+		return true
+	}
+	return false
+}
+
 // process applies one stored activity's effects, in one transaction with the mark that it is processed: either
 // both happen or neither, and a second worker finds nothing to do.
 func (in *Inbox) process(ctx context.Context, row storage.InboxActivity) error {
+	if !keepsBody(row.Type) {
+		return in.cfg.Store.InTx(ctx, func(tx *sqlx.Tx) error {
+			if ok, err := in.cfg.Store.ClaimInboxActivityTx(ctx, tx, row.IRI); err != nil || !ok {
+				return err
+			}
+			return in.cfg.Store.SetInboxResultTx(ctx, tx, row.IRI, "ignored: type "+row.Type)
+		})
+	}
 	act, err := inbound.DecodeActivity([]byte(row.Body))
 	if err != nil {
 		return fmt.Errorf("decode stored %s: %w", row.IRI, err)
@@ -264,6 +283,8 @@ func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivi
 			return "", err
 		}
 		return "actor updated", nil
+	case "Flag":
+		return in.storeReport(ctx, tx, row)
 	case "Block":
 		if act.ObjectIRI() != in.cfg.URLs.Actor() {
 			return "ignored: block of someone else", nil
@@ -470,4 +491,48 @@ func actorKeyProblem(actor string, raw []byte) string {
 		}
 	}
 	return ""
+}
+
+// storeReport keeps a Flag (another instance's moderators reporting our actor or objects) for the admin, clipped
+// and capped per host (storage.AddReportTx), then drops the activity's body: the report holds what it said.
+func (in *Inbox) storeReport(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivity) (string, error) {
+	var flag struct {
+		Object  json.RawMessage `json:"object"`
+		Content json.RawMessage `json:"content"`
+	}
+	if err := json.Unmarshal([]byte(row.Body), &flag); err != nil {
+		return "", fmt.Errorf("decode Flag: %w", err)
+	}
+	var comment string
+	_ = json.Unmarshal(flag.Content, &comment) // a comment that is not a string is no comment
+	added, err := in.cfg.Store.AddReportTx(ctx, tx, storage.Report{
+		ActivityIRI: row.IRI, ActorIRI: row.ActorIRI, Domain: fetch.Host(row.ActorIRI),
+		Objects: flagObjects(flag.Object), Comment: comment,
+	})
+	if err != nil {
+		return "", err
+	}
+	if err := in.cfg.Store.ClearInboxBodyTx(ctx, tx, row.IRI); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("report stored: %v", added), nil
+}
+
+// flagObjects lists the ids a Flag reports: Mastodon sends a list of IRIs (the account, then statuses), others a
+// single IRI or inline objects.
+func flagObjects(raw json.RawMessage) []string {
+	var list []json.RawMessage
+	if err := json.Unmarshal(raw, &list); err != nil {
+		list = []json.RawMessage{raw}
+	}
+	var out []string
+	for _, item := range list {
+		if iri := fetch.FirstIRI(item); iri != "" {
+			out = append(out, iri)
+		}
+		if len(out) == storage.MaxReportObjects {
+			break
+		}
+	}
+	return out
 }

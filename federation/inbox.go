@@ -327,8 +327,12 @@ func (in *Inbox) receive(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if fresh {
 		fetched = &owner
 	}
+	stored := string(body)
+	if !keepsBody(act.Type) {
+		stored = "" // its effects do not need it (effects.go)
+	}
 	isNew, err := in.cfg.Store.InsertInboxActivityWithActor(ctx, storage.InboxActivity{
-		IRI: act.ID, Type: act.Type, ActorIRI: actorIRI, ObjectIRI: act.ObjectIRI(), Body: string(body),
+		IRI: act.ID, Type: act.Type, ActorIRI: actorIRI, ObjectIRI: act.ObjectIRI(), Body: stored,
 		Headers: evidenceHeaders(r, params), KeyID: params.KeyID,
 	}, fetched)
 	if errors.Is(err, storage.ErrKeyTaken) {

@@ -104,22 +104,40 @@ func TestInboxDeleteOfGoneActor(t *testing.T) {
 	})
 }
 
-// TestInboxIgnoresUnknownTypes: EmojiReact, Flag, Move, Question… are accepted and stored, and change nothing.
+// TestInboxIgnoresUnknownTypes: EmojiReact, Move, Dislike, a poll vote… are accepted, recorded by id, and change
+// nothing; the types no effect reads are recorded without their body.
 func TestInboxIgnoresUnknownTypes(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
 		h := newInboxHarness(t, store, inboxHarnessOpts{})
 		inst := fedtest.NewInstance(t, "pleroma")
 		a := inst.NewActor("alice")
-		for _, f := range []string{"pleroma/emoji-react.json", "mastodon/flag.json", "mastodon/move.json", "gotosocial/create-note-poll-vote.json", "lemmy/dislike-page.json"} {
+		for _, f := range []string{"pleroma/emoji-react.json", "mastodon/move.json", "gotosocial/create-note-poll-vote.json", "lemmy/dislike-page.json"} {
 			mustAccept(t, a.Post(t, h.sharedInbox(), a.Shape(t, fedtest.Fixture(t, f), fedtest.Target{}), fedtest.SignOptions{Style: fedtest.Pleroma}))
 		}
 		h.process()
 		c := h.counts()
-		if c["inbox_activities"] != 5 || c["followers"] != 0 || c["interactions"] != 0 || c["activities"] != 0 {
+		if c["inbox_activities"] != 4 || c["followers"] != 0 || c["interactions"] != 0 || c["activities"] != 0 {
 			t.Errorf("counts: %v", c)
 		}
-		if n := h.count(`SELECT COUNT(*) FROM inbox_activities WHERE processed_at IS NOT NULL AND result LIKE 'ignored%'`); n != 5 {
-			t.Errorf("%d activities processed as ignored, want 5", n)
+		if n := h.count(`SELECT COUNT(*) FROM inbox_activities WHERE processed_at IS NOT NULL AND result LIKE 'ignored%'`); n != 4 {
+			t.Errorf("%d activities processed as ignored, want 4", n)
+		}
+		// EmojiReact, Move and Dislike: no body; the poll vote is a Create, read before it is found to be none of ours.
+		if n := h.count(`SELECT COUNT(*) FROM inbox_activities WHERE body = '' AND type IN ('EmojiReact', 'Move', 'Dislike')`); n != 3 {
+			t.Errorf("%d ignored types stored without body, want 3", n)
+		}
+		if n := h.count(`SELECT COUNT(*) FROM inbox_activities WHERE body <> '' AND type = 'Create'`); n != 1 {
+			t.Errorf("the Create was stored without its body")
+		}
+		// Received again, an ignored activity is known by its id alone.
+		move := a.Shape(t, fedtest.Fixture(t, "mastodon/move.json"), fedtest.Target{})
+		mustAccept(t, a.Post(t, h.sharedInbox(), move, fedtest.SignOptions{Style: fedtest.Pleroma}))
+		again := a.Post(t, h.sharedInbox(), move, fedtest.SignOptions{Style: fedtest.Pleroma})
+		if again.Status != http.StatusAccepted || !strings.Contains(again.Body, "already received") {
+			t.Errorf("replayed Move: %d %q, want 202 already received", again.Status, again.Body)
+		}
+		if n := h.count(`SELECT COUNT(*) FROM inbox_activities`); n != 5 {
+			t.Errorf("inbox rows = %d, want 5", n)
 		}
 	})
 }

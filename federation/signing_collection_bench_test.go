@@ -47,7 +47,7 @@ func seedManySignatures(b *testing.B, s *storage.Store, n int) int64 {
 				name := fmt.Sprintf("Signataire %d", i)
 				args = append(args, fmt.Sprintf("https://%s/users/u%d", domain, i), handle, name, domain,
 					fmt.Sprintf("https://%s/notes/%d", domain, i), vis, int64(1_700_000_000_000+i), withdrawn,
-					storage.SearchFold(name+" "+handle+" "+domain))
+					storage.SearchTextOf(name, handle, domain, ""))
 			}
 			q := `INSERT INTO signatures (actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, evidence, signed_at, withdrawn_at, search_text) VALUES ` +
 				strings.TrimSuffix(strings.Repeat(row+",", end-start), ",")

@@ -10,7 +10,8 @@ import (
 )
 
 // InboxActivity is a received, verified activity: the idempotence record and the durable queue of effects to apply.
-// Body and Headers are kept as received, as evidence.
+// Body and Headers are kept as received until the row is pruned (PruneInboxActivities); the body of a type whose
+// effects do not need it is not kept at all (empty). A signature's evidence is copied into its own row.
 type InboxActivity struct {
 	IRI         string        `db:"iri"`
 	Type        string        `db:"type"`
@@ -116,4 +117,39 @@ func (s *Store) CountInboxActivities(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("count inbox activities: %w", err)
 	}
 	return n, nil
+}
+
+// ClearInboxBodyTx drops a processed activity's body once what it held is kept elsewhere (a report).
+func (s *Store) ClearInboxBodyTx(ctx context.Context, tx *sqlx.Tx, iri string) error {
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE inbox_activities SET body = '' WHERE iri = ?`), iri); err != nil {
+		return fmt.Errorf("clear body of inbox activity %s: %w", iri, err)
+	}
+	return nil
+}
+
+// PruneInboxActivities deletes the activities processed before cutoff, batch rows per transaction so that the
+// inbox is never held up for long, and returns how many it deleted. Pending rows are never pruned.
+//
+// A pruned id is no longer known: received again, it is stored and applied again. That is harmless. A request is
+// only accepted with a Date within an hour of now (sigs.MaxClockSkew), so a copy captured in transit cannot be
+// replayed after the retention period; only the sender's own server can send that id again, with a fresh
+// signature. And every effect is keyed by its own ids, so applying it twice changes nothing: a follower by actor
+// (and its Accept by an id derived from the Follow's), a like, boost or reply by activity id, a signature by
+// actor, a report by activity id; Undo, Delete and Update set a state that a second time leaves as it is.
+func (s *Store) PruneInboxActivities(ctx context.Context, cutoff time.Time, batch int) (int, error) {
+	if batch <= 0 {
+		batch = 500
+	}
+	total := 0
+	for {
+		res, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM inbox_activities WHERE iri IN (SELECT iri FROM inbox_activities WHERE processed_at IS NOT NULL AND processed_at < ? LIMIT ?)`), ms(cutoff), batch)
+		if err != nil {
+			return total, fmt.Errorf("prune inbox activities: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += int(n)
+		if int(n) < batch || ctx.Err() != nil {
+			return total, ctx.Err()
+		}
+	}
 }

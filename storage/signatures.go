@@ -7,12 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/jmoiron/sqlx"
-	"golang.org/x/text/runes"
-	"golang.org/x/text/transform"
-	"golang.org/x/text/unicode/norm"
 )
 
 // Signatures: one row per actor (actor_iri is unique). A row stands while withdrawn_at is NULL and status is not
@@ -102,20 +98,6 @@ const signatureCheckCols = `received_at, checked_at, check_result, check_failure
 // signatureListCols leaves the evidence out of lists: it can weigh kilobytes per row and lists never show it.
 const signatureListCols = `id, actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, via_copy, '' AS evidence, signed_at, withdrawn_at`
 
-// SearchFold is how names and queries are compared: accents removed, case folded, spaces collapsed.
-func SearchFold(s string) string {
-	t := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-	out, _, err := transform.String(t, s)
-	if err != nil {
-		out = s
-	}
-	return strings.Join(strings.Fields(strings.ToLower(out)), " ")
-}
-
-func searchTextOf(g Signature) string {
-	return SearchFold(g.DisplayName + " " + g.Handle + " " + g.Domain)
-}
-
 // AddSignature stores a new signature and returns its row. When the actor signed before and withdrew, the same
 // row is re-activated with the new reply (and keeps its number). When the actor has a signature that stands or
 // is hidden, it returns ErrAlreadySigned and changes nothing.
@@ -176,6 +158,9 @@ func (s *Store) AddSignatureTx(ctx context.Context, tx *sqlx.Tx, g Signature) (i
 		if n, _ := res.RowsAffected(); n == 0 {
 			return 0, ErrAlreadySigned
 		}
+	}
+	if err := addSearchWordsTx(ctx, tx, search); err != nil {
+		return 0, err
 	}
 	var id int64
 	if err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM signatures WHERE actor_iri = ?`), g.ActorIRI); err != nil {
@@ -331,7 +316,8 @@ type SignatureFilter struct {
 	OldestFirstOrder bool // only for EachSignature
 }
 
-func (f SignatureFilter) where() (string, []any) {
+// where returns how the filter reads signatures (see searchFor) and its WHERE clause with arguments.
+func (f SignatureFilter) where(sq searchSQL) (searchSQL, string, []any) {
 	var conds []string
 	var args []any
 	switch {
@@ -342,24 +328,27 @@ func (f SignatureFilter) where() (string, []any) {
 	case !f.IncludePrivate:
 		conds = append(conds, `visibility IN ('public', 'unlisted')`)
 	}
-	if q := SearchFold(f.Search); q != "" {
-		r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-		conds = append(conds, `search_text LIKE ? ESCAPE '\'`)
-		args = append(args, "%"+r.Replace(q)+"%")
+	if sq.cond != "" {
+		conds = append(conds, sq.cond)
+		args = append(args, sq.args...)
 	}
 	if len(conds) == 0 {
-		return "", args
+		return sq, "", args
 	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+	return sq, " WHERE " + strings.Join(conds, " AND "), args
 }
 
 // Signatures returns one page of signatures, newest first. It reads the signatures_listed index, so every page
-// costs about the same at a million rows; a search scans that index until the page is full.
+// costs about the same at a million rows; a search reads the search index (search.go).
 func (s *Store) Signatures(ctx context.Context, f SignatureFilter) ([]Signature, error) {
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 50
 	}
-	where, args := f.where()
+	search, err := s.searchFor(ctx, f.Search)
+	if err != nil {
+		return nil, err
+	}
+	sq, where, args := f.where(search)
 	order := "DESC"
 	add := func(cond string, v int64) {
 		if where == "" {
@@ -371,14 +360,14 @@ func (s *Store) Signatures(ctx context.Context, f SignatureFilter) ([]Signature,
 	}
 	switch {
 	case f.Before > 0:
-		add("id < ?", f.Before)
+		add(sq.id+" < ?", f.Before)
 	case f.After > 0:
-		add("id > ?", f.After)
+		add(sq.id+" > ?", f.After)
 		order = "ASC"
 	}
 	args = append(args, f.Limit)
 	out := []Signature{}
-	if err := s.db.SelectContext(ctx, &out, s.rebind(`SELECT `+signatureListCols+` FROM signatures`+where+` ORDER BY id `+order+` LIMIT ?`), args...); err != nil {
+	if err := s.db.SelectContext(ctx, &out, s.rebind(`SELECT `+signatureListCols+sq.from+where+` ORDER BY `+sq.id+` `+order+` LIMIT ?`), args...); err != nil {
 		return nil, fmt.Errorf("list signatures: %w", err)
 	}
 	if order == "ASC" {
@@ -403,8 +392,12 @@ func (s *Store) EachSignature(ctx context.Context, f SignatureFilter, fn func(Si
 	if f.OldestFirstOrder {
 		order = "ASC"
 	}
-	where, args := f.where()
-	rows, err := s.db.QueryxContext(ctx, s.rebind(`SELECT `+cols+` FROM signatures`+where+` ORDER BY id `+order), args...)
+	search, err := s.searchFor(ctx, f.Search)
+	if err != nil {
+		return err
+	}
+	sq, where, args := f.where(search)
+	rows, err := s.db.QueryxContext(ctx, s.rebind(`SELECT `+cols+sq.from+where+` ORDER BY `+sq.id+` `+order), args...)
 	if err != nil {
 		return fmt.Errorf("export signatures: %w", err)
 	}

@@ -55,7 +55,7 @@ func seedSignatures(tb testing.TB, s *storage.Store, n int) {
 				handle := fmt.Sprintf("@u%d@%s", i, domain)
 				args = append(args, fmt.Sprintf("https://%s/users/u%d", domain, i), handle, name, domain,
 					fmt.Sprintf("https://%s/@u%d", domain, i), fmt.Sprintf("https://%s/notes/%d", domain, i), vis,
-					int64(1_700_000_000_000+i), withdrawn, storage.SearchFold(name+" "+handle+" "+domain))
+					int64(1_700_000_000_000+i), withdrawn, storage.SearchTextOf(name, handle, domain, ""))
 			}
 			q := `INSERT INTO signatures ` + cols + ` VALUES ` + strings.TrimSuffix(strings.Repeat(row+",", end-start), ",")
 			if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {

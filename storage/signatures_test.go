@@ -245,7 +245,7 @@ func TestSignaturePagesAndSearch(t *testing.T) {
 			"eloise":  "",       // private: never found by name
 			"zz%":     "",       // % is literal
 			"fred":    "6",
-			"ivo jo":  "", // one phrase, not two words
+			"ivo jo":  "", // every word must match: no one is both Ivo and Jo
 		} {
 			got, err := s.Signatures(ctx, storage.SignatureFilter{Limit: 100, Search: q})
 			if err != nil {

@@ -109,6 +109,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := s.refreshSearchText(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if dialect == SQLite {
 		s.startInboxBatches()
 	}

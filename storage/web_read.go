@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -65,36 +64,29 @@ type SignatureQuery struct {
 	Limit  int
 }
 
-// searchClause matches the query, folded like the stored search_text (SearchFold: case and accents ignored, so
-// "Élise" finds "elise"), literally and anywhere in the display name, handle or instance.
-func searchClause(q string) (string, []any) {
-	folded := SearchFold(q)
-	if folded == "" {
-		return "", nil
-	}
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return ` AND search_text LIKE ? ESCAPE '\'`, []any{"%" + r.Replace(folded) + "%"}
-}
-
 // ListedSignatures returns one page of listed signatures in ascending id order.
 func (s *Store) ListedSignatures(ctx context.Context, q SignatureQuery) ([]ListedSignature, error) {
 	if q.Limit <= 0 {
 		q.Limit = 50
 	}
-	where, args := searchClause(q.Search)
+	sq, err := s.searchFor(ctx, q.Search)
+	if err != nil {
+		return nil, err
+	}
+	where, args := sq.and(), sq.args
 	order := "ASC"
 	switch {
 	case q.Before > 0:
-		where += ` AND id < ?`
+		where += ` AND ` + sq.id + ` < ?`
 		args = append(args, q.Before)
 		order = "DESC"
 	case q.After > 0:
-		where += ` AND id > ?`
+		where += ` AND ` + sq.id + ` > ?`
 		args = append(args, q.After)
 	}
 	args = append(args, q.Limit)
 	var out []ListedSignature
-	query := `SELECT ` + listedCols + ` FROM signatures WHERE ` + listedWhere + where + ` ORDER BY id ` + order + ` LIMIT ?`
+	query := `SELECT ` + listedCols + sq.from + ` WHERE ` + listedWhere + where + ` ORDER BY ` + sq.id + ` ` + order + ` LIMIT ?`
 	if err := s.db.SelectContext(ctx, &out, s.rebind(query), args...); err != nil {
 		return nil, fmt.Errorf("list signatures: %w", err)
 	}
@@ -111,8 +103,12 @@ func (s *Store) ListedSignatures(ctx context.Context, q SignatureQuery) ([]Liste
 
 // CountListedSignatures counts the listed signatures a search matches.
 func (s *Store) CountListedSignatures(ctx context.Context, search string) (int, error) {
-	where, args := searchClause(search)
-	query := `SELECT COUNT(*) FROM signatures WHERE ` + listedWhere + where
+	sq, err := s.searchFor(ctx, search)
+	if err != nil {
+		return 0, err
+	}
+	where, args := sq.and(), sq.args
+	query := `SELECT COUNT(*)` + sq.from + ` WHERE ` + listedWhere + where
 	if where == "" {
 		// Without a search every listed signature matches: read the kept count, not a million rows.
 		query = `SELECT public FROM signature_counts WHERE id = 1`
@@ -126,17 +122,21 @@ func (s *Store) CountListedSignatures(ctx context.Context, search string) (int, 
 
 // HasListedSignature tells whether a listed signature exists on the given side of id, for pagination links.
 func (s *Store) HasListedSignature(ctx context.Context, search string, beyond int64, after bool) (bool, error) {
-	where, args := searchClause(search)
+	sq, err := s.searchFor(ctx, search)
+	if err != nil {
+		return false, err
+	}
+	where, args := sq.and(), sq.args
 	// The ORDER BY matters on PostgreSQL: without it, the generic plan of the prepared statement is a sequential
 	// scan that stops at the first match, which is the whole table when there is none (8 ms at 50,000 rows,
 	// every page); ordered by id, the plan walks the index from beyond.
-	cmp := " AND id < ? ORDER BY id DESC"
+	cmp := " AND " + sq.id + " < ? ORDER BY " + sq.id + " DESC"
 	if after {
-		cmp = " AND id > ? ORDER BY id"
+		cmp = " AND " + sq.id + " > ? ORDER BY " + sq.id
 	}
 	args = append(args, beyond)
 	var n int
-	if err := s.db.GetContext(ctx, &n, s.rebind(`SELECT COUNT(*) FROM (SELECT id FROM signatures WHERE `+listedWhere+where+cmp+` LIMIT 1) AS x`), args...); err != nil {
+	if err := s.db.GetContext(ctx, &n, s.rebind(`SELECT COUNT(*) FROM (SELECT `+sq.id+sq.from+` WHERE `+listedWhere+where+cmp+` LIMIT 1) AS x`), args...); err != nil {
 		return false, fmt.Errorf("look for more signatures: %w", err)
 	}
 	return n > 0, nil

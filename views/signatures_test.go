@@ -37,7 +37,7 @@ func addTestSignature(t *testing.T, store *storage.Store, s testSignature) {
 		VALUES (?, ?, ?, ?, ?, ?, ?, 'https://memo.example/memo', 'je signe', 1, ?, 'active', ?, ?)`),
 		fmt.Sprintf("https://%s/users/u%d", s.domain, s.n), s.actorType, fmt.Sprintf("u%d@%s", s.n, s.domain), s.name, s.domain,
 		s.profile, s.note, s.visibility, time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC).Add(time.Duration(s.n)*time.Minute).UnixMilli(),
-		storage.SearchFold(s.name+" "+fmt.Sprintf("u%d@%s", s.n, s.domain)+" "+s.domain))
+		storage.SearchTextOf(s.name, fmt.Sprintf("u%d@%s", s.n, s.domain), s.domain, ""))
 	if err != nil {
 		t.Fatalf("insert signature %d: %v", s.n, err)
 	}

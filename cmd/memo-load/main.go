@@ -35,6 +35,7 @@ type options struct {
 	PageTime    time.Duration
 	KeyPool     int
 	PerfDir     string // record the server's CPU with Linux perf during each phase
+	Soak        time.Duration
 }
 
 func defaults(o *options) {
@@ -107,6 +108,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.Signatures, "s", 0, "signatures stored for the large signatures-page run (default 1,000,000; quick 50,000)")
 	fs.DurationVar(&o.PageTime, "page-time", 0, "how long each page is loaded (default 5s; quick 1s)")
 	fs.StringVar(&o.PerfDir, "perf", "", "record the started server's CPU with Linux perf into DIR/PHASE.data during each phase")
+	fs.DurationVar(&o.Soak, "soak", 0, "instead of the scenarios, run mixed traffic (honest, pages, junk) for this long and report the server's memory, database, goroutines and open files at the start, middle and end")
 	fs.IntVar(&o.KeyPool, "keys", 0, "distinct RSA keys shared by the simulated actors (default 64; quick 16)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: memo-load [--quick] [--database URL | --target URL] [flags]\n\nMeasures memo serve against this machine's limits. Flags:\n")
@@ -117,6 +119,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if o.Soak < 0 || (o.Soak > 0 && o.Target != "") {
+		return o, fmt.Errorf("--soak takes a positive duration and starts its own server (no --target)")
 	}
 	defaults(&o)
 	if o.Requests < 3 || o.Instances < 1 || o.Concurrency < 1 || o.KeyPool < 1 {
@@ -137,6 +142,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	p := &progress{w: stderr, start: time.Now()}
+	if o.Soak > 0 {
+		return runSoak(ctx, o, p, stdout)
+	}
 	res := &result{Mode: o.mode(), Cores: runtime.NumCPU(), N: o.Requests, K: o.Instances, C: o.Concurrency}
 	if err := measure(ctx, o, p, res); err != nil {
 		return err

@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 var requiredFields = []string{
 	"inbox_per_s", "inbox_p99_ms", "inbox_lost", "inbox_duplicates", "inbox_ratio", "fanout_instances", "fanout_s",
 	"fanout_ratio", "rsa_sign_per_s", "rsa_verify_per_s", "home_per_s", "webfinger_per_s", "webfinger_ratio",
-	"actor_per_s", "sigpage_p99_ms_small", "sigpage_p99_ms_large", "rss_mb",
+	"actor_per_s", "sigpage_p99_ms_small", "sigpage_p99_ms_large", "search_p99_ms_large", "rss_mb",
 }
 
 // runTiny runs the tool end to end in its tiny mode and returns the decoded last line of stdout.
@@ -67,7 +67,7 @@ func checkFigures(t *testing.T, got map[string]any, database string) {
 		}
 	}
 	for _, f := range []string{"inbox_per_s", "inbox_ratio", "rsa_sign_per_s", "rsa_verify_per_s", "home_per_s",
-		"webfinger_per_s", "webfinger_ratio", "actor_per_s", "sigpage_p99_ms_small", "sigpage_p99_ms_large", "rss_mb"} {
+		"webfinger_per_s", "webfinger_ratio", "actor_per_s", "sigpage_p99_ms_small", "sigpage_p99_ms_large", "search_p99_ms_large", "rss_mb"} {
 		if v, _ := got[f].(float64); v <= 0 {
 			t.Errorf("%s = %v, want a positive figure", f, got[f])
 		}
@@ -100,6 +100,55 @@ func TestTinyRunPostgres(t *testing.T) {
 		t.Skip("MEMO_TEST_POSTGRES is not set: the SQLite run covers the tool")
 	}
 	checkFigures(t, runTiny(t, "--database", dsn), "postgresql")
+}
+
+// TestTinySoak runs the soak for a few seconds: four samples with every figure, every kind of traffic sent, the
+// honest traffic and the pages answered, and no junk accepted.
+func TestTinySoak(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	if err := run(ctx, []string{"--tiny", "--soak", "4s", "-c", "4"}, &stdout, &stderr); err != nil {
+		t.Fatalf("memo-load --soak: %v\nstderr:\n%s", err, stderr.String())
+	}
+	var got soakResult
+	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &got); err != nil {
+		t.Fatalf("stdout is not the soak's JSON: %v\n%s", err, stdout.String())
+	}
+	if len(got.Samples) != 4 {
+		t.Fatalf("%d samples, want start, middle, end and idle: %+v", len(got.Samples), got.Samples)
+	}
+	for _, s := range got.Samples {
+		if s.RSSMB <= 0 || s.DatabaseMB <= 0 || s.Goroutines <= 0 || s.Threads <= 0 || s.OpenFiles <= 0 {
+			t.Errorf("sample %+v lacks a figure", s)
+		}
+	}
+	for _, k := range soakKinds {
+		if got.Sent[k.name] == 0 && k.weight >= 10 {
+			t.Errorf("no %s traffic sent: %v", k.name, got.Sent)
+		}
+	}
+	for key, n := range got.Status {
+		kind, code, _ := strings.Cut(key, " ")
+		switch kind {
+		case "honest", "follow_flood":
+			if code != "202" {
+				t.Errorf("%d %s requests answered %s", n, kind, code)
+			}
+		case "page", "search":
+			if code != "200" {
+				t.Errorf("%d %s requests answered %s", n, kind, code)
+			}
+		default:
+			if strings.HasPrefix(code, "2") || code == "0" {
+				t.Errorf("%d %s requests answered %s: junk must be refused", n, kind, code)
+			}
+		}
+	}
+	if len(got.LevelOff) != 4 {
+		t.Errorf("level_off = %v", got.LevelOff)
+	}
+	t.Logf("stderr:\n%s\nstdout:\n%s", stderr.String(), stdout.String())
 }
 
 func TestOptions(t *testing.T) {

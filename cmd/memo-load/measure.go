@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -214,6 +215,16 @@ func measure(ctx context.Context, o options, p *progress, res *result) error {
 		res.SigPageError = err.Error()
 	}
 	res.SigPageP99Large = large.percentileMS(0.99)
+	stopPerf = profileServer(o, srv, "search-large", p)
+	search, err := runSearch(ctx, client, urls, rows, min(o.Concurrency, runtime.NumCPU()), o.PageTime, "large", p)
+	stopPerf()
+	if search == nil {
+		return err
+	}
+	if err != nil {
+		res.SearchError = err.Error()
+	}
+	res.SearchP99Large = search.percentileMS(0.99)
 	res.RSSMB = srv.peakRSSMB()
 	res.ElapsedS = time.Since(start).Seconds()
 	return nil

@@ -62,3 +62,28 @@ func runSignaturePages(ctx context.Context, client *http.Client, urls content.UR
 	}
 	return all, firstErr
 }
+
+// searchQueries are what the search run types, against the seeded rows (seed.go): a signer by name and number, an
+// instance (one row in a thousand, and its ten neighbours seed420…), and the beginning of a handle.
+func searchQueries(rows int) []string {
+	return []string{fmt.Sprintf("signataire %d", rows/2+7), "seed42.invalid", fmt.Sprintf("s%d", rows/3/10)}
+}
+
+// runSearch loads the signatures page with each search query, d each, and merges them into one distribution. It
+// runs one request per core: the figure is what a search costs, not how long a queue of 64 waits for 2 cores.
+func runSearch(ctx context.Context, client *http.Client, urls content.URLs, rows, c int, d time.Duration, label string, p *progress) (*stats, error) {
+	all := &stats{Status: map[int]int{}}
+	var firstErr error
+	for _, q := range searchQueries(rows) {
+		s, err := hammer(ctx, client, urls.Signatures()+"?q="+url.QueryEscape(q), "text/html", c, d)
+		if err != nil && s == nil {
+			return nil, fmt.Errorf("search %q: %w", q, err)
+		}
+		if err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("search %q: %w", q, err)
+		}
+		p.say("pages: search %-20q (%s) %6.0f/s  p50 %.2f ms  p99 %.2f ms", q, label, s.perSecond(), s.percentileMS(0.5), s.percentileMS(0.99))
+		all.merge(s)
+	}
+	return all, firstErr
+}

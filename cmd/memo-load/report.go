@@ -49,6 +49,8 @@ type result struct {
 	SigPageSmallRows int     `json:"sigpage_rows_small"`
 	SigPageLargeRows int     `json:"sigpage_rows_large"`
 	SigPageError     string  `json:"sigpage_error,omitempty"`
+	SearchP99Large   float64 `json:"search_p99_ms_large"`
+	SearchError      string  `json:"search_error,omitempty"`
 	RSSMB            float64 `json:"rss_mb"`
 	ElapsedS         float64 `json:"elapsed_s"`
 }
@@ -64,7 +66,7 @@ func round(v float64) float64 {
 func (r *result) writeJSON(w io.Writer) error {
 	for _, p := range []*float64{&r.InboxPerS, &r.InboxP99MS, &r.InboxRatio, &r.InboxAppliedS, &r.InboxWarmPerS, &r.InboxWarmP99MS, &r.InboxWarmRatio, &r.FanoutS, &r.FanoutRatio,
 		&r.FanoutPublishS, &r.RSASignPerS, &r.RSAVerifyPerS, &r.HomePerS, &r.MemoPerS, &r.WebFingerPerS, &r.BarePerS,
-		&r.WebFingerRatio, &r.ActorPerS, &r.SigPageP99Small, &r.SigPageP99Large, &r.RSSMB, &r.ElapsedS} {
+		&r.WebFingerRatio, &r.ActorPerS, &r.SigPageP99Small, &r.SigPageP99Large, &r.SearchP99Large, &r.RSSMB, &r.ElapsedS} {
 		*p = round(*p)
 	}
 	b, err := json.Marshal(r)
@@ -96,6 +98,7 @@ func (r *result) goals() []goal {
 		{"actor", fmt.Sprintf("%.0f/s", r.ActorPerS), "", true},
 		{"webfinger_ratio", fmt.Sprintf("%.2f (%.0f/s of %.0f/s bare)", r.WebFingerRatio, r.WebFingerPerS, r.BarePerS), "≥ 0.75", r.WebFingerRatio >= 0.75},
 		{"signatures page p99", fmt.Sprintf("%.2f ms at %d rows, %.2f ms at %d rows", r.SigPageP99Small, r.SigPageSmallRows, r.SigPageP99Large, r.SigPageLargeRows), "large ≤ 1.5 × small", sigFlat},
+		{"search p99", fmt.Sprintf("%.2f ms at %d rows", r.SearchP99Large, r.SigPageLargeRows), "≤ 50 ms at 1,000,000", r.SearchP99Large > 0 && r.SearchP99Large <= 50},
 		{"rss", fmt.Sprintf("%.1f MB", r.RSSMB), "≤ 64 MB", r.RSSMB > 0 && r.RSSMB <= 64},
 	}
 }

@@ -58,7 +58,7 @@ func seedSignatures(ctx context.Context, dsn string, from, to int) error {
 					}
 					args = append(args, fmt.Sprintf("https://%s/users/s%d", domain, i), handle, name, domain,
 						fmt.Sprintf("https://%s/@s%d", domain, i), fmt.Sprintf("https://%s/notes/%d", domain, i), memo, vis,
-						signed+int64(i), storage.SearchFold(name+" "+handle+" "+domain))
+						signed+int64(i), storage.SearchTextOf(name, handle, domain, "Je signe."))
 				}
 				var err error
 				if end-start == perStmt {
@@ -77,16 +77,12 @@ func seedSignatures(ctx context.Context, dsn string, from, to int) error {
 			return err
 		}
 	}
-	// What a bulk load is followed by. On PostgreSQL the triggers updated the one counts row once per signature in
+	// What a bulk load is followed by (storage.Optimize): the search words recorded, fresh statistics, and on
+	// PostgreSQL the dead versions of the counts row cleared (the triggers updated it once per signature in
 	// a single transaction: tens of thousands of dead versions that every page would otherwise walk until
-	// autovacuum comes by (a p99 of 800 ms at 50,000 rows). Signatures that arrive one per transaction, as through
-	// the inbox, leave one dead version each, which PostgreSQL prunes as it reads.
-	analyze := `ANALYZE`
-	if s.Dialect() == storage.Postgres {
-		analyze = `VACUUM (ANALYZE) signatures, signature_counts, signature_domains`
-	}
-	if _, err := s.DB().ExecContext(ctx, analyze); err != nil {
-		return fmt.Errorf("seed: %s: %w", analyze, err)
+	// autovacuum comes by).
+	if err := s.Optimize(ctx); err != nil {
+		return fmt.Errorf("seed: %w", err)
 	}
 	return nil
 }

@@ -43,6 +43,8 @@ type config struct {
 	FollowLimit    string
 	// Built-in TLS: with Domain set, the server gets its own certificate by ACME.
 	Domain, ACMEEmail, ACMEDirectory, HTTPListen string
+	// InboxRetention is how long processed inbox activities are kept (parseRetention).
+	InboxRetention string
 }
 
 // settings lists each setting once: flag name, environment variable, default and help.
@@ -69,6 +71,7 @@ var settings = []struct {
 	{"refused-max-rows", "MEMO_REFUSED_MAX_ROWS", "10000", "refused inbox requests kept at most", func(c *config) *string { return &c.RefusedMaxRows }},
 	{"follow-limit", "MEMO_FOLLOW_LIMIT", "100", "new follows accepted per hour from one remote host, and from one client address (0: no limit)", func(c *config) *string { return &c.FollowLimit }},
 	{"copy-of", "MEMO_COPY_OF", "", "run as a copy of this origin: its actor URL or handle (memo@memo.example)", func(c *config) *string { return &c.CopyOf }},
+	{"inbox-retention", "MEMO_INBOX_RETENTION", defaultInboxRetention, "how long processed inbox activities are kept: days (30d) or a duration (720h)", func(c *config) *string { return &c.InboxRetention }},
 }
 
 const allowPrivateFlag, allowPrivateEnv = "allow-private-networks", "MEMO_ALLOW_PRIVATE_NETWORKS"
@@ -176,6 +179,9 @@ func (c *config) validate() error {
 	}
 	if c.RefusedMaxDays == "0" || c.RefusedMaxRows == "0" {
 		return errors.New("MEMO_REFUSED_MAX_DAYS and MEMO_REFUSED_MAX_ROWS must be at least 1: the refused table is bounded")
+	}
+	if _, err := parseRetention(c.InboxRetention); err != nil {
+		return fmt.Errorf("MEMO_INBOX_RETENTION=%q: %v; give days (30d) or a duration (720h)", c.InboxRetention, err)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

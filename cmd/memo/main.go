@@ -37,6 +37,7 @@ func commands() []command {
 		{"backup", "FILE", "write a consistent backup (database and key) while the server runs", runBackup},
 		{"restore", "FILE", "restore a backup into an empty data folder", runRestore},
 		{"healthcheck", "", "ask the local server for /healthz (exit status 0 when healthy)", runHealthcheck},
+		{"reports", "[--limit N]", "list the reports other instances' moderators sent (Flag)", runReports},
 		{"version", "", "print the version", runVersion},
 	}
 }

@@ -114,6 +114,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	workCtx, stopWork := context.WithCancel(context.Background())
 	workDone := make(chan error, 1)
 	go func() { workDone <- fed.Run(workCtx) }()
+	retention, _ := parseRetention(cfg.InboxRetention) // checked by validate
+	pruneDone := make(chan struct{})
+	go func() { defer close(pruneDone); pruneInbox(workCtx, a.store, retention, a.log) }()
+	defer func() { stopWork(); <-pruneDone }()
 	if err := a.startCopy(workCtx); err != nil {
 		stopWork()
 		<-workDone

@@ -3,14 +3,11 @@ package signing
 import (
 	"regexp"
 	"strings"
-	"unicode"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
-	"golang.org/x/text/cases"
-	"golang.org/x/text/runes"
-	"golang.org/x/text/transform"
-	"golang.org/x/text/unicode/norm"
+
+	"github.com/memo-fediverse/memo/content"
 )
 
 // blockElements end a line of text: their content must not glue onto the next paragraph's first word.
@@ -98,18 +95,8 @@ var (
 	lineBreaks  = regexp.MustCompile(`\s*\n\s*`)
 )
 
-// apostrophes lists the characters people type for an apostrophe; they all become "'".
-var apostrophes = strings.NewReplacer("’", "'", "‘", "'", "ʼ", "'", "`", "'", "´", "'", "＃", "#")
-
 // Fold returns s without accents, in compatibility form and case-folded: "SIGNÉ" and "signe" give the same text.
-func Fold(s string) string {
-	t := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-	folded, _, err := transform.String(t, s)
-	if err != nil {
-		folded = s
-	}
-	return cases.Fold().String(apostrophes.Replace(folded))
-}
+func Fold(s string) string { return content.Fold(s) }
 
 // Normalize reduces a note's HTML to the folded text the phrase rules read. Line breaks are kept (they end
 // clauses), other runs of whitespace become one space.
