@@ -25,11 +25,15 @@ type memoServer struct {
 	Base     string // http://127.0.0.1:PORT
 	Host     string
 	Database string // DSN the server uses, empty when unknown (a target without --database)
+	// Metrics is the server's /metrics URL, on its own listener (MEMO_METRICS_LISTEN); empty for a --target.
+	Metrics string
 	bin      string // the built memo binary, for `memo publish`
 	data     string
 	cmd      *exec.Cmd
 	logFile  *os.File
 	cleanup  []func()
+	// metricsHost is where the started server serves /metrics.
+	metricsHost string
 }
 
 // findRepo walks up from the working directory to the module holding cmd/memo.
@@ -109,6 +113,13 @@ func startMemo(ctx context.Context, o options, p *progress, seed func(dsn string
 		return nil, err
 	}
 	s.Host = "127.0.0.1:" + strconv.Itoa(port)
+	mport, err := freePort()
+	if err != nil {
+		s.stop()
+		return nil, err
+	}
+	s.metricsHost = "127.0.0.1:" + strconv.Itoa(mport)
+	s.Metrics = "http://" + s.metricsHost + "/metrics"
 	s.Base = "http://" + s.Host
 	// The database is created by the binary itself (schema and seeded memo), then filled before the server starts.
 	init := exec.CommandContext(ctx, s.bin, "deliveries")
@@ -129,7 +140,7 @@ func startMemo(ctx context.Context, o options, p *progress, seed func(dsn string
 		return nil, err
 	}
 	s.cmd = exec.Command(s.bin, "serve")
-	s.cmd.Env = append(s.env(), "MEMO_LOG_LEVEL=warn")
+	s.cmd.Env = append(s.env(), "MEMO_LOG_LEVEL=warn", "MEMO_METRICS_LISTEN="+s.metricsHost)
 	s.cmd.Stdout, s.cmd.Stderr = s.logFile, s.logFile
 	// The server ends with this tool, however it ends (a closed pipe, a kill): no stray servers on a shared machine.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}

@@ -204,8 +204,10 @@ func (s *memoServer) footprint(ctx context.Context, client *http.Client, urls co
 	if fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); err == nil {
 		out.OpenFiles = len(fds)
 	}
-	if out.Goroutines, err = goroutines(ctx, client, urls.Base+"/metrics"); err != nil {
-		return out, err
+	if s.Metrics != "" {
+		if out.Goroutines, err = goroutines(ctx, client, s.Metrics); err != nil {
+			return out, err
+		}
 	}
 	if out.DatabaseMB, err = databaseMB(ctx, s.Database); err != nil {
 		return out, err
