@@ -1,0 +1,212 @@
+package main
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/storage/storagetest"
+)
+
+// doctorChecks are the names every doctor run prints, in order, on a SQLite deployment.
+var doctorChecks = []string{"key file", "database", "database writable", "database migrated", "dns", "certificate",
+	"clock", "webfinger", "actor", "proxy keeps Host", "client address", "deliveries", "unavailable domains"}
+
+// runDoctorProcess runs `memo doctor` as its own process and returns its exit status and output lines.
+func runDoctorProcess(t *testing.T, env []string) (int, []string, string) {
+	t.Helper()
+	cmd := exec.Command(binaryFor(t), "doctor")
+	cmd.Env = env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	code := 0
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		t.Fatalf("memo doctor: %v", err)
+	}
+	return code, strings.Split(strings.TrimRight(string(out), "\n"), "\n"), stderr.String()
+}
+
+// lineOf finds the line of check name: "STATUS  name: …".
+func lineOf(t *testing.T, lines []string, name string) string {
+	t.Helper()
+	for _, l := range lines {
+		if len(l) > 6 && strings.HasPrefix(l[6:], name+": ") {
+			return l
+		}
+	}
+	t.Fatalf("no line for check %q in:\n%s", name, strings.Join(lines, "\n"))
+	return ""
+}
+
+// A server on loopback with private networks allowed, as a local setup: every check passes, on each engine.
+func TestDoctorAllPass(t *testing.T) {
+	for _, b := range storagetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			data := t.TempDir()
+			dsn := ""
+			if b.Name != "sqlite" {
+				dsn = b.DSN(t)
+			}
+			addr := freeAddr(t)
+			env := memoEnv(data, dsn, "http://"+addr)
+			startOn(t, "memo", addr, env)
+			code, lines, stderr := runDoctorProcess(t, env)
+			if code != 0 {
+				t.Errorf("exit status %d, want 0; stderr: %s", code, stderr)
+			}
+			names := doctorChecks
+			if b.Name == "postgres" {
+				names = append(append([]string{}, names...), "key in database")
+			}
+			for _, name := range names {
+				if l := lineOf(t, lines, name); !strings.HasPrefix(l, "ok    ") {
+					t.Errorf("check %s did not pass: %s", name, l)
+				}
+			}
+			if len(lines) != len(names) {
+				t.Errorf("%d lines, want %d:\n%s", len(lines), len(names), strings.Join(lines, "\n"))
+			}
+		})
+	}
+}
+
+// A proxy that rewrites Host to the upstream's: WebFinger and the actor still answer (their ids come from the
+// settings), but the signed request to ourselves arrives with another Host, so the check fails with its fix.
+func TestDoctorProxyRewritesHost(t *testing.T) {
+	data := t.TempDir()
+	addr := freeAddr(t)
+	upstream, _ := url.Parse("http://" + addr)
+	proxy := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(upstream) // sets Host to the upstream's, as nginx does without proxy_set_header Host
+		r.SetXForwarded()
+	}})
+	t.Cleanup(proxy.Close)
+	env := memoEnv(data, "", proxy.URL)
+	startOn(t, "memo", addr, env)
+
+	code, lines, _ := runDoctorProcess(t, env)
+	if code != 1 {
+		t.Errorf("exit status %d, want 1", code)
+	}
+	host := lineOf(t, lines, "proxy keeps Host")
+	want := `FAIL  proxy keeps Host: the server received Host "` + addr + `" instead of "` + strings.TrimPrefix(proxy.URL, "http://") + `"`
+	if !strings.HasPrefix(host, want) || !strings.Contains(host, " — make the proxy pass Host unchanged (nginx: proxy_set_header Host $host;") {
+		t.Errorf("host line:\n%s\nwant it to start with:\n%s\nand give the nginx fix", host, want)
+	}
+	for _, name := range []string{"webfinger", "actor", "client address", "key file", "database migrated"} {
+		if l := lineOf(t, lines, name); !strings.HasPrefix(l, "ok    ") {
+			t.Errorf("check %s did not pass behind the proxy: %s", name, l)
+		}
+	}
+}
+
+// A key file others can read fails its check with the chmod to run; the rest still runs and passes.
+func TestDoctorKeyFileMode(t *testing.T) {
+	data := t.TempDir()
+	addr := freeAddr(t)
+	env := memoEnv(data, "", "http://"+addr)
+	startOn(t, "memo", addr, env)
+	keyPath := filepath.Join(data, "actor-key.pem")
+	if err := os.Chmod(keyPath, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, lines, _ := runDoctorProcess(t, env)
+	if code != 1 {
+		t.Errorf("exit status %d, want 1", code)
+	}
+	want := "FAIL  key file: " + keyPath + " has mode 0644: other users can read the actor's private key — chmod 600 " + keyPath
+	if l := lineOf(t, lines, "key file"); l != want {
+		t.Errorf("key line:\n%s\nwant:\n%s", l, want)
+	}
+	for _, name := range doctorChecks[1:] {
+		if l := lineOf(t, lines, name); !strings.HasPrefix(l, "ok    ") {
+			t.Errorf("check %s did not pass: %s", name, l)
+		}
+	}
+}
+
+// The echo tells only its owner what arrived: unsigned requests and signatures by another key under our keyId get
+// 401 and no detail; ours gets the Host and the client address.
+func TestDoctorEchoAnswersOnlyOurKey(t *testing.T) {
+	ours, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	urls := content.URLs{Base: "http://" + srv.Listener.Addr().String(), Username: "memo"}
+	srv.Config.Handler = doctorEcho(urls, &ours.PublicKey, nil)
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	get := func(key *rsa.PrivateKey, keyID string) (int, string) {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+doctorPath, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if key != nil {
+			if err := sigs.SignRequest(req, nil, key, keyID, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	for _, c := range []struct {
+		name  string
+		key   *rsa.PrivateKey
+		keyID string
+	}{{"unsigned", nil, ""}, {"another key under our keyId", other, urls.KeyID()}, {"our key under another keyId", ours, "https://else.example/users/a#main-key"}} {
+		code, body := get(c.key, c.keyID)
+		if code != http.StatusUnauthorized || strings.Contains(body, "127.0.0.1") {
+			t.Errorf("%s: %d %q, want 401 without detail", c.name, code, body)
+		}
+	}
+	code, body := get(ours, urls.KeyID())
+	if code != http.StatusOK || !strings.Contains(body, `"host_kept":true`) || !strings.Contains(body, `"client":"127.0.0.1"`) {
+		t.Errorf("our own signed request: %d %s", code, body)
+	}
+}
+
+// Behind a proxy on another machine, a client address that is the proxy's own loopback or private address fails;
+// on a loopback setup it is expected.
+func TestDoctorClientAddress(t *testing.T) {
+	rep := doctorReport{Client: "10.0.0.2", Peer: "10.0.0.2"}
+	d := &doctor{loopback: false}
+	c := d.clientAddr(rep, "203.0.113.7")
+	if c.status != "FAIL" || !strings.Contains(c.String(), "MEMO_TRUSTED_PROXIES") || !strings.Contains(c.String(), "X-Forwarded-For") {
+		t.Errorf("proxy address seen: %s", c)
+	}
+	if c := d.clientAddr(doctorReport{Client: "203.0.113.7", Peer: "10.0.0.2"}, "203.0.113.7"); c.status != "ok" {
+		t.Errorf("our address seen: %s", c)
+	}
+	d.loopback = true
+	if c := d.clientAddr(doctorReport{Client: "127.0.0.1", Peer: "127.0.0.1"}, "127.0.0.2"); c.status != "ok" {
+		t.Errorf("loopback setup: %s", c)
+	}
+}
