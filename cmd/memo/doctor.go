@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rsa"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -107,11 +108,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stdout, failed("settings", err.Error(), "correct the setting named above"))
 		return errDoctor
 	}
-	d := &doctor{cfg: cfg, urls: cfg.urls(), out: stdout, client: &http.Client{
-		Timeout: 10 * time.Second,
-		// A redirect would hide what the public URL itself answers.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	d := newDoctor(cfg, stdout, nil)
 	d.run(ctx)
 	if d.failures > 0 {
 		return errDoctor
@@ -122,8 +119,19 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // errDoctor is the exit status 1 of a doctor that found failures; its lines already say everything.
 var errDoctor = errors.New("some checks failed")
 
+// newDoctor prepares the checks; roots are the certificate authorities trusted (nil: the system's).
+func newDoctor(cfg *config, out io.Writer, roots *x509.CertPool) *doctor {
+	return &doctor{cfg: cfg, urls: cfg.urls(), out: out, roots: roots, client: &http.Client{
+		Timeout:   10 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}},
+		// A redirect would hide what the public URL itself answers.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
 type doctor struct {
 	cfg      *config
+	roots    *x509.CertPool
 	urls     content.URLs
 	out      io.Writer
 	client   *http.Client
@@ -298,7 +306,7 @@ func (d *doctor) checkTLS(ctx context.Context) checkResult {
 	if u.Port() == "" {
 		addr = net.JoinHostPort(u.Hostname(), "443")
 	}
-	dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second}, Config: &tls.Config{ServerName: u.Hostname()}}
+	dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second}, Config: &tls.Config{ServerName: u.Hostname(), RootCAs: d.roots}}
 	conn, err := dialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return failed(name, fmt.Sprintf("%s: %v", addr, err), "serve a certificate for "+u.Hostname()+" from a public authority: `memo serve --domain "+u.Hostname()+"`, or fix the proxy's certificate")

@@ -1,10 +1,18 @@
 package main
 
 import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -208,5 +216,69 @@ func TestDoctorClientAddress(t *testing.T) {
 	d.loopback = true
 	if c := d.clientAddr(doctorReport{Client: "127.0.0.1", Peer: "127.0.0.1"}, "127.0.0.2"); c.status != "ok" {
 		t.Errorf("loopback setup: %s", c)
+	}
+}
+
+// selfSigned makes a certificate for 127.0.0.1 that expires after validity, and the pool that trusts it.
+func selfSigned(t *testing.T, validity time.Duration) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "doctor test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(validity),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+}
+
+// The certificate check: trusted and far from expiry passes; an unknown authority or an expiry within 14 days
+// fails with its fix; plain http warns unless it is a loopback setup.
+func TestDoctorCertificate(t *testing.T) {
+	serve := func(cert tls.Certificate) string {
+		srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	check := func(publicURL string, roots *x509.CertPool, allowPrivate, loopback bool) checkResult {
+		d := newDoctor(&config{PublicURL: publicURL, Username: "memo", AllowPrivate: allowPrivate}, io.Discard, roots)
+		d.loopback = loopback
+		return d.checkTLS(context.Background())
+	}
+	good, goodRoots := selfSigned(t, 90*24*time.Hour)
+	goodURL := serve(good)
+	if c := check(goodURL, goodRoots, false, true); c.status != "ok" || !strings.Contains(c.detail, "doctor test CA") {
+		t.Errorf("trusted certificate: %s", c)
+	}
+	if c := check(goodURL, nil, false, true); c.status != "FAIL" || !strings.Contains(c.detail, "unknown authority") || !strings.Contains(c.fix, "memo serve --domain 127.0.0.1") {
+		t.Errorf("unknown authority: %s", c)
+	}
+	soon, soonRoots := selfSigned(t, 5*24*time.Hour)
+	if c := check(serve(soon), soonRoots, false, true); c.status != "FAIL" || !strings.Contains(c.detail, "expires") || !strings.Contains(c.fix, "renewal") {
+		t.Errorf("expiring in 5 days: %s", c)
+	}
+	if c := check("http://memo.example", nil, false, false); c.status != "warn" || !strings.Contains(c.detail, "https only") || !strings.Contains(c.fix, "MEMO_PUBLIC_URL=https://memo.example") {
+		t.Errorf("plain http: %s", c)
+	}
+	if c := check("http://127.0.0.1:8080", nil, false, true); c.status != "warn" {
+		t.Errorf("plain http on loopback without private networks allowed: %s", c)
+	}
+	if c := check("http://127.0.0.1:8080", nil, true, true); c.status != "ok" {
+		t.Errorf("plain http on loopback with private networks allowed: %s", c)
 	}
 }
