@@ -282,3 +282,37 @@ func TestDoctorCertificate(t *testing.T) {
 		t.Errorf("plain http on loopback with private networks allowed: %s", c)
 	}
 }
+
+// A database that lacks a migration fails its check, and the doctor does not apply it under the running server.
+func TestDoctorReportsMissingMigrationWithoutApplyingIt(t *testing.T) {
+	data := t.TempDir()
+	dbPath := filepath.Join(data, "memo.db")
+	store := openStore(t, dbPath)
+	if _, err := store.DB().Exec(`DELETE FROM schema_migrations WHERE version = '0001_init'`); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing listens at the public URL: the network checks fail, the database ones are what this test reads.
+	code, out, _ := runCLI(t, "doctor", "--data", data, "--public-url", "http://"+freeAddr(t), "--allow-private-networks=true")
+	if code != 1 {
+		t.Errorf("exit status %d, want 1", code)
+	}
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	want := "FAIL  database migrated: 1 migration(s) not applied: 0001_init — restart `memo serve` with this version: it applies them at start"
+	if l := lineOf(t, lines, "database migrated"); l != want {
+		t.Errorf("migration line:\n%s\nwant:\n%s", l, want)
+	}
+	if l := lineOf(t, lines, "database writable"); !strings.HasPrefix(l, "ok    ") {
+		t.Errorf("writable: %s", l)
+	}
+	if pending, err := store.PendingMigrations(context.Background()); err != nil || len(pending) != 1 {
+		t.Errorf("after the doctor: pending %v, %v; want 0001_init still pending", pending, err)
+	}
+}
+
+// A bad setting is one FAIL line and exit status 1, before anything is opened.
+func TestDoctorBadSetting(t *testing.T) {
+	code, out, _ := runCLI(t, "doctor", "--data", t.TempDir(), "--listen", "nowhere")
+	if code != 1 || !strings.HasPrefix(out, `FAIL  settings: MEMO_LISTEN="nowhere": use host:port`) {
+		t.Errorf("exit %d, output %q", code, out)
+	}
+}
