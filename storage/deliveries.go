@@ -308,3 +308,34 @@ func (s *Store) PruneDeliveries(ctx context.Context, deliveredBefore, failedBefo
 	n, _ := res.RowsAffected()
 	return int(n), nil
 }
+
+// Backlog sums up the queue for `memo doctor`: rows waiting and failed, the oldest waiting row, and how many
+// pending rows were due before a moment (none should stay due long while a server runs).
+type Backlog struct {
+	Pending, Failed, DueBefore int
+	OldestPending              time.Time // zero when nothing is pending
+}
+
+// DeliveryBacklog reads the Backlog; dueBefore is the moment past which a due row counts as overdue.
+func (s *Store) DeliveryBacklog(ctx context.Context, dueBefore time.Time) (Backlog, error) {
+	var row struct {
+		Pending   int           `db:"pending"`
+		Failed    int           `db:"failed"`
+		DueBefore int           `db:"due_before"`
+		Oldest    sql.NullInt64 `db:"oldest"`
+	}
+	err := s.db.GetContext(ctx, &row, s.rebind(`SELECT
+    COALESCE(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0) AS pending,
+    COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0) AS failed,
+    COALESCE(SUM(CASE WHEN state = 'pending' AND next_attempt_at < ? AND domain NOT IN (SELECT domain FROM domains WHERE unavailable_since IS NOT NULL) THEN 1 ELSE 0 END), 0) AS due_before,
+    MIN(CASE WHEN state = 'pending' THEN created_at END) AS oldest
+  FROM deliveries`), ms(dueBefore))
+	if err != nil {
+		return Backlog{}, fmt.Errorf("read delivery backlog: %w", err)
+	}
+	b := Backlog{Pending: row.Pending, Failed: row.Failed, DueBefore: row.DueBefore}
+	if row.Oldest.Valid {
+		b.OldestPending = fromMS(row.Oldest.Int64)
+	}
+	return b, nil
+}

@@ -29,19 +29,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		version := strings.TrimSuffix(name, ".sql")
-		// NAME.sqlite.sql and NAME.postgres.sql hold what cannot be written once (triggers); each runs on its
-		// engine only, whole, as one statement list, since trigger bodies contain semicolons.
-		whole := false
-		for _, d := range []Dialect{SQLite, Postgres} {
-			if strings.HasSuffix(version, "."+string(d)) {
-				if d != s.dialect {
-					version = ""
-				} else {
-					version, whole = strings.TrimSuffix(version, "."+string(d)), true
-				}
-			}
-		}
+		version, whole := migrationVersion(name, s.dialect)
 		if version == "" {
 			continue
 		}
@@ -78,6 +66,61 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// migrationVersion names the version a migration file records on dialect d ("" when the file is for the other
+// engine). NAME.sqlite.sql and NAME.postgres.sql hold what cannot be written once (triggers); each runs on its
+// engine only, whole, as one statement list, since trigger bodies contain semicolons.
+func migrationVersion(name string, d Dialect) (version string, whole bool) {
+	version = strings.TrimSuffix(name, ".sql")
+	for _, e := range []Dialect{SQLite, Postgres} {
+		if strings.HasSuffix(version, "."+string(e)) {
+			if e != d {
+				return "", false
+			}
+			return strings.TrimSuffix(version, "."+string(e)), true
+		}
+	}
+	return version, false
+}
+
+// PendingMigrations lists, in order, the embedded migrations this database has not recorded: empty when the
+// schema is the one this binary expects.
+func (s *Store) PendingMigrations(ctx context.Context) ([]string, error) {
+	entries, err := migrations.ReadDir("migrations")
+	if err != nil {
+		return nil, fmt.Errorf("read migrations: %w", err)
+	}
+	var applied []string
+	if err := s.db.SelectContext(ctx, &applied, `SELECT version FROM schema_migrations`); err != nil {
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	done := map[string]bool{}
+	for _, v := range applied {
+		done[v] = true
+	}
+	var pending []string
+	for _, e := range entries {
+		if v, _ := migrationVersion(e.Name(), s.dialect); v != "" && !done[v] {
+			pending = append(pending, v)
+		}
+	}
+	sort.Strings(pending)
+	return pending, nil
+}
+
+// CheckWritable writes a row in a transaction and rolls it back: it proves the database accepts writes (file
+// permissions, a read-only replica, a full disk on SQLite's journal) without changing anything.
+func (s *Store) CheckWritable(ctx context.Context) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`), "doctor_write_check", "1"); err != nil {
+		return fmt.Errorf("write: %w", err)
 	}
 	return nil
 }

@@ -57,7 +57,13 @@ func RedactDSN(dsn string) string {
 
 // Open connects to the database named by dsn (a SQLite file path or a postgres:// URL), checks it answers and
 // applies pending migrations.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+func Open(ctx context.Context, dsn string) (*Store, error) { return open(ctx, dsn, true) }
+
+// OpenUnmigrated connects like Open but applies no migration: `memo doctor` looks at the database a running server
+// uses, and must report a missing migration rather than apply it under that server.
+func OpenUnmigrated(ctx context.Context, dsn string) (*Store, error) { return open(ctx, dsn, false) }
+
+func open(ctx context.Context, dsn string, migrate bool) (*Store, error) {
 	var (
 		db      *sqlx.DB
 		dialect Dialect
@@ -105,6 +111,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	s := &Store{db: db, dialect: dialect, now: time.Now}
+	if !migrate {
+		return s, nil
+	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

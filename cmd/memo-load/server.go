@@ -27,11 +27,11 @@ type memoServer struct {
 	Database string // DSN the server uses, empty when unknown (a target without --database)
 	// Metrics is the server's /metrics URL, on its own listener (MEMO_METRICS_LISTEN); empty for a --target.
 	Metrics string
-	bin      string // the built memo binary, for `memo publish`
-	data     string
-	cmd      *exec.Cmd
-	logFile  *os.File
-	cleanup  []func()
+	bin     string // the built memo binary, for `memo publish`
+	data    string
+	cmd     *exec.Cmd
+	logFile *os.File
+	cleanup []func()
 	// metricsHost is where the started server serves /metrics.
 	metricsHost string
 }

@@ -36,6 +36,7 @@ func commands() []command {
 		{"refused", "[--limit N]", "list the latest refused inbox requests and why", runRefused},
 		{"backup", "FILE", "write a consistent backup (database and key) while the server runs", runBackup},
 		{"restore", "FILE", "restore a backup into an empty data folder", runRestore},
+		{"doctor", "", "check DNS, certificate, proxy, clock, key, database and queue; one line per check", runDoctor},
 		{"healthcheck", "", "ask the local server for /healthz (exit status 0 when healthy)", runHealthcheck},
 		{"reports", "[--limit N]", "list the reports other instances' moderators sent (Flag)", runReports},
 		{"version", "", "print the version", runVersion},

@@ -187,6 +187,7 @@ func (a *app) handler() (http.Handler, *federation.Server, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
+	mux.HandleFunc("GET "+doctorPath, doctorEcho(urls, &a.key.PublicKey, proxies))
 	// /metrics is not on the public listener: MEMO_METRICS_LISTEN serves it on an address of its own.
 	fed.Register(mux, site.Handler())
 	fed.RegisterCopies(mux, site.CopiesPage())
