@@ -75,6 +75,13 @@ func TestSignatureSearch(t *testing.T) {
 			if n != len(web) {
 				t.Errorf("count %q = %d, the list has %d", q, n, len(web))
 			}
+			// The capped count agrees below its limit and stops one past it.
+			for _, limit := range []int{0, 1, 50} {
+				up, err := s.CountListedSignaturesUpTo(ctx, q, limit)
+				if err != nil || up != min(n, limit+1) {
+					t.Errorf("count %q up to %d = %d, %v; want %d", q, limit, up, err, min(n, limit+1))
+				}
+			}
 			cmd, err := s.Signatures(ctx, storage.SignatureFilter{Search: q, Limit: 50})
 			if err != nil {
 				t.Fatalf("command search %q: %v", q, err)

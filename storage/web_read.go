@@ -120,6 +120,28 @@ func (s *Store) CountListedSignatures(ctx context.Context, search string) (int, 
 	return n, nil
 }
 
+// CountListedSignaturesUpTo counts the listed signatures a search finds, stopping past limit: a word that most
+// signers share would otherwise cost as many index reads as it has matches, on every page of its results. It
+// returns limit+1 when there are more than limit.
+func (s *Store) CountListedSignaturesUpTo(ctx context.Context, search string, limit int) (int, error) {
+	sq, err := s.searchFor(ctx, search)
+	if err != nil {
+		return 0, err
+	}
+	where, args := sq.and(), sq.args
+	if where == "" {
+		n, err := s.CountListedSignatures(ctx, "")
+		return min(n, limit+1), err
+	}
+	args = append(args, limit+1)
+	var n int
+	query := `SELECT COUNT(*) FROM (SELECT ` + sq.id + sq.from + ` WHERE ` + listedWhere + where + ` LIMIT ?) AS x`
+	if err := s.db.GetContext(ctx, &n, s.rebind(query), args...); err != nil {
+		return 0, fmt.Errorf("count listed signatures: %w", err)
+	}
+	return n, nil
+}
+
 // HasListedSignature tells whether a listed signature exists on the given side of id, for pagination links.
 func (s *Store) HasListedSignature(ctx context.Context, search string, beyond int64, after bool) (bool, error) {
 	sq, err := s.searchFor(ctx, search)

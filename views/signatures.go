@@ -55,6 +55,10 @@ func webURL(u string) string {
 	return p.String()
 }
 
+// maxCountedMatches is where a search stops counting its matches: past it, the page says "more than 1,000", as
+// counting every match of a common word costs a read per match on every page of its results.
+const maxCountedMatches = 1000
+
 // topInstances is how many instances the list's "count per instance" shows.
 const topInstances = 10
 
@@ -63,6 +67,7 @@ type signaturesData struct {
 	Query            string
 	MaxQuery         int
 	Matches          int
+	ManyMatches      bool // more than maxCountedMatches: the page says so rather than counting them all
 	List             []shownSignature
 	PrevURL, NextURL string
 	Instances        []storage.InstanceCount // the instances with the most listed signatures
@@ -114,10 +119,11 @@ func (s *Site) signatures(w http.ResponseWriter, r *http.Request) {
 			d.List = append(d.List, s.showSignature(l, sig))
 		}
 		if search != "" {
-			if d.Matches, err = s.store.CountListedSignatures(ctx, search); err != nil {
+			if d.Matches, err = s.store.CountListedSignaturesUpTo(ctx, search, maxCountedMatches); err != nil {
 				s.serverError(w, r, err)
 				return
 			}
+			d.ManyMatches = d.Matches > maxCountedMatches
 		}
 		if len(list) > 0 {
 			first, last := list[0].ID, list[len(list)-1].ID
