@@ -122,7 +122,7 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name s
 		s.serverError(w, r, err)
 		return
 	}
-	writeHTML(w, status, b)
+	writeHTML(w, status, s.prefill(w, r, b))
 }
 
 func writeHTML(w http.ResponseWriter, status int, b []byte) {

@@ -31,6 +31,11 @@ type Config struct {
 	SignPhrases []string
 	// SourceURL is the code's home, linked from the about page (DefaultSourceURL when empty).
 	SourceURL string
+	// Interact finds the visitor's remote-interaction page for the follow box; nil: always the page with the URL
+	// to copy.
+	Interact Interactor
+	// AllowPrivate accepts loopback addresses in the follow box (tests and local demos), as the fetches do.
+	AllowPrivate bool
 }
 
 // Site serves the HTML pages.
