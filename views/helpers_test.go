@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/fetch"
+	"github.com/memo-fediverse/memo/federation/interact"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -65,9 +67,19 @@ func publish(t testing.TB, store *storage.Store, md, changelog string, at time.T
 
 func newTestSite(t testing.TB, store *storage.Store, base string) *Site {
 	t.Helper()
+	return newTestSiteDeadline(t, store, base, time.Second)
+}
+
+// newTestSiteDeadline builds the test site with a follow box whose look-ups reach loopback instances (fedtest)
+// and give up after deadline.
+func newTestSiteDeadline(t testing.TB, store *storage.Store, base string, deadline time.Duration) *Site {
+	t.Helper()
+	lookups := fetch.New(fetch.Config{UserAgent: "memo-test", AllowPrivate: true, Timeout: deadline, HeaderTimeout: deadline})
 	site, err := New(Config{
 		URLs: testURLs(base), DisplayName: "Pour du libre et de l’open en conscience", Version: "test",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Interact:     interact.New(interact.Config{Client: lookups, AllowPrivate: true, Deadline: deadline}),
+		AllowPrivate: true,
 	}, store)
 	if err != nil {
 		t.Fatal(err)

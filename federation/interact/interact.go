@@ -48,9 +48,9 @@ var Paths = map[string]string{
 	// (RemoteFollowController#follow, is_status?). Akkoma keeps it.
 	"pleroma": "/ostatus_subscribe?acct={uri}",
 	"akkoma":  "/ostatus_subscribe?acct={uri}",
-	// Friendica's search fetches a post given by URL and redirects to it (src/Module/Search/Index.php,
-	// tryRedirectToPost); its WebFinger template /contact/follow?url= is for accounts.
-	"friendica": "/search?q={uri}",
+	// Friendica publishes /contact/follow?url={uri} (src/Module/Xrd.php); the module opens a post given by URL
+	// (src/Module/Contact/Follow.php, followRemoteItem).
+	"friendica": "/contact/follow?url={uri}",
 	// PeerTube publishes /remote-interaction?uri={uri} in WebFinger.
 	"peertube": "/remote-interaction?uri={uri}",
 	// Lemmy publishes no template; its search page resolves a URL for a signed-in user.
