@@ -67,19 +67,24 @@ func publish(t testing.TB, store *storage.Store, md, changelog string, at time.T
 
 func newTestSite(t testing.TB, store *storage.Store, base string) *Site {
 	t.Helper()
-	return newTestSiteDeadline(t, store, base, time.Second)
+	return newSite(t, store, base, time.Second, false)
 }
 
-// newTestSiteDeadline builds the test site with a follow box whose look-ups reach loopback instances (fedtest)
-// and give up after deadline.
-func newTestSiteDeadline(t testing.TB, store *storage.Store, base string, deadline time.Duration) *Site {
+// newInteractSite builds the test site with the allow-private setting on: the follow box accepts loopback
+// instances (fedtest) and its look-ups give up after deadline.
+func newInteractSite(t testing.TB, store *storage.Store, base string, deadline time.Duration) *Site {
 	t.Helper()
-	lookups := fetch.New(fetch.Config{UserAgent: "memo-test", AllowPrivate: true, Timeout: deadline, HeaderTimeout: deadline})
+	return newSite(t, store, base, deadline, true)
+}
+
+func newSite(t testing.TB, store *storage.Store, base string, deadline time.Duration, allowPrivate bool) *Site {
+	t.Helper()
+	lookups := fetch.New(fetch.Config{UserAgent: "memo-test", AllowPrivate: allowPrivate, Timeout: deadline, HeaderTimeout: deadline})
 	site, err := New(Config{
 		URLs: testURLs(base), DisplayName: "Pour du libre et de l’open en conscience", Version: "test",
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Interact:     interact.New(interact.Config{Client: lookups, AllowPrivate: true, Deadline: deadline}),
-		AllowPrivate: true,
+		Interact:     interact.New(interact.Config{Client: lookups, AllowPrivate: allowPrivate, Deadline: deadline}),
+		AllowPrivate: allowPrivate,
 	}, store)
 	if err != nil {
 		t.Fatal(err)

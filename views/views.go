@@ -95,7 +95,11 @@ func New(cfg Config, store *storage.Store) (*Site, error) {
 		Licence:       content.Licence, LicenceURL: content.LicenceURL, OriginalURL: content.OriginalURL, Authors: content.Authors,
 	}
 	s.routes()
-	s.handler = secure(s.mux)
+	policy := csp
+	if cfg.AllowPrivate {
+		policy = cspPrivate
+	}
+	s.handler = securePolicy(s.mux, policy)
 	return s, nil
 }
 
