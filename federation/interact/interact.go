@@ -51,9 +51,10 @@ var Paths = map[string]string{
 	// Friendica publishes /contact/follow?url={uri} (src/Module/Xrd.php); the module opens a post given by URL
 	// (src/Module/Contact/Follow.php, followRemoteItem).
 	"friendica": "/contact/follow?url={uri}",
-	// PeerTube publishes /remote-interaction?uri={uri} in WebFinger.
+	// PeerTube publishes /remote-interaction?uri={uri} in WebFinger (server/core/controllers/well-known.ts).
 	"peertube": "/remote-interaction?uri={uri}",
-	// Lemmy publishes no template; its search page resolves a URL for a signed-in user.
+	// Lemmy publishes no template; lemmy-ui's search page resolves q for a signed-in user
+	// (src/shared/components/search.tsx, fetchInitialData).
 	"lemmy": "/search?q={uri}&type=All",
 }
 
