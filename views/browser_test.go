@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/fedtest"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
 
@@ -158,18 +159,21 @@ func TestBrowserHomeAndFollowBox(t *testing.T) {
 	var handler http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	defer srv.Close()
-	site := newTestSite(t, store, srv.URL)
+	site := newInteractSite(t, store, srv.URL, time.Second)
 	handler = site.Handler()
 	urls := testURLs(srv.URL)
 
 	ctx := newBrowser(t, chrome)
 	console := watchConsole(ctx)
 
-	// The visitor's instance does not exist: requests to it are answered by the test, and recorded.
-	const instance = "mastodon.example"
+	// The visitor's instance is a simulated Mastodon; the browser's requests to it are answered by the test, and
+	// recorded.
+	masto := fedtest.NewInstance(t, "mastodon")
+	masto.RunAs(fedtest.SoftMastodon)
+	instance := masto.Host
 	paused := chromedp.Events(ctx, fetch.RequestPaused)
 	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{
-		Patterns: []*fetch.RequestPattern{{URLPattern: "https://" + instance + "/*", RequestStage: fetch.RequestStageRequest}},
+		Patterns: []*fetch.RequestPattern{{URLPattern: masto.Base + "/*", RequestStage: fetch.RequestStageRequest}},
 	}); err != nil {
 		t.Fatalf("enable request interception: %v", err)
 	}
@@ -247,7 +251,7 @@ func TestBrowserHomeAndFollowBox(t *testing.T) {
 	); err != nil {
 		t.Fatalf("submit follow box: %v", err)
 	}
-	want := "https://" + instance + "/authorize_interaction?uri=" + url.QueryEscape(urls.Memo())
+	want := masto.Base + "/authorize_interaction?uri=" + url.QueryEscape(urls.Memo())
 	select {
 	case got := <-reached:
 		if got != want {
@@ -271,7 +275,12 @@ func TestBrowserHomeAndFollowBox(t *testing.T) {
 	}
 	prefilled, err := chromedp.Run(ctx, chromedp.Poll[string](`document.getElementById("instance").value`, chromedp.WithPollingTimeout(10*time.Second)))
 	if err != nil || prefilled != instance {
-		t.Errorf("follow box prefilled with %q, %v; want %q (follow.js did not run?)", prefilled, err, instance)
+		t.Errorf("follow box prefilled with %q, %v; want %q", prefilled, err, instance)
+	}
+	// The cookie fills the box too; what only the script does is keep it in the browser's storage.
+	stored, err := chromedp.Run(ctx, chromedp.Evaluate[string](`localStorage.getItem("memo.instance") || ""`))
+	if err != nil || stored != instance {
+		t.Errorf("follow.js stored %q, %v; want %q (did it run?)", stored, err, instance)
 	}
 
 	// The other pages load cleanly too.

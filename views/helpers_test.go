@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/fetch"
+	"github.com/memo-fediverse/memo/federation/interact"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -65,9 +67,24 @@ func publish(t testing.TB, store *storage.Store, md, changelog string, at time.T
 
 func newTestSite(t testing.TB, store *storage.Store, base string) *Site {
 	t.Helper()
+	return newSite(t, store, base, time.Second, false)
+}
+
+// newInteractSite builds the test site with the allow-private setting on: the follow box accepts loopback
+// instances (fedtest) and its look-ups give up after deadline.
+func newInteractSite(t testing.TB, store *storage.Store, base string, deadline time.Duration) *Site {
+	t.Helper()
+	return newSite(t, store, base, deadline, true)
+}
+
+func newSite(t testing.TB, store *storage.Store, base string, deadline time.Duration, allowPrivate bool) *Site {
+	t.Helper()
+	lookups := fetch.New(fetch.Config{UserAgent: "memo-test", AllowPrivate: allowPrivate, Timeout: deadline, HeaderTimeout: deadline})
 	site, err := New(Config{
 		URLs: testURLs(base), DisplayName: "Pour du libre et de l’open en conscience", Version: "test",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Interact:     interact.New(interact.Config{Client: lookups, AllowPrivate: allowPrivate, Deadline: deadline}),
+		AllowPrivate: allowPrivate,
 	}, store)
 	if err != nil {
 		t.Fatal(err)

@@ -1,11 +1,16 @@
 package views
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"html"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Refusals of the follow box. Their text is the catalogue key of the reason shown to the visitor.
@@ -18,33 +23,48 @@ var (
 	errNotFromForm     = errors.New("interact.err.form")
 )
 
-// instanceHost extracts the instance's host from what a visitor typed: a handle (alice@mastodon.example, with or
-// without a leading @), a bare domain, or a URL of their instance or profile. It accepts only a public DNS name
-// (optionally with a port), so the redirect can never point at an IP literal, a single-label name, a path or
-// another scheme.
+// instanceHost extracts the instance's host from what a visitor typed (see parseAccount), with private addresses
+// refused.
 func instanceHost(input string) (string, error) {
+	_, host, err := parseAccount(input, false)
+	return host, err
+}
+
+// parseAccount reads what a visitor typed: a handle (alice@mastodon.example, with or without a leading @), a bare
+// domain, or a URL of their instance or profile (https://mastodon.example/@alice). It returns the user (empty for
+// a bare host) and the host. It accepts only a public DNS name (optionally with a port), so the redirect can
+// never point at an IP literal, a single-label name, a path or another scheme; with allowPrivate (tests and local
+// demos) a loopback IPv4 address such as 127.0.0.5:8081 is accepted too.
+func parseAccount(input string, allowPrivate bool) (user, host string, err error) {
 	s := strings.TrimSpace(input)
 	if s == "" {
-		return "", errInstanceEmpty
+		return "", "", errInstanceEmpty
 	}
 	if len(s) > 300 {
-		return "", errInstanceInvalid
+		return "", "", errInstanceInvalid
 	}
 	if i := strings.Index(s, "://"); i >= 0 {
 		scheme := strings.ToLower(s[:i])
 		if scheme != "https" && scheme != "http" {
-			return "", errInstanceInvalid
+			return "", "", errInstanceInvalid
 		}
 		u, err := url.Parse(s)
 		if err != nil || u.Host == "" || u.User != nil {
-			return "", errInstanceInvalid
+			return "", "", errInstanceInvalid
 		}
 		s = u.Host
+		// A profile URL in Mastodon's form names the user too.
+		if name, ok := strings.CutPrefix(strings.TrimSuffix(u.Path, "/"), "/@"); ok && validUser(name) {
+			user = name
+		}
 	} else {
 		s = strings.TrimPrefix(s, "@")
 		if i := strings.LastIndex(s, "@"); i >= 0 {
 			if i == 0 || strings.ContainsAny(s[:i], "/:?#\\ ") {
-				return "", errInstanceInvalid
+				return "", "", errInstanceInvalid
+			}
+			if user = s[:i]; !validUser(user) {
+				return "", "", errInstanceInvalid
 			}
 			s = s[i+1:]
 		}
@@ -52,31 +72,47 @@ func instanceHost(input string) (string, error) {
 		s = strings.TrimSuffix(s, "/")
 	}
 	if strings.HasPrefix(s, "[") {
-		return "", errInstanceIP
+		return "", "", errInstanceIP
 	}
 	host, port := s, ""
 	if i := strings.LastIndex(s, ":"); i >= 0 {
 		host, port = s[:i], s[i+1:]
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port[0] == '0' {
-			return "", errInstanceInvalid
+			return "", "", errInstanceInvalid
 		}
 	}
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	for _, r := range host {
 		if r > 127 {
-			return "", errInstanceASCII
+			return "", "", errInstanceASCII
 		}
 	}
 	if isIPv4(host) {
-		return "", errInstanceIP
-	}
-	if !validDNSName(host) {
-		return "", errInstanceInvalid
+		if a, err := netip.ParseAddr(host); !allowPrivate || err != nil || !a.IsLoopback() {
+			return "", "", errInstanceIP
+		}
+	} else if !validDNSName(host) {
+		return "", "", errInstanceInvalid
 	}
 	if port != "" {
-		return host + ":" + port, nil
+		host += ":" + port
 	}
-	return host, nil
+	return user, host, nil
+}
+
+// validUser accepts the user names of the fediverse's servers: letters, digits and . _ - (Mastodon allows
+// [a-z0-9_], Pleroma and Friendica add . and -), at most 64 of them.
+func validUser(u string) bool {
+	if u == "" || len(u) > 64 {
+		return false
+	}
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func isIPv4(h string) bool {
@@ -120,15 +156,19 @@ func validDNSName(h string) bool {
 	return true
 }
 
-// interactTarget is where the follow box sends a visitor: their instance's remote-interaction page on one of our
-// objects, /authorize_interaction?uri=, the subscribe template Mastodon publishes in WebFinger. A server with
-// another template still lands the visitor on their own instance, where they can paste the link.
-//
-// The template is not looked up: the page's CSP allows it no connection (connect-src falls back to 'none'), and a
-// lookup by the server would be a fetch to any host a visitor types.
-func interactTarget(host, objectURL string) string {
-	return "https://" + host + "/authorize_interaction?uri=" + url.QueryEscape(objectURL)
+// Interactor finds where a visitor's instance opens one of our objects: the subscribe template of their WebFinger,
+// an FEP-3b86 intent, or the path their software offers (federation/interact). target is empty when there is
+// none (software, when known, names what runs there).
+type Interactor interface {
+	Interaction(ctx context.Context, user, host, object string) (target, software string, err error)
 }
+
+// instanceCookie remembers the instance a visitor typed, so that the follow box is filled in on their next visit.
+// It holds only what they typed, is first-party, never read by script and never sent cross-site.
+const instanceCookie = "memo_instance"
+
+// instanceCookieAge is how long the box stays filled in.
+const instanceCookieAge = 180 * 24 * time.Hour
 
 // ownObject checks that uri is one of our object URLs (the memo when empty).
 func (s *Site) ownObject(uri string) (string, error) {
@@ -143,15 +183,23 @@ func (s *Site) ownObject(uri string) (string, error) {
 	return uri, nil
 }
 
-// interact validates the follow box and redirects to the visitor's instance; a refusal shows the form again with
-// the reason.
+// copyData is what the copy-the-URL page shows when the visitor's instance offers no way to open our object.
+type copyData struct {
+	Object   string
+	Host     string
+	Software string
+}
+
+// interact validates the follow box and sends the visitor to their instance's remote-interaction page, or, when
+// their instance has none that we could find in time, shows the object's URL to paste into its search. A refusal
+// shows the form again with the reason.
 func (s *Site) interact(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	input := q.Get("instance")
 	object, err := s.ownObject(q.Get("uri"))
-	host := ""
+	user, host := "", ""
 	if err == nil {
-		host, err = instanceHost(input)
+		user, host, err = parseAccount(input, s.cfg.AllowPrivate)
 	}
 	status := http.StatusBadRequest
 	if err == nil && !s.fromOurPage(r) {
@@ -172,7 +220,83 @@ func (s *Site) interact(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, status, "error", p)
 		return
 	}
-	http.Redirect(w, r, interactTarget(host, object), http.StatusSeeOther)
+	s.rememberInstance(w, user, host)
+	target, software := "", ""
+	if s.cfg.Interact != nil {
+		var lerr error
+		target, software, lerr = s.cfg.Interact.Interaction(r.Context(), user, host, object)
+		if lerr != nil {
+			s.log.Debug("remote interaction", "host", host, "err", lerr)
+		}
+	}
+	// The look-up already keeps to the host named; checked again here, where the redirect is made.
+	if target != "" && s.onHost(target, host) {
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return
+	}
+	p := s.newPage(r, "", "", "", s.cfg.URLs.Home(), "")
+	p.Title = p.L.T("interact.copy.title")
+	p.Description = p.L.T("interact.copy.lead")
+	p.Data = copyData{Object: object, Host: host, Software: software}
+	s.render(w, r, http.StatusOK, "interact", p)
+}
+
+// onHost tells whether target is an http(s) URL on host (plain HTTP only with the allow-private setting).
+func (s *Site) onHost(target, host string) bool {
+	u, err := url.Parse(target)
+	if err != nil || u.User != nil || u.Opaque != "" || !(u.Scheme == "https" || (u.Scheme == "http" && s.cfg.AllowPrivate)) {
+		return false
+	}
+	h := strings.ToLower(u.Host)
+	if u.Scheme == "https" {
+		h = strings.TrimSuffix(h, ":443")
+	} else {
+		h = strings.TrimSuffix(h, ":80")
+	}
+	return h == host
+}
+
+// rememberInstance sets the cookie that fills in the follow box next time.
+func (s *Site) rememberInstance(w http.ResponseWriter, user, host string) {
+	v := host
+	if user != "" {
+		v = user + "@" + host
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: instanceCookie, Value: v, Path: "/", MaxAge: int(instanceCookieAge / time.Second),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(s.cfg.URLs.Base, "https://"),
+	})
+}
+
+// rememberedInstance reads the cookie back, only when it still reads as an account or a host.
+func (s *Site) rememberedInstance(r *http.Request) string {
+	c, err := r.Cookie(instanceCookie)
+	if err != nil {
+		return ""
+	}
+	user, host, err := parseAccount(c.Value, s.cfg.AllowPrivate)
+	if err != nil {
+		return ""
+	}
+	if user != "" {
+		return user + "@" + host
+	}
+	return host
+}
+
+// emptyInstanceField is how the follow box's field reads before it is filled in (partials.html, signbox).
+var emptyInstanceField = []byte(`name="instance" value=""`)
+
+// prefill fills the follow box of a rendered page with the remembered instance. Pages are rendered (and the memo
+// cached) without it; a page that carries it is the visitor's own, so caches are told so.
+func (s *Site) prefill(w http.ResponseWriter, r *http.Request, b []byte) []byte {
+	v := s.rememberedInstance(r)
+	if v == "" || !bytes.Contains(b, emptyInstanceField) {
+		return b
+	}
+	w.Header().Add("Vary", "Cookie")
+	w.Header().Set("Cache-Control", "private")
+	return bytes.ReplaceAll(b, emptyInstanceField, []byte(`name="instance" value="`+html.EscapeString(v)+`"`))
 }
 
 // fromOurPage tells whether the request is the follow box submitted from one of our pages. Only then does

@@ -170,7 +170,7 @@ func (s *Site) serveMemo(w http.ResponseWriter, r *http.Request, variant string)
 	}
 	key := homeKey{lang: l.Tag, variant: variant, rev: n, total: total}
 	if b, ok := s.memo.page(key); ok {
-		writeHTML(w, http.StatusOK, b)
+		writeHTML(w, http.StatusOK, s.prefill(w, r, b))
 		return
 	}
 	rev, err := s.shownRevision(ctx, n)
@@ -193,5 +193,5 @@ func (s *Site) serveMemo(w http.ResponseWriter, r *http.Request, variant string)
 		return
 	}
 	s.memo.putPage(key, b)
-	writeHTML(w, http.StatusOK, b)
+	writeHTML(w, http.StatusOK, s.prefill(w, r, b))
 }

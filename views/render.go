@@ -24,6 +24,10 @@ var templateFS embed.FS
 // hence form-action https:.
 const csp = "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; form-action 'self' https:; base-uri 'none'; frame-ancestors 'none'"
 
+// cspPrivate is csp when the allow-private setting is on (tests and local demos): the visitor's instance may then
+// be a loopback host over plain HTTP, and the follow box's redirect to it must not be blocked.
+const cspPrivate = "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; form-action 'self' https: http:; base-uri 'none'; frame-ancestors 'none'"
+
 // page is what every template receives: the language, the site-wide facts, the head metadata and the page's own
 // data.
 type page struct {
@@ -123,7 +127,7 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name s
 		s.serverError(w, r, err)
 		return
 	}
-	writeHTML(w, status, b)
+	writeHTML(w, status, s.prefill(w, r, b))
 }
 
 func writeHTML(w http.ResponseWriter, status int, b []byte) {
@@ -224,10 +228,13 @@ func (s *Site) serverError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // secure adds the headers every answer carries.
-func secure(next http.Handler) http.Handler {
+func secure(next http.Handler) http.Handler { return securePolicy(next, csp) }
+
+// securePolicy is secure with the given Content-Security-Policy.
+func securePolicy(next http.Handler, policy string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", csp)
+		h.Set("Content-Security-Policy", policy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
 		// Pages differ by interface language, and the same URLs answer ActivityPub JSON to peers.

@@ -29,6 +29,11 @@ type Config struct {
 	SignPhrases []string
 	// SourceURL is the code's home, linked from the about page (DefaultSourceURL when empty).
 	SourceURL string
+	// Interact finds the visitor's remote-interaction page for the follow box; nil: always the page with the URL
+	// to copy.
+	Interact Interactor
+	// AllowPrivate accepts loopback addresses in the follow box (tests and local demos), as the fetches do.
+	AllowPrivate bool
 }
 
 // Site serves the HTML pages.
@@ -88,7 +93,11 @@ func New(cfg Config, store *storage.Store) (*Site, error) {
 		Licence:       content.Licence, LicenceURL: content.LicenceURL, OriginalURL: content.OriginalURL, Authors: content.Authors,
 	}
 	s.routes()
-	s.handler = secure(s.mux)
+	policy := csp
+	if cfg.AllowPrivate {
+		policy = cspPrivate
+	}
+	s.handler = securePolicy(s.mux, policy)
 	return s, nil
 }
 

@@ -16,6 +16,8 @@ import (
 
 	"github.com/memo-fediverse/memo/federation"
 	"github.com/memo-fediverse/memo/federation/clientaddr"
+	"github.com/memo-fediverse/memo/federation/fetch"
+	"github.com/memo-fediverse/memo/federation/interact"
 	"github.com/memo-fediverse/memo/federation/metrics"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/views"
@@ -164,7 +166,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // the same URLs to the site; everything else is the site's.
 func (a *app) handler() (http.Handler, *federation.Server, error) {
 	urls := a.cfg.urls()
-	site, err := views.New(views.Config{URLs: urls, DisplayName: a.cfg.DisplayName, Version: version, Logger: a.log, SignPhrases: a.cfg.phrases()}, a.store)
+	// The follow box's look-ups (WebFinger, NodeInfo of the host a visitor names) are anonymous and short: the
+	// visitor waits for them.
+	lookups := fetch.New(fetch.Config{UserAgent: federation.UserAgent(version, urls.Base), AllowPrivate: a.cfg.AllowPrivate,
+		Timeout: interact.DefaultDeadline, HeaderTimeout: interact.DefaultDeadline, DialTimeout: 2 * time.Second})
+	site, err := views.New(views.Config{URLs: urls, DisplayName: a.cfg.DisplayName, Version: version, Logger: a.log,
+		SignPhrases: a.cfg.phrases(),
+		Interact:    interact.New(interact.Config{Client: lookups, AllowPrivate: a.cfg.AllowPrivate}), AllowPrivate: a.cfg.AllowPrivate}, a.store)
 	if err != nil {
 		return nil, nil, fmt.Errorf("views: %w", err)
 	}

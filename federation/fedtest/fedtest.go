@@ -97,6 +97,7 @@ type Instance struct {
 	gets     []*http.Request
 	seq      int
 	notify   chan struct{}
+	software *Software // set by RunAs
 }
 
 // NewInstance starts a simulated instance; it closes when the test ends.
@@ -384,10 +385,9 @@ func (i *Instance) serveWebFinger(w http.ResponseWriter, r *http.Request) {
 	}
 	b, _ := json.Marshal(map[string]any{
 		"subject": res,
-		"links": []any{
+		"links": append([]any{
 			map[string]any{"rel": "self", "type": "application/activity+json", "href": a.IRI},
-			map[string]any{"rel": "http://ostatus.org/schema/1.0/subscribe", "template": i.Base + "/authorize_interaction?uri={uri}"},
-		},
+		}, i.webfingerTemplates()...),
 	})
 	w.Header().Set("Content-Type", "application/jrd+json")
 	w.Write(b)
