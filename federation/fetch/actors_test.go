@@ -73,7 +73,7 @@ func TestKeyResolution(t *testing.T) {
 
 		alice := inst.NewActor("alice")
 		got, pub, cached, err := actors.Key(ctx, alice.KeyID, false)
-		if err != nil || cached || got.IRI != alice.IRI || !pub.Equal(&alice.Key.PublicKey) || got.SharedInbox != inst.SharedInbox() {
+		if err != nil || cached || got.IRI != alice.IRI || !alice.Key.PublicKey.Equal(pub) || got.SharedInbox != inst.SharedInbox() {
 			t.Fatalf("Key: %+v cached=%v err=%v", got, cached, err)
 		}
 		if n, err := store.CountActors(ctx); err != nil || n != 0 {
@@ -89,7 +89,7 @@ func TestKeyResolution(t *testing.T) {
 		bob := inst.NewActor("bob")
 		bob.UseBareKey()
 		got, pub, _, err = actors.Key(ctx, bob.KeyID, false)
-		if err != nil || got.IRI != bob.IRI || got.Inbox != bob.Inbox || !pub.Equal(&bob.Key.PublicKey) {
+		if err != nil || got.IRI != bob.IRI || got.Inbox != bob.Inbox || !bob.Key.PublicKey.Equal(pub) {
 			t.Fatalf("bare key: %+v %v", got, err)
 		}
 
@@ -107,7 +107,7 @@ func TestKeyResolution(t *testing.T) {
 			w.Write(stub)
 		})
 		got, pub, _, err = actors.Key(ctx, carol.KeyID, false)
-		if err != nil || got.IRI != carol.IRI || got.Inbox != carol.Inbox || got.SharedInbox != inst.SharedInbox() || !pub.Equal(&carol.Key.PublicKey) {
+		if err != nil || got.IRI != carol.IRI || got.Inbox != carol.Inbox || got.SharedInbox != inst.SharedInbox() || !carol.Key.PublicKey.Equal(pub) {
 			t.Fatalf("key served as an actor stub: %+v %v", got, err)
 		}
 
@@ -287,12 +287,12 @@ func TestKeyDocumentRules(t *testing.T) {
 		}
 
 		// The legitimate shapes.
-		if got, pub, _, err := actors.Key(ctx, victim.KeyID, false); err != nil || got.IRI != victim.IRI || !pub.Equal(&victim.Key.PublicKey) {
+		if got, pub, _, err := actors.Key(ctx, victim.KeyID, false); err != nil || got.IRI != victim.IRI || !victim.Key.PublicKey.Equal(pub) {
 			t.Errorf("Mastodon #main-key: %+v %v", got, err)
 		}
 		bare := inst.NewActor("bare")
 		bare.UseBareKey()
-		if got, pub, _, err := actors.Key(ctx, bare.KeyID, false); err != nil || got.IRI != bare.IRI || !pub.Equal(&bare.Key.PublicKey) {
+		if got, pub, _, err := actors.Key(ctx, bare.KeyID, false); err != nil || got.IRI != bare.IRI || !bare.Key.PublicKey.Equal(pub) {
 			t.Errorf("bare key document: %+v %v", got, err)
 		}
 		gts := inst.NewActor("gts")
@@ -302,7 +302,7 @@ func TestKeyDocumentRules(t *testing.T) {
 			"id":       gts.IRI, "type": "Person", "preferredUsername": "gts",
 			"publicKey": map[string]string{"id": gts.KeyID, "owner": gts.IRI, "publicKeyPem": gts.PublicKeyPEM()},
 		}))
-		if got, pub, _, err := actors.Key(ctx, gts.KeyID, false); err != nil || got.IRI != gts.IRI || got.Inbox != gts.Inbox || !pub.Equal(&gts.Key.PublicKey) {
+		if got, pub, _, err := actors.Key(ctx, gts.KeyID, false); err != nil || got.IRI != gts.IRI || got.Inbox != gts.Inbox || !gts.Key.PublicKey.Equal(pub) {
 			t.Errorf("GoToSocial minimal actor at the key URL: %+v %v", got, err)
 		}
 		// A minimal actor at a key URL only points: the actor it names must list that key.
