@@ -58,7 +58,7 @@ type Received struct {
 	KeyID   string
 	Scheme  string // sigs.SchemeCavage or sigs.SchemeRFC9421
 	SigErr  error  // nil when the signature, Digest, Date and signed-header set all checked out
-	Status  int   // what the inbox answered
+	Status  int    // what the inbox answered
 	Arrived time.Time
 }
 
