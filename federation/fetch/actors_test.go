@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/memo-fediverse/memo/federation/fedtest"
@@ -317,4 +318,30 @@ func TestKeyDocumentRules(t *testing.T) {
 			t.Errorf("a minimal actor pointing to another host: %v, want ErrIDMismatch", err)
 		}
 	})
+}
+
+// TestParseActorMultikeys: an Ed25519 Multikey of assertionMethod (FEP-521a) is kept only when the actor controls it
+// and it is named within the actor's document.
+func TestParseActorMultikeys(t *testing.T) {
+	const key = "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
+	doc := `{"id":"https://a.example/users/a","type":"Person","inbox":"https://a.example/users/a/inbox","name":"A",
+"assertionMethod":[
+ {"id":"https://a.example/users/a#ed25519-key","type":"Multikey","controller":"https://a.example/users/a","publicKeyMultibase":"` + key + `"},
+ {"id":"https://a.example/users/b#ed25519-key","type":"Multikey","controller":"https://a.example/users/a","publicKeyMultibase":"` + key + `"},
+ {"id":"https://a.example/users/a#other","type":"Multikey","controller":"https://a.example/users/b","publicKeyMultibase":"` + key + `"},
+ {"id":"https://a.example/users/a#rsa","type":"Multikey","controller":"https://a.example/users/a","publicKeyMultibase":"zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme"},
+ {"id":"https://a.example/users/a","type":"Multikey","controller":"https://a.example/users/a","publicKeyMultibase":"` + key + `"}
+]}`
+	d, err := ParseActor([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Multikeys) != 1 || d.Multikeys["https://a.example/users/a#ed25519-key"] == nil {
+		t.Fatalf("multikeys %v, want only #ed25519-key", d.Multikeys)
+	}
+	single := strings.Replace(doc, `"assertionMethod":[`, `"assertionMethod":`, 1)
+	single = single[:strings.Index(single, "},")+1] + "}"
+	if d, err := ParseActor([]byte(single)); err != nil || len(d.Multikeys) != 1 {
+		t.Fatalf("one assertionMethod object: %v %v", d.Multikeys, err)
+	}
 }
