@@ -176,6 +176,11 @@ func TestRFC9421DoubleKnock(t *testing.T) {
 			got[1].Scheme != sigs.SchemeRFC9421 || got[1].Status != http.StatusAccepted || got[1].SigErr != nil {
 			t.Fatalf("received %s", describeReceived(got))
 		}
+		// Signed as Mastodon documents it (testdata/activitypub/httpsig/mastodon-docs-rfc9421-headers.json).
+		if in := got[1].Header.Get("Signature-Input"); !strings.HasPrefix(in, `sig1=("@method" "@target-uri" "content-digest");created=`) ||
+			!strings.HasSuffix(in, `;keyid="`+h.urls.KeyID()+`"`) || !strings.HasPrefix(got[1].Header.Get("Content-Digest"), "sha-256=:") {
+			t.Errorf("RFC 9421 request: Signature-Input %q, Content-Digest %q", in, got[1].Header.Get("Content-Digest"))
+		}
 		if s, err := store.SignatureScheme(ctx, inst.Host, time.Now()); err != nil || s != sigs.SchemeRFC9421 {
 			t.Fatalf("remembered scheme of %s: %q, %v", inst.Host, s, err)
 		}
