@@ -156,7 +156,8 @@ func TestRFC9421Refusals(t *testing.T) {
 
 // TestRFC9421DoubleKnock: an inbox that accepts only RFC 9421 answers our draft-cavage acknowledgement with 401; the
 // worker knocks again at once under RFC 9421, which is accepted, and remembers the host, so that the next delivery
-// there goes under RFC 9421 straight away.
+// there goes under RFC 9421 straight away; when the host refuses RFC 9421 later, draft-cavage is tried again and
+// the host forgotten.
 func TestRFC9421DoubleKnock(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
 		ctx := context.Background()
@@ -197,6 +198,23 @@ func TestRFC9421DoubleKnock(t *testing.T) {
 		}
 		if s, err := store.SignatureScheme(ctx, inst.Host, time.Now().Add(31*24*time.Hour)); err != nil || s != "" {
 			t.Errorf("remembered for more than a month: %q, %v", s, err)
+		}
+
+		// The host goes back to draft-cavage only: the remembered RFC 9421 is refused, draft-cavage is tried once
+		// more and accepted, and the host is forgotten.
+		inst.Only9421.Store(false)
+		inst.RefuseRFC9421.Store(true)
+		carol := inst.NewActor("carol")
+		b, _ = shapedReply(t, carol, "mastodon/create-note-reply.json", false, h.urls.Memo(), "<p>I sign as well</p>", publicTo(carol))
+		mustStatus(t, carol.Post(t, h.sharedInbox(), b, fedtest.SignOptions{}), http.StatusAccepted)
+		h.process()
+		got = h.runDeliveries(t, inst, 5)
+		if len(got) != 5 || got[3].Scheme != sigs.SchemeRFC9421 || got[3].Status != http.StatusUnauthorized ||
+			got[4].Scheme != sigs.SchemeCavage || got[4].Status != http.StatusAccepted {
+			t.Fatalf("back to draft-cavage: received %s", describeReceived(got))
+		}
+		if s, err := store.SignatureScheme(ctx, inst.Host, time.Now()); err != nil || s != "" {
+			t.Errorf("scheme still remembered: %q, %v", s, err)
 		}
 	})
 }

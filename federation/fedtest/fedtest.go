@@ -24,7 +24,8 @@
 //   - Actor.BareKey: its keyId names a separate key document (id, owner, publicKeyPem), as some servers publish.
 //   - Actor.RotateKey: a new key, as after a key rotation; the old one can still sign (Actor.OldKey).
 //   - Actor.UseEd25519: an Ed25519 key published as a FEP-521a Multikey in assertionMethod, for RFC 9421 signatures.
-//   - Instance.Only9421: the inboxes refuse draft-cavage signatures (401) and accept only RFC 9421 ones.
+//   - Instance.Only9421: the inboxes refuse draft-cavage signatures (401) and accept only RFC 9421 ones;
+//     Instance.RefuseRFC9421 the converse.
 //
 // The fixtures under testdata/ (Mastodon, GoToSocial, Misskey, Pleroma payloads) become activities of a
 // simulated actor with Actor.Shape, which rewrites ids, hosts and the actor while keeping each implementation's
@@ -91,6 +92,8 @@ type Instance struct {
 	ReducedActors atomic.Bool
 	// Only9421 makes the inboxes answer 401 to a draft-cavage signature, as a server that reads only RFC 9421.
 	Only9421 atomic.Bool
+	// RefuseRFC9421 makes the inboxes answer 401 to an RFC 9421 signature, as a server that reads only draft-cavage.
+	RefuseRFC9421 atomic.Bool
 
 	mu       sync.Mutex
 	actors   map[string]*Actor
@@ -427,6 +430,9 @@ func (i *Instance) serveInbox(w http.ResponseWriter, r *http.Request) {
 		rec.Scheme = p.Scheme
 		if rec.SigErr == nil && p.Scheme != sigs.SchemeRFC9421 && i.Only9421.Load() {
 			rec.SigErr = fmt.Errorf("draft-cavage signature refused: sign with RFC 9421")
+		}
+		if rec.SigErr == nil && p.Scheme == sigs.SchemeRFC9421 && i.RefuseRFC9421.Load() {
+			rec.SigErr = fmt.Errorf("RFC 9421 signature refused: sign with draft-cavage")
 		}
 	}
 
