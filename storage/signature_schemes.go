@@ -43,3 +43,12 @@ func (s *Store) ForgetSignatureScheme(ctx context.Context, host string) error {
 	}
 	return nil
 }
+
+// PruneSignatureSchemes deletes what expired before now.
+func (s *Store) PruneSignatureSchemes(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM signature_schemes WHERE until_ms <= ?`), now.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("prune signature schemes: %w", err)
+	}
+	return res.RowsAffected()
+}
