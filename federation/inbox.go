@@ -258,6 +258,7 @@ func (in *Inbox) receive(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if err != nil {
 		return "", &refusal{status: http.StatusUnauthorized, reason: err.Error()}
 	}
+	params.Origin = in.cfg.URLs.Base // what an RFC 9421 @target-uri names, whatever proxy is in front
 	if serr := params.Request(r, body, in.cfg.URLs.Host(), in.cfg.Now()); serr != nil {
 		return "", &refusal{status: serr.Status, reason: serr.Reason}
 	}
@@ -403,6 +404,9 @@ func acceptedContentType(v string) bool {
 
 // evidenceHeaders keeps the signed headers as received, so the signature can be checked again later.
 func evidenceHeaders(r *http.Request, p sigs.Params) string {
+	if p.Scheme == sigs.SchemeRFC9421 {
+		return signing.RFC9421Headers(r, p)
+	}
 	h := map[string]string{"signature": sigs.SignatureHeader(r)}
 	for _, name := range p.Headers {
 		switch name {

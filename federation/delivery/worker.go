@@ -259,6 +259,9 @@ func (w *Worker) prune(ctx context.Context, now time.Time) {
 	} else if n > 0 {
 		w.log.Info("pruned finished deliveries", "rows", n)
 	}
+	if _, err := w.cfg.Store.PruneSignatureSchemes(ctx, now); err != nil && ctx.Err() == nil {
+		w.log.Warn("prune remembered signature schemes", "err", err)
+	}
 }
 
 // job is a claimed row with the body it sends.

@@ -23,6 +23,9 @@
 //   - Actor.Gone: its document answers 410, as after a Mastodon account deletion.
 //   - Actor.BareKey: its keyId names a separate key document (id, owner, publicKeyPem), as some servers publish.
 //   - Actor.RotateKey: a new key, as after a key rotation; the old one can still sign (Actor.OldKey).
+//   - Actor.UseEd25519: an Ed25519 key published as a FEP-521a Multikey in assertionMethod, for RFC 9421 signatures.
+//   - Instance.Only9421: the inboxes refuse draft-cavage signatures (401) and accept only RFC 9421 ones;
+//     Instance.RefuseRFC9421 the converse.
 //
 // The fixtures under testdata/ (Mastodon, GoToSocial, Misskey, Pleroma payloads) become activities of a
 // simulated actor with Actor.Shape, which rewrites ids, hosts and the actor while keeping each implementation's
@@ -30,6 +33,7 @@
 package fedtest
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
@@ -53,8 +57,9 @@ type Received struct {
 	Header  http.Header
 	Body    []byte
 	KeyID   string
-	SigErr  error // nil when the signature, Digest, Date and signed-header set all checked out
-	Status  int   // what the inbox answered
+	Scheme  string // sigs.SchemeCavage or sigs.SchemeRFC9421
+	SigErr  error  // nil when the signature, Digest, Date and signed-header set all checked out
+	Status  int    // what the inbox answered
 	Arrived time.Time
 }
 
@@ -85,6 +90,10 @@ type Instance struct {
 	AuthorizedFetch atomic.Bool
 	// ReducedActors answers unsigned actor GETs with the reduced document of Mastodon's authorized-fetch mode.
 	ReducedActors atomic.Bool
+	// Only9421 makes the inboxes answer 401 to a draft-cavage signature, as a server that reads only RFC 9421.
+	Only9421 atomic.Bool
+	// RefuseRFC9421 makes the inboxes answer 401 to an RFC 9421 signature, as a server that reads only draft-cavage.
+	RefuseRFC9421 atomic.Bool
 
 	mu       sync.Mutex
 	actors   map[string]*Actor
@@ -129,6 +138,9 @@ type Actor struct {
 	Name     string
 	Key      *rsa.PrivateKey
 	OldKey   *rsa.PrivateKey
+	// EdKey, when set (UseEd25519), is published as a Multikey in assertionMethod under EdKeyID.
+	EdKey   ed25519.PrivateKey
+	EdKeyID string
 
 	Gone    atomic.Bool
 	BareKey bool
@@ -175,6 +187,15 @@ func (i *Instance) NewActorWithKey(username string, key *rsa.PrivateKey) *Actor 
 func (a *Actor) UseBareKey() {
 	a.BareKey = true
 	a.KeyID = a.IRI + "/main-key"
+}
+
+// UseEd25519 gives the actor an Ed25519 key, published in its document as a FEP-521a Multikey.
+func (a *Actor) UseEd25519() {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	a.EdKey, a.EdKeyID = priv, a.IRI+"#ed25519-key"
 }
 
 // RotateKey gives the actor a new key and keeps the previous one in OldKey.
@@ -345,7 +366,7 @@ func writeJSON(w http.ResponseWriter, b []byte) {
 // Document is the actor's JSON as Mastodon publishes it.
 func (a *Actor) Document() []byte {
 	pem, _ := sigs.PublicKeyPEM(&a.Key.PublicKey)
-	b, _ := json.Marshal(map[string]any{
+	doc := map[string]any{
 		"@context":          []any{"https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"},
 		"id":                a.IRI,
 		"type":              a.Type,
@@ -357,7 +378,15 @@ func (a *Actor) Document() []byte {
 		"followers":         a.IRI + "/followers",
 		"endpoints":         map[string]any{"sharedInbox": a.Instance.SharedInbox()},
 		"publicKey":         map[string]any{"id": a.KeyID, "owner": a.IRI, "publicKeyPem": pem},
-	})
+	}
+	if a.EdKey != nil {
+		doc["@context"] = append(doc["@context"].([]any), "https://w3id.org/security/multikey/v1")
+		doc["assertionMethod"] = []any{map[string]any{
+			"id": a.EdKeyID, "type": "Multikey", "controller": a.IRI,
+			"publicKeyMultibase": sigs.EncodeMultikey(a.EdKey.Public().(ed25519.PublicKey)),
+		}}
+	}
+	b, _ := json.Marshal(doc)
 	return b
 }
 
@@ -397,6 +426,15 @@ func (i *Instance) serveInbox(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 4<<20))
 	rec := Received{Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Arrived: time.Now()}
 	rec.KeyID, rec.SigErr = i.verify(r, body, true)
+	if p, err := sigs.ReadRequest(r.Header); err == nil {
+		rec.Scheme = p.Scheme
+		if rec.SigErr == nil && p.Scheme != sigs.SchemeRFC9421 && i.Only9421.Load() {
+			rec.SigErr = fmt.Errorf("draft-cavage signature refused: sign with RFC 9421")
+		}
+		if rec.SigErr == nil && p.Scheme == sigs.SchemeRFC9421 && i.RefuseRFC9421.Load() {
+			rec.SigErr = fmt.Errorf("RFC 9421 signature refused: sign with draft-cavage")
+		}
+	}
 
 	i.mu.Lock()
 	f := i.failure
@@ -437,6 +475,9 @@ func (i *Instance) serveInbox(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", f.RetryAfter)
 	}
 	w.WriteHeader(status)
+	if rec.SigErr != nil {
+		io.WriteString(w, rec.SigErr.Error())
+	}
 }
 
 // verify checks a request as a strict Mastodon does: the signature, the signed-header set, Date, Digest (on
@@ -446,6 +487,7 @@ func (i *Instance) verify(r *http.Request, body []byte, post bool) (string, erro
 	if err != nil {
 		return "", err
 	}
+	p.Origin = i.Base
 	if post {
 		if e := p.Request(r, body, i.Host, time.Now()); e != nil {
 			return p.KeyID, e

@@ -2,6 +2,7 @@ package fedtest
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/go-fed/httpsig"
+
+	"github.com/memo-fediverse/memo/federation/sigs"
 )
 
 // Style is how an implementation signs its deliveries: which headers, in which order, and the algorithm label.
@@ -20,14 +23,19 @@ type Style struct {
 	Headers     []string
 	Algorithm   string // label written in the header; the maths is always RSA-SHA256
 	ContentType string
+	// RFC9421 signs under RFC 9421 (Signature-Input) instead of draft-cavage, as Mastodon 4.5 can.
+	RFC9421 bool
 }
 
 // The signing styles of the implementations the fixtures come from.
 var (
-	Mastodon   = Style{"mastodon", []string{httpsig.RequestTarget, "host", "date", "digest", "content-type"}, "rsa-sha256", "application/activity+json"}
-	GoToSocial = Style{"gotosocial", []string{httpsig.RequestTarget, "host", "date", "digest"}, "hs2019", `application/activity+json; charset=utf-8`}
-	Misskey    = Style{"misskey", []string{httpsig.RequestTarget, "date", "host", "digest"}, "rsa-sha256", "application/activity+json"}
-	Pleroma    = Style{"pleroma", []string{httpsig.RequestTarget, "content-length", "date", "digest", "host"}, "hs2019", "application/activity+json"}
+	Mastodon   = Style{Name: "mastodon", Headers: []string{httpsig.RequestTarget, "host", "date", "digest", "content-type"}, Algorithm: "rsa-sha256", ContentType: "application/activity+json"}
+	GoToSocial = Style{Name: "gotosocial", Headers: []string{httpsig.RequestTarget, "host", "date", "digest"}, Algorithm: "hs2019", ContentType: `application/activity+json; charset=utf-8`}
+	Misskey    = Style{Name: "misskey", Headers: []string{httpsig.RequestTarget, "date", "host", "digest"}, Algorithm: "rsa-sha256", ContentType: "application/activity+json"}
+	Pleroma    = Style{Name: "pleroma", Headers: []string{httpsig.RequestTarget, "content-length", "date", "digest", "host"}, Algorithm: "hs2019", ContentType: "application/activity+json"}
+	// RFC9421 signs as Mastodon does under RFC 9421 (docs.joinmastodon.org, HTTP Message Signatures): @method,
+	// @target-uri and content-digest, created and keyid, no alg.
+	RFC9421 = Style{Name: "rfc9421", ContentType: "application/activity+json", RFC9421: true}
 )
 
 // StyleFor returns the signing style of an implementation named as in testdata (gotosocial-live signs as
@@ -54,6 +62,13 @@ type SignOptions struct {
 	OmitDigest    bool            // send no Digest header (and do not sign it)
 	Authorization bool            // put the signature in `Authorization: Signature …`
 	ContentType   string
+
+	// RFC 9421 only (Style.RFC9421): the covered components (default @method @target-uri content-digest), the alg
+	// parameter, created (default Date, or now) and expires, and Ed25519 to sign with the actor's Ed25519 key.
+	Components []string
+	Alg        string
+	Expires    time.Time
+	Ed25519    bool
 }
 
 var algoLabel = regexp.MustCompile(`algorithm="[^"]*"`)
@@ -105,6 +120,26 @@ func (a *Actor) NewRequest(t testing.TB, inbox string, body []byte, opts SignOpt
 	if !opts.OmitDigest {
 		sum := sha256.Sum256(body)
 		req.Header.Set("Digest", "SHA-256="+base64.StdEncoding.EncodeToString(sum[:]))
+	}
+	if opts.Style.RFC9421 {
+		req.Header.Del("Digest")
+		var signer crypto.Signer = key
+		if opts.Ed25519 {
+			signer, keyID = a.EdKey, a.EdKeyID
+			if opts.KeyID != "" {
+				keyID = opts.KeyID
+			}
+		}
+		err := sigs.SignRequest9421(req, body, signer, keyID, sigs.Sign9421Options{
+			Components: opts.Components, Alg: opts.Alg, Created: date, Expires: opts.Expires,
+		})
+		if err != nil {
+			t.Fatalf("sign: %v", err)
+		}
+		if opts.OmitDigest {
+			req.Header.Del("Content-Digest")
+		}
+		return req
 	}
 	scheme := httpsig.Signature
 	if opts.Authorization {

@@ -3,7 +3,8 @@ package fetch
 import (
 	"bytes"
 	"context"
-	"crypto/rsa"
+	"crypto"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,7 +42,11 @@ func NewActors(client *Client, store *storage.Store) *Actors {
 // Key returns the actor owning keyID and its public key, from the cache unless refresh is set or the cache lacks
 // it. fromCache tells whether the answer came from the cache (a failed verification may then refetch once); a
 // fetched actor is not cached until the caller stores it (the inbox does, with the activity it verified).
-func (a *Actors) Key(ctx context.Context, keyID string, refresh bool) (actor storage.RemoteActor, pub *rsa.PublicKey, fromCache bool, err error) {
+//
+// The key is the actor's RSA publicKey, or an Ed25519 key of its FEP-521a assertionMethod (a Multikey whose
+// controller is the actor), which RFC 9421 signatures may use; the cache keeps the actor's document, in which the
+// latter is found again.
+func (a *Actors) Key(ctx context.Context, keyID string, refresh bool) (actor storage.RemoteActor, pub crypto.PublicKey, fromCache bool, err error) {
 	if !refresh {
 		cached, err := a.store.ActorByKeyID(ctx, keyID)
 		if err == nil && !cached.Deleted() && cached.PublicKeyPEM != "" {
@@ -52,16 +57,42 @@ func (a *Actors) Key(ctx context.Context, keyID string, refresh bool) (actor sto
 		} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return actor, nil, false, err
 		}
+		if docIRI, _, ok := strings.Cut(keyID, "#"); ok && err != nil {
+			if cached, err := a.store.Actor(ctx, docIRI); err == nil && !cached.Deleted() {
+				if pub, err := ActorKey(cached, keyID); err == nil {
+					return cached, pub, true, nil
+				}
+			}
+		}
 	}
 	actor, err = a.fetchKeyOwner(ctx, keyID)
 	if err != nil {
 		return actor, nil, false, err
 	}
-	pub, err = sigs.ParsePublicKeyPEM(actor.PublicKeyPEM)
+	pub, err = ActorKey(actor, keyID)
 	if err != nil {
 		return actor, nil, false, fmt.Errorf("key %s: %w", keyID, err)
 	}
 	return actor, pub, false, nil
+}
+
+// ActorKey returns the public key keyID of a verified actor: its RSA publicKey, or an Ed25519 Multikey of its
+// assertionMethod found in its stored document.
+func ActorKey(actor storage.RemoteActor, keyID string) (crypto.PublicKey, error) {
+	if keyID == actor.KeyID {
+		return sigs.ParsePublicKeyPEM(actor.PublicKeyPEM)
+	}
+	doc, err := ParseActor([]byte(actor.Raw))
+	if err != nil {
+		return nil, err
+	}
+	if doc.ID != actor.IRI {
+		return nil, fmt.Errorf("stored document of %s has id %q", actor.IRI, doc.ID)
+	}
+	if k, ok := doc.Multikeys[keyID]; ok {
+		return k, nil
+	}
+	return nil, fmt.Errorf("actor %s publishes no key %s: %w", actor.IRI, keyID, ErrKeyMismatch)
 }
 
 // MayRefetch tells whether keyID may be fetched again now, and if so records that it is.
@@ -138,6 +169,11 @@ func (a *Actors) fetchKeyOwner(ctx context.Context, keyID string) (storage.Remot
 			return none, fmt.Errorf("actor %s of key %s: %w", doc.Actor.IRI, keyID, err)
 		}
 		doc = full
+	}
+	if _, multikey := doc.Multikeys[keyID]; multikey && docIRI != keyID {
+		// An Ed25519 key of the actor's assertionMethod (FEP-521a), a part of the actor document: ParseActor kept
+		// only those whose controller is the actor.
+		return doc.Actor, nil
 	}
 	if doc.KeyID != keyID {
 		return none, fmt.Errorf("actor %s publishes key %q, not %s: %w", doc.Actor.IRI, doc.KeyID, keyID, ErrKeyMismatch)
@@ -223,6 +259,8 @@ type ActorDoc struct {
 	Actor storage.RemoteActor
 	KeyID string
 	Owner string
+	// Multikeys are the Ed25519 keys of the actor's assertionMethod (FEP-521a) whose controller is the actor, by id.
+	Multikeys map[string]ed25519.PublicKey
 	// Reduced is set for an actor (it has an inbox) without a name property: what Mastodon in authorized-fetch
 	// mode serves to an unsigned request. A full Mastodon actor always carries a name, empty or not; a server
 	// that leaves it out costs one more fetch, signed.
@@ -245,7 +283,8 @@ type actorJSON struct {
 	Endpoints         struct {
 		SharedInbox string `json:"sharedInbox"`
 	} `json:"endpoints"`
-	PublicKey json.RawMessage `json:"publicKey"`
+	PublicKey       json.RawMessage `json:"publicKey"`
+	AssertionMethod json.RawMessage `json:"assertionMethod"`
 	// Bare key documents.
 	Owner        string `json:"owner"`
 	PublicKeyPem string `json:"publicKeyPem"`
@@ -301,8 +340,44 @@ func ParseActor(body []byte) (ActorDoc, error) {
 		break
 	}
 	doc.ID, doc.Actor, doc.KeyID = j.ID, a, a.KeyID
+	doc.Multikeys = multikeys(j.AssertionMethod, j.ID)
 	doc.Reduced = j.Name == nil && j.Inbox != ""
 	return doc, nil
+}
+
+// multikeys reads the Ed25519 Multikeys of an assertionMethod (one object or a list) controlled by actor and
+// named within its document (same URL before the fragment); anything else is skipped.
+func multikeys(raw json.RawMessage, actor string) map[string]ed25519.PublicKey {
+	if len(raw) == 0 {
+		return nil
+	}
+	type multikey struct {
+		ID                 string          `json:"id"`
+		Type               json.RawMessage `json:"type"`
+		Controller         string          `json:"controller"`
+		PublicKeyMultibase string          `json:"publicKeyMultibase"`
+	}
+	var list []multikey
+	if json.Unmarshal(raw, &list) != nil {
+		var one multikey
+		if json.Unmarshal(raw, &one) != nil {
+			return nil
+		}
+		list = []multikey{one}
+	}
+	out := map[string]ed25519.PublicKey{}
+	for _, k := range list {
+		doc, _, hasFragment := strings.Cut(k.ID, "#")
+		if FirstString(k.Type) != "Multikey" || k.Controller != actor || !hasFragment || doc != actor {
+			continue
+		}
+		if pub, err := sigs.DecodeMultikey(k.PublicKeyMultibase); err == nil {
+			if _, dup := out[k.ID]; !dup {
+				out[k.ID] = pub
+			}
+		}
+	}
+	return out
 }
 
 // FirstString reads a JSON string, or the first string of an array (type may be ["Person", "…"]).

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/memo-fediverse/memo/federation/fedtest"
@@ -73,7 +74,7 @@ func TestKeyResolution(t *testing.T) {
 
 		alice := inst.NewActor("alice")
 		got, pub, cached, err := actors.Key(ctx, alice.KeyID, false)
-		if err != nil || cached || got.IRI != alice.IRI || !pub.Equal(&alice.Key.PublicKey) || got.SharedInbox != inst.SharedInbox() {
+		if err != nil || cached || got.IRI != alice.IRI || !alice.Key.PublicKey.Equal(pub) || got.SharedInbox != inst.SharedInbox() {
 			t.Fatalf("Key: %+v cached=%v err=%v", got, cached, err)
 		}
 		if n, err := store.CountActors(ctx); err != nil || n != 0 {
@@ -89,7 +90,7 @@ func TestKeyResolution(t *testing.T) {
 		bob := inst.NewActor("bob")
 		bob.UseBareKey()
 		got, pub, _, err = actors.Key(ctx, bob.KeyID, false)
-		if err != nil || got.IRI != bob.IRI || got.Inbox != bob.Inbox || !pub.Equal(&bob.Key.PublicKey) {
+		if err != nil || got.IRI != bob.IRI || got.Inbox != bob.Inbox || !bob.Key.PublicKey.Equal(pub) {
 			t.Fatalf("bare key: %+v %v", got, err)
 		}
 
@@ -107,7 +108,7 @@ func TestKeyResolution(t *testing.T) {
 			w.Write(stub)
 		})
 		got, pub, _, err = actors.Key(ctx, carol.KeyID, false)
-		if err != nil || got.IRI != carol.IRI || got.Inbox != carol.Inbox || got.SharedInbox != inst.SharedInbox() || !pub.Equal(&carol.Key.PublicKey) {
+		if err != nil || got.IRI != carol.IRI || got.Inbox != carol.Inbox || got.SharedInbox != inst.SharedInbox() || !carol.Key.PublicKey.Equal(pub) {
 			t.Fatalf("key served as an actor stub: %+v %v", got, err)
 		}
 
@@ -287,12 +288,12 @@ func TestKeyDocumentRules(t *testing.T) {
 		}
 
 		// The legitimate shapes.
-		if got, pub, _, err := actors.Key(ctx, victim.KeyID, false); err != nil || got.IRI != victim.IRI || !pub.Equal(&victim.Key.PublicKey) {
+		if got, pub, _, err := actors.Key(ctx, victim.KeyID, false); err != nil || got.IRI != victim.IRI || !victim.Key.PublicKey.Equal(pub) {
 			t.Errorf("Mastodon #main-key: %+v %v", got, err)
 		}
 		bare := inst.NewActor("bare")
 		bare.UseBareKey()
-		if got, pub, _, err := actors.Key(ctx, bare.KeyID, false); err != nil || got.IRI != bare.IRI || !pub.Equal(&bare.Key.PublicKey) {
+		if got, pub, _, err := actors.Key(ctx, bare.KeyID, false); err != nil || got.IRI != bare.IRI || !bare.Key.PublicKey.Equal(pub) {
 			t.Errorf("bare key document: %+v %v", got, err)
 		}
 		gts := inst.NewActor("gts")
@@ -302,7 +303,7 @@ func TestKeyDocumentRules(t *testing.T) {
 			"id":       gts.IRI, "type": "Person", "preferredUsername": "gts",
 			"publicKey": map[string]string{"id": gts.KeyID, "owner": gts.IRI, "publicKeyPem": gts.PublicKeyPEM()},
 		}))
-		if got, pub, _, err := actors.Key(ctx, gts.KeyID, false); err != nil || got.IRI != gts.IRI || got.Inbox != gts.Inbox || !pub.Equal(&gts.Key.PublicKey) {
+		if got, pub, _, err := actors.Key(ctx, gts.KeyID, false); err != nil || got.IRI != gts.IRI || got.Inbox != gts.Inbox || !gts.Key.PublicKey.Equal(pub) {
 			t.Errorf("GoToSocial minimal actor at the key URL: %+v %v", got, err)
 		}
 		// A minimal actor at a key URL only points: the actor it names must list that key.
@@ -317,4 +318,30 @@ func TestKeyDocumentRules(t *testing.T) {
 			t.Errorf("a minimal actor pointing to another host: %v, want ErrIDMismatch", err)
 		}
 	})
+}
+
+// TestParseActorMultikeys: an Ed25519 Multikey of assertionMethod (FEP-521a) is kept only when the actor controls it
+// and it is named within the actor's document.
+func TestParseActorMultikeys(t *testing.T) {
+	const key = "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
+	doc := `{"id":"https://a.example/users/a","type":"Person","inbox":"https://a.example/users/a/inbox","name":"A",
+"assertionMethod":[
+ {"id":"https://a.example/users/a#ed25519-key","type":"Multikey","controller":"https://a.example/users/a","publicKeyMultibase":"` + key + `"},
+ {"id":"https://a.example/users/b#ed25519-key","type":"Multikey","controller":"https://a.example/users/a","publicKeyMultibase":"` + key + `"},
+ {"id":"https://a.example/users/a#other","type":"Multikey","controller":"https://a.example/users/b","publicKeyMultibase":"` + key + `"},
+ {"id":"https://a.example/users/a#rsa","type":"Multikey","controller":"https://a.example/users/a","publicKeyMultibase":"zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme"},
+ {"id":"https://a.example/users/a","type":"Multikey","controller":"https://a.example/users/a","publicKeyMultibase":"` + key + `"}
+]}`
+	d, err := ParseActor([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Multikeys) != 1 || d.Multikeys["https://a.example/users/a#ed25519-key"] == nil {
+		t.Fatalf("multikeys %v, want only #ed25519-key", d.Multikeys)
+	}
+	single := strings.Replace(doc, `"assertionMethod":[`, `"assertionMethod":`, 1)
+	single = single[:strings.Index(single, "},")+1] + "}"
+	if d, err := ParseActor([]byte(single)); err != nil || len(d.Multikeys) != 1 {
+		t.Fatalf("one assertionMethod object: %v %v", d.Multikeys, err)
+	}
 }

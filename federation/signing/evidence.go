@@ -18,7 +18,9 @@ import (
 // Evidence is what proves a signature: the signed inbox request as it was received and the key that verified it.
 // Stored as JSON with the signature and exported with --evidence, it lets anyone re-check the HTTP signature
 // without trusting this server: rebuild the request from method, path, host and headers, compare the Digest with
-// the SHA-256 of the body, and verify the Signature header with the PEM key (draft-cavage, rsa-sha256).
+// the SHA-256 of the body, and verify the Signature header with the PEM key (draft-cavage, rsa-sha256); or, for an
+// RFC 9421 signature, compare Content-Digest with the body and verify Signature-Input and Signature (the key may then
+// be Ed25519).
 type Evidence struct {
 	// Kind is "inbox" for a signed request; "fetched" for a forwarded reply accepted after fetching it from its
 	// own server, which carries no HTTP signature of its author.
@@ -31,6 +33,11 @@ type Evidence struct {
 	KeyID    string      `json:"key_id"`
 	KeyOwner string      `json:"key_owner"`
 	KeyPEM   string      `json:"key_pem"`
+	// Scheme is the HTTP signature scheme of an inbox request: sigs.SchemeCavage ("" in evidence kept before RFC
+	// 9421 was read) or sigs.SchemeRFC9421.
+	Scheme string `json:"scheme,omitempty"`
+	// Origin is the scheme and host the request was sent to, which an RFC 9421 @target-uri covers.
+	Origin string `json:"origin,omitempty"`
 	// LDSignature is an embedded Linked Data signature of the activity, if it had one.
 	LDSignature json.RawMessage `json:"ld_signature,omitempty"`
 	ReceivedAt  time.Time       `json:"received_at"`
@@ -52,7 +59,10 @@ func NewEvidence(r *http.Request, body []byte, keyID, keyOwner, keyPEM string, r
 	}
 	ev := Evidence{
 		Kind: EvidenceInbox, Method: r.Method, Path: r.URL.RequestURI(), Host: r.Host, Headers: h, Body: body,
-		KeyID: keyID, KeyOwner: keyOwner, KeyPEM: keyPEM, ReceivedAt: received.UTC(),
+		KeyID: keyID, KeyOwner: keyOwner, KeyPEM: keyPEM, ReceivedAt: received.UTC(), Scheme: sigs.SchemeCavage,
+	}
+	if len(h.Values("Signature-Input")) > 0 {
+		ev.Scheme = sigs.SchemeRFC9421
 	}
 	var act struct {
 		Signature json.RawMessage `json:"signature"`
@@ -98,9 +108,6 @@ func (e Evidence) Verify(actorIRI, noteIRI string) error {
 	if kh, err := hostOf(e.KeyID); err != nil || kh != mustHost(actorIRI) {
 		return fmt.Errorf("%w: key %s is not on the actor's host", ErrEvidence, e.KeyID)
 	}
-	if err := e.checkDigest(); err != nil {
-		return err
-	}
 	req, err := http.NewRequest(e.Method, "http://"+e.Host+e.Path, bytes.NewReader(e.Body))
 	if err != nil {
 		return fmt.Errorf("%w: rebuild request: %v", ErrEvidence, err)
@@ -115,13 +122,33 @@ func (e Evidence) Verify(actorIRI, noteIRI string) error {
 	if params.KeyID != e.KeyID {
 		return fmt.Errorf("%w: signature keyId %q is not the stored key %q", ErrEvidence, params.KeyID, e.KeyID)
 	}
-	if serr := params.CheckAlgorithm(); serr != nil {
-		return fmt.Errorf("%w: %v", ErrEvidence, serr)
+	if want := e.Scheme; want != params.Scheme && !(want == "" && params.Scheme == sigs.SchemeCavage) {
+		return fmt.Errorf("%w: evidence says scheme %q, its headers carry %s", ErrEvidence, want, params.Scheme)
 	}
-	if serr := params.Covers(sigs.RequiredPostHeaders); serr != nil {
-		return fmt.Errorf("%w: %v", ErrEvidence, serr)
+	if params.Scheme == sigs.SchemeRFC9421 {
+		m := params.Message()
+		if serr := m.CheckAlgorithm(); serr != nil {
+			return fmt.Errorf("%w: %v", ErrEvidence, serr)
+		}
+		if serr := m.CoversPost(); serr != nil {
+			return fmt.Errorf("%w: %v", ErrEvidence, serr)
+		}
+		if serr := sigs.CheckContentDigest(e.Headers.Values("Content-Digest"), e.Body); serr != nil {
+			return fmt.Errorf("%w: %v", ErrEvidence, serr)
+		}
+		params.Origin = e.Origin
+	} else {
+		if err := e.checkDigest(); err != nil {
+			return err
+		}
+		if serr := params.CheckAlgorithm(); serr != nil {
+			return fmt.Errorf("%w: %v", ErrEvidence, serr)
+		}
+		if serr := params.Covers(sigs.RequiredPostHeaders); serr != nil {
+			return fmt.Errorf("%w: %v", ErrEvidence, serr)
+		}
 	}
-	pub, err := sigs.ParsePublicKeyPEM(e.KeyPEM)
+	pub, err := sigs.ParseAnyPublicKeyPEM(e.KeyPEM)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrEvidence, err)
 	}
@@ -179,4 +206,24 @@ func (e Evidence) checkBody(actorIRI, noteIRI string) error {
 func mustHost(iri string) string {
 	h, _ := hostOf(iri)
 	return h
+}
+
+// RFC9421Headers keeps what re-checking an RFC 9421 signature of r needs, in the form the inbox stores signed
+// headers: the request target and host, the origin it was sent to, Signature-Input and Signature, and every covered
+// header field.
+func RFC9421Headers(r *http.Request, p sigs.Params) string {
+	h := map[string]string{
+		"(request-target)": strings.ToLower(r.Method) + " " + r.URL.RequestURI(),
+		"host":             r.Host,
+		"(origin)":         p.Origin,
+		"signature-input":  strings.Join(r.Header.Values("Signature-Input"), ", "),
+		"signature":        strings.Join(r.Header.Values("Signature"), ", "),
+	}
+	for _, c := range p.Headers {
+		if !strings.HasPrefix(c, "@") && c != "host" {
+			h[c] = strings.Join(r.Header.Values(c), ", ")
+		}
+	}
+	b, _ := json.Marshal(h)
+	return string(b)
 }

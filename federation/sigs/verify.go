@@ -1,6 +1,7 @@
 package sigs
 
 import (
+	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -24,15 +25,24 @@ const MaxClockSkew = time.Hour
 // replayed to another path, without host to another server, without date forever, without digest with another body.
 var RequiredPostHeaders = []string{httpsig.RequestTarget, "host", "date", "digest"}
 
-// Params is a parsed draft-cavage Signature header.
+// Params is a parsed signature: a draft-cavage Signature header, or an RFC 9421 Signature-Input and Signature.
 type Params struct {
 	KeyID     string
 	Algorithm string
-	Headers   []string // lower case, in signing order; "date" when the header omits the list
+	Headers   []string // lower case, in signing order; "date" when the header omits the list; RFC 9421: components
 	Signature []byte
 	Created   int64
 	Expires   int64
+	// Scheme is SchemeCavage or SchemeRFC9421.
+	Scheme string
+	// Origin is the scheme and authority the request was sent to ("https://memo.example"), which an RFC 9421
+	// @target-uri covers; behind a proxy the request does not know its scheme. "https://" and the Host when empty.
+	Origin string
+	msg    *Message
 }
+
+// Message returns the RFC 9421 signature of an RFC 9421 Params, or nil.
+func (p Params) Message() *Message { return p.msg }
 
 // Error is a refusal of a signed request: Status is the HTTP status to answer, Reason says why in words a remote
 // admin can act on.
@@ -71,12 +81,21 @@ const (
 var knownParams = []string{paramKeyID, paramAlgorithm, paramHeaders, paramSignature, paramCreated, paramExpires}
 
 // ReadRequest finds and parses the signature of a request with headers h. It is the one reader of signatures: the
-// inbox, the offline evidence check and the test instances all use it. Only draft-cavage signatures are read; a
-// request that announces an RFC 9421 signature (Signature-Input) is refused with its own reason, and will get a
-// parser of its own beside this one.
+// inbox, the offline evidence check and the test instances all use it. A request with a Signature-Input field is
+// read as RFC 9421 (ReadMessage), any other as draft-cavage.
 func ReadRequest(h http.Header) (Params, error) {
 	if len(h.Values("Signature-Input")) > 0 {
-		return Params{}, errors.New("RFC 9421 signatures (Signature-Input) are not supported yet: sign with draft-cavage HTTP Signatures")
+		for _, a := range h.Values("Authorization") {
+			if looksSigned(a) {
+				return Params{}, errors.New("both an RFC 9421 signature and an Authorization: Signature header: send one")
+			}
+		}
+		m, err := ReadMessage(h)
+		if err != nil {
+			return Params{}, err
+		}
+		return Params{KeyID: m.KeyID, Algorithm: m.Alg, Headers: m.Components, Signature: m.Signature,
+			Created: m.Created, Expires: m.Expires, Scheme: SchemeRFC9421, msg: &m}, nil
 	}
 	sig, auth := h.Values("Signature"), h.Values("Authorization")
 	if len(sig) > 1 {
@@ -90,7 +109,7 @@ func ReadRequest(h http.Header) (Params, error) {
 				return Params{}, errors.New("both a Signature header and an Authorization: Signature header: send one")
 			}
 		}
-		return ParseSignatureHeader(sig[0])
+		return withScheme(ParseSignatureHeader(sig[0]))
 	}
 	if len(auth) == 0 {
 		return Params{}, ErrNotSigned
@@ -105,7 +124,12 @@ func ReadRequest(h http.Header) (Params, error) {
 		}
 		return Params{}, ErrNotSigned
 	}
-	return ParseSignatureHeader(rest)
+	return withScheme(ParseSignatureHeader(rest))
+}
+
+func withScheme(p Params, err error) (Params, error) {
+	p.Scheme = SchemeCavage
+	return p, err
 }
 
 // looksSigned tells whether an Authorization value may be read as a signature, by httpsig (which looks for the
@@ -314,6 +338,9 @@ func clip(s string) string {
 // set of signed headers, the Digest against the body, the Date window and that Host names us (host, as
 // content.URLs.Host gives it). It does not check the signature itself: see VerifySignature.
 func (p Params) Request(r *http.Request, body []byte, host string, now time.Time) *Error {
+	if p.msg != nil {
+		return p.msg.request(r, body, host, now)
+	}
 	if e := p.CheckAlgorithm(); e != nil {
 		return e
 	}
@@ -393,10 +420,17 @@ func CheckDigest(values []string, body []byte) *Error {
 	return nil
 }
 
-// VerifySignature checks the RSA signature of r with pub. Both rsa-sha256 and hs2019 labels are verified as
-// RSA-SHA256: the label is not part of the signed string, and hs2019 with an RSA key means exactly that in practice.
-// p must come from ReadRequest on r's headers.
-func VerifySignature(r *http.Request, p Params, pub *rsa.PublicKey) error {
+// VerifySignature checks the signature of r with pub. draft-cavage: pub must be RSA, and both rsa-sha256 and hs2019
+// labels are verified as RSA-SHA256: the label is not part of the signed string, and hs2019 with an RSA key means
+// exactly that in practice. RFC 9421: see Message.Verify. p must come from ReadRequest on r's headers.
+func VerifySignature(r *http.Request, p Params, pub crypto.PublicKey) error {
+	if p.msg != nil {
+		return p.msg.Verify(r, p.origin(r), pub)
+	}
+	rsaPub, ok := pub.(*rsa.PublicKey)
+	if !ok {
+		return fmt.Errorf("draft-cavage signatures need an RSA key, not %T", pub)
+	}
 	v, err := httpsig.NewVerifier(r)
 	if err != nil {
 		return fmt.Errorf("read signature: %w", err)
@@ -406,8 +440,15 @@ func VerifySignature(r *http.Request, p Params, pub *rsa.PublicKey) error {
 	if v.KeyId() != p.KeyID {
 		return fmt.Errorf("ambiguous signature header: keyId %q vs %q", v.KeyId(), p.KeyID)
 	}
-	if err := v.Verify(pub, httpsig.RSA_SHA256); err != nil {
+	if err := v.Verify(rsaPub, httpsig.RSA_SHA256); err != nil {
 		return fmt.Errorf("verify signature: %w", err)
 	}
 	return nil
+}
+
+func (p Params) origin(r *http.Request) string {
+	if p.Origin != "" {
+		return p.Origin
+	}
+	return "https://" + r.Host
 }
