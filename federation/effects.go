@@ -58,6 +58,9 @@ func (in *Inbox) authorize(ctx context.Context, act *inbound.Activity) *refusal 
 		if !fetch.SameHost(obj, act.Actor) {
 			return &refusal{status: http.StatusForbidden, reason: fmt.Sprintf("%s of %s, which is not on the actor's host", act.Type, obj)}
 		}
+		if act.Object.Inline == nil && act.Type != "Delete" {
+			return in.authorizeReferenced(ctx, act) // effects_reference.go
+		}
 		if inner := act.Object.Inline; inner != nil {
 			author := inner.AttributedTo
 			if author == "" && isActorType(inner.Type) {
@@ -140,6 +143,21 @@ func (in *Inbox) process(ctx context.Context, row storage.InboxActivity) error {
 			return err
 		}
 	}
+	var origin []byte
+	if fromOrigin(act, row.KeyID) {
+		var refused string
+		if origin, refused, err = in.resolveStored(ctx, act); err != nil {
+			return err
+		}
+		if refused != "" {
+			return in.cfg.Store.InTx(ctx, func(tx *sqlx.Tx) error {
+				if ok, err := in.cfg.Store.ClaimInboxActivityTx(ctx, tx, row.IRI); err != nil || !ok {
+					return err
+				}
+				return in.cfg.Store.SetInboxResultTx(ctx, tx, row.IRI, "refused: "+refused)
+			})
+		}
+	}
 	var ownReply bool
 	if act.Type == "Create" && act.Object != nil && act.Object.Inline != nil {
 		if ownReply, err = in.ownObject(ctx, act.Object.Inline.InReplyTo); err != nil {
@@ -148,7 +166,7 @@ func (in *Inbox) process(ctx context.Context, row storage.InboxActivity) error {
 	}
 	var sig *signingInput
 	if (act.Type == "Create" && ownReply) || (act.Type == "Update" && act.Object != nil) {
-		if sig, err = in.prepareSigning(ctx, row, act); err != nil {
+		if sig, err = in.prepareSigning(ctx, row, act, origin); err != nil {
 			return err
 		}
 	}
