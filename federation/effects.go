@@ -37,6 +37,8 @@ func (in *Inbox) authorize(ctx context.Context, act *inbound.Activity) *refusal 
 		}
 	case "Undo":
 		return in.authorizeUndo(ctx, act)
+	case "Move":
+		return in.authorizeMove(ctx, act) // effects_move.go
 	case "Add", "Remove":
 		return in.authorizeRelay(ctx, act) // a copy's relay of a signature: copy_verify.go
 	case "Update", "Delete", "Create":
@@ -164,6 +166,12 @@ func (in *Inbox) process(ctx context.Context, row storage.InboxActivity) error {
 			return err
 		}
 	}
+	var move *movedTo
+	if act.Type == "Move" {
+		if move, err = in.prepareMove(ctx, act); err != nil {
+			return err
+		}
+	}
 	var sig *signingInput
 	if (act.Type == "Create" && ownReply) || (act.Type == "Update" && act.Object != nil) {
 		if sig, err = in.prepareSigning(ctx, row, act, origin); err != nil {
@@ -175,7 +183,7 @@ func (in *Inbox) process(ctx context.Context, row storage.InboxActivity) error {
 		if err != nil || !ok {
 			return err
 		}
-		result, err := in.apply(ctx, tx, row, act, cached, ownReply, sig)
+		result, err := in.apply(ctx, tx, row, act, cached, ownReply, sig, move)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", act.Type, row.IRI, err)
 		}
@@ -184,7 +192,7 @@ func (in *Inbox) process(ctx context.Context, row storage.InboxActivity) error {
 	})
 }
 
-func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivity, act *inbound.Activity, cached storage.RemoteActor, ownReply bool, sig *signingInput) (string, error) {
+func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivity, act *inbound.Activity, cached storage.RemoteActor, ownReply bool, sig *signingInput, move *movedTo) (string, error) {
 	st := in.cfg.Store
 	switch act.Type {
 	case "Follow":
@@ -280,6 +288,8 @@ func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivi
 			return "", err
 		}
 		return "actor updated", nil
+	case "Move":
+		return in.applyMove(ctx, tx, act, move)
 	case "Block":
 		if act.ObjectIRI() != in.cfg.URLs.Actor() {
 			return "ignored: block of someone else", nil

@@ -30,22 +30,24 @@ var ErrAlreadySigned = errors.New("actor has already signed")
 
 // Signature is a whole signatures row.
 type Signature struct {
-	ID          int64         `db:"id"`
-	ActorIRI    string        `db:"actor_iri"`
-	ActorType   string        `db:"actor_type"` // the ActivityPub type: Person, Organization, Group, Service…
-	Handle      string        `db:"handle"`
-	DisplayName string        `db:"display_name"`
-	Domain      string        `db:"domain"`
-	ProfileURL  string        `db:"profile_url"`
-	NoteIRI     string        `db:"note_iri"`
-	InReplyTo   string        `db:"in_reply_to"`
-	Content     string        `db:"content"` // plain text; templates escape it
-	Revision    int           `db:"revision"`
-	Visibility  string        `db:"visibility"`
-	Status      string        `db:"status"`
-	ViaCopy     string        `db:"via_copy"`
-	Evidence    string        `db:"evidence"` // JSON, see federation/signing.Evidence
-	SignedMS    int64         `db:"signed_at"`
+	ID          int64  `db:"id"`
+	ActorIRI    string `db:"actor_iri"`
+	ActorType   string `db:"actor_type"` // the ActivityPub type: Person, Organization, Group, Service…
+	Handle      string `db:"handle"`
+	DisplayName string `db:"display_name"`
+	Domain      string `db:"domain"`
+	ProfileURL  string `db:"profile_url"`
+	NoteIRI     string `db:"note_iri"`
+	InReplyTo   string `db:"in_reply_to"`
+	Content     string `db:"content"` // plain text; templates escape it
+	Revision    int    `db:"revision"`
+	Visibility  string `db:"visibility"`
+	Status      string `db:"status"`
+	ViaCopy     string `db:"via_copy"`
+	Evidence    string `db:"evidence"` // JSON, see federation/signing.Evidence
+	SignedMS    int64  `db:"signed_at"`
+	// MovedFrom is the account that wrote the note when the signature was carried over by a Move (migration 0018).
+	MovedFrom   string        `db:"moved_from"`
 	WithdrawnMS sql.NullInt64 `db:"withdrawn_at"`
 	SignedAt    time.Time     `db:"-"` // the date shown: the reply's published date when plausible, else ReceivedAt
 	WithdrawnAt time.Time     `db:"-"` // zero while it stands
@@ -94,7 +96,7 @@ func msOrZero(v int64) time.Time {
 	return fromMS(v)
 }
 
-const signatureCols = `id, actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, via_copy, evidence, signed_at, withdrawn_at, ` + signatureCheckCols
+const signatureCols = `id, actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, via_copy, evidence, signed_at, withdrawn_at, moved_from, ` + signatureCheckCols
 
 // signatureCheckCols are the dates and the re-check state (migration 0011).
 const signatureCheckCols = `received_at, checked_at, check_result, check_failures, next_check_at`
@@ -423,4 +425,46 @@ func (s *Store) EachSignature(ctx context.Context, f SignatureFilter, fn func(Si
 		return fmt.Errorf("export signatures: %w", err)
 	}
 	return nil
+}
+
+// NoteAuthor is the account that wrote the signature's note: the signer, or the account it moved from.
+func (g Signature) NoteAuthor() string {
+	if g.MovedFrom != "" {
+		return g.MovedFrom
+	}
+	return g.ActorIRI
+}
+
+// Outcomes of MoveSignatureTx other than success.
+var (
+	// ErrTargetSigned: the account moved to has a signature of its own; both are kept as they are.
+	ErrTargetSigned = errors.New("the new account has a signature of its own")
+	// ErrMovedBefore: the signature was carried over by a Move already; it is carried over once.
+	ErrMovedBefore = errors.New("the signature was carried over by a Move already")
+)
+
+// MoveSignatureTx carries from's signature over to the account to, which its signer moved to: the same row, so
+// the number, the note, the evidence and the state are kept; the actor and what is shown of it become to's, and
+// moved_from keeps from (the note's author). ErrNotFound when from has no signature, ErrTargetSigned when to has
+// one, ErrMovedBefore when from's signature was carried over already. It returns the signature's id.
+func (s *Store) MoveSignatureTx(ctx context.Context, tx *sqlx.Tx, from string, to Signature) (int64, error) {
+	var g Signature
+	if err := getRow(ctx, tx, &g, "signature of "+from, tx.Rebind(`SELECT id, moved_from FROM signatures WHERE actor_iri = ?`), from); err != nil {
+		return 0, err
+	}
+	if g.MovedFrom != "" {
+		return g.ID, ErrMovedBefore
+	}
+	var n int
+	if err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT COUNT(*) FROM signatures WHERE actor_iri = ?`), to.ActorIRI); err != nil {
+		return 0, fmt.Errorf("signature of %s: %w", to.ActorIRI, err)
+	}
+	if n > 0 {
+		return g.ID, ErrTargetSigned
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE signatures SET actor_iri = ?, actor_type = ?, handle = ?, display_name = ?, domain = ?, profile_url = ?, search_text = ?, moved_from = ? WHERE id = ?`),
+		to.ActorIRI, to.ActorType, to.Handle, to.DisplayName, to.Domain, to.ProfileURL, searchTextOf(to), from, g.ID); err != nil {
+		return 0, fmt.Errorf("move signature %d to %s: %w", g.ID, to.ActorIRI, err)
+	}
+	return g.ID, nil
 }
