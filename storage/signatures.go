@@ -30,24 +30,22 @@ var ErrAlreadySigned = errors.New("actor has already signed")
 
 // Signature is a whole signatures row.
 type Signature struct {
-	ID          int64  `db:"id"`
-	ActorIRI    string `db:"actor_iri"`
-	ActorType   string `db:"actor_type"` // the ActivityPub type: Person, Organization, Group, Service…
-	Handle      string `db:"handle"`
-	DisplayName string `db:"display_name"`
-	Domain      string `db:"domain"`
-	ProfileURL  string `db:"profile_url"`
-	NoteIRI     string `db:"note_iri"`
-	InReplyTo   string `db:"in_reply_to"`
-	Content     string `db:"content"` // plain text; templates escape it
-	Revision    int    `db:"revision"`
-	Visibility  string `db:"visibility"`
-	Status      string `db:"status"`
-	ViaCopy     string `db:"via_copy"`
-	Evidence    string `db:"evidence"` // JSON, see federation/signing.Evidence
-	SignedMS    int64  `db:"signed_at"`
-	// MovedFrom is the account that wrote the note when the signature was carried over by a Move (migration 0018).
-	MovedFrom   string        `db:"moved_from"`
+	ID          int64         `db:"id"`
+	ActorIRI    string        `db:"actor_iri"`
+	ActorType   string        `db:"actor_type"` // the ActivityPub type: Person, Organization, Group, Service…
+	Handle      string        `db:"handle"`
+	DisplayName string        `db:"display_name"`
+	Domain      string        `db:"domain"`
+	ProfileURL  string        `db:"profile_url"`
+	NoteIRI     string        `db:"note_iri"`
+	InReplyTo   string        `db:"in_reply_to"`
+	Content     string        `db:"content"` // plain text; templates escape it
+	Revision    int           `db:"revision"`
+	Visibility  string        `db:"visibility"`
+	Status      string        `db:"status"`
+	ViaCopy     string        `db:"via_copy"`
+	Evidence    string        `db:"evidence"` // JSON, see federation/signing.Evidence
+	SignedMS    int64         `db:"signed_at"`
 	WithdrawnMS sql.NullInt64 `db:"withdrawn_at"`
 	SignedAt    time.Time     `db:"-"` // the date shown: the reply's published date when plausible, else ReceivedAt
 	WithdrawnAt time.Time     `db:"-"` // zero while it stands
@@ -60,6 +58,9 @@ type Signature struct {
 	CheckFailures int       `db:"check_failures"`
 	NextCheckMS   int64     `db:"next_check_at"`
 	CheckedAt     time.Time `db:"-"` // zero when never re-checked
+
+	// MovedFrom is the account that wrote the note when the signature was carried over by a Move (migration 0018).
+	MovedFrom string `db:"moved_from"`
 }
 
 // Signature statuses.
