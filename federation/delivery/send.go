@@ -19,6 +19,11 @@ func (w *Worker) post(ctx context.Context, j job) (status int, retryAfter string
 	}
 	req.Header.Set("Content-Type", "application/activity+json")
 	req.Header.Set("User-Agent", w.cfg.UserAgent)
+	if w.cfg.Synchronize != nil {
+		if v := w.cfg.Synchronize(ctx, j.Inbox, j.body); v != "" {
+			req.Header.Set("Collection-Synchronization", v)
+		}
+	}
 	// Signed now, not when queued: receivers refuse a Date older than about an hour, and retries come days later.
 	if err := sigs.SignRequest(req, j.body, w.cfg.Key, w.cfg.KeyID, time.Now()); err != nil {
 		return 0, "", err
