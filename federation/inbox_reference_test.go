@@ -231,5 +231,65 @@ func TestForwardedActivities(t *testing.T) {
 				t.Errorf("signature after the confirmed Delete: %+v, want withdrawn", g)
 			}
 		})
+
+		// A forwarded edit: the note as its server serves it decides, not what the forwarder inlined.
+		t.Run("forwarded Update, origin decides", func(t *testing.T) {
+			bob := home.NewActor("bob")
+			id, note := serve(bob, "<p>I sign</p>")
+			mustStatus(t, forward(withLDSignature(t, activityOf(t, bob, "Create", note), bob.KeyID)), http.StatusAccepted)
+			h.process()
+			if g := h.signatureOf(t, bob); !g.Standing() {
+				t.Fatalf("bob's signature = %+v", g)
+			}
+			edited, _ := json.Marshal(noteOf(bob, id, h.urls.Memo(), "<p>No longer.</p>", publicTo(bob)))
+			home.AddDocument(strings.TrimPrefix(id, home.Base), edited)
+			mustStatus(t, forward(withLDSignature(t, activityOf(t, bob, "Update", note), bob.KeyID)), http.StatusAccepted)
+			h.process()
+			if g := h.signatureOf(t, bob); g.Standing() {
+				t.Errorf("signature after a forwarded edit its server shows without the phrase: %+v, want withdrawn", g)
+			}
+		})
+	})
+}
+
+// TestInteractionsEmbeddedOrReferenced: Like and Announce with their object embedded or named by IRI, and Undo with
+// the undone activity embedded or named by IRI, all count and uncount.
+func TestInteractionsEmbeddedOrReferenced(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+		h := newInboxHarness(t, store, inboxHarnessOpts{})
+		inst := fedtest.NewInstance(t, "mastodon")
+		a := inst.NewActor("fan")
+		interactions := func(kind string) int {
+			return h.count(`SELECT COUNT(*) FROM interactions WHERE kind = ? AND actor_iri = ? AND object_iri = ?`, kind, a.IRI, h.urls.Memo())
+		}
+		embedded := map[string]any{"id": h.urls.Memo(), "type": "Article", "attributedTo": h.urls.Actor()}
+		for _, c := range []struct {
+			name, typ, kind string
+			object          any
+			undoByIRI       bool
+		}{
+			{"Like embedded, Undo embedded", "Like", storage.KindLike, embedded, false},
+			{"Like by IRI, Undo by IRI", "Like", storage.KindLike, h.urls.Memo(), true},
+			{"Announce embedded, Undo by IRI", "Announce", storage.KindAnnounce, embedded, true},
+			{"Announce by IRI, Undo embedded", "Announce", storage.KindAnnounce, h.urls.Memo(), false},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				act := activityOf(t, a, c.typ, c.object)
+				h.send(t, a, fedtest.Mastodon, act)
+				if n := interactions(c.kind); n != 1 {
+					t.Fatalf("%s counted %d times, want 1", c.typ, n)
+				}
+				var undone any = json.RawMessage(act)
+				if c.undoByIRI {
+					var m map[string]any
+					json.Unmarshal(act, &m)
+					undone = m["id"]
+				}
+				h.send(t, a, fedtest.Mastodon, activityOf(t, a, "Undo", undone))
+				if n := interactions(c.kind); n != 0 {
+					t.Errorf("after Undo, %s counted %d times, want 0", c.typ, n)
+				}
+			})
+		}
 	})
 }
