@@ -172,17 +172,19 @@ func (in *Inbox) applyMove(ctx context.Context, tx *sqlx.Tx, act *inbound.Activi
 	if err != nil {
 		return "", err
 	}
-	id, err := st.MoveSignatureTx(ctx, tx, old, row)
+	moved, err := st.MoveSignatureTx(ctx, tx, old, row)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
+	case errors.Is(err, storage.ErrTargetSigned) && moved.Withdrawn != 0:
+		result = join(result, fmt.Sprintf("%s has signed already: the older signature, %d, is kept, and %d withdrawn (one signature per signer)", to.IRI, moved.ID, moved.Withdrawn))
 	case errors.Is(err, storage.ErrTargetSigned):
-		result = join(result, fmt.Sprintf("signature %d kept on %s: %s has signed already, and keeps its own", id, old, to.IRI))
+		result = join(result, fmt.Sprintf("%s has signed already: signature %d stands, nothing carried over", to.IRI, moved.ID))
 	case errors.Is(err, storage.ErrMovedBefore):
-		result = join(result, fmt.Sprintf("signature %d not carried over: it was carried over once already", id))
+		result = join(result, fmt.Sprintf("signature %d not carried over: it was carried over once already", moved.ID))
 	case err != nil:
 		return "", err
 	default:
-		result = join(result, fmt.Sprintf("signature %d carried over to %s", id, to.IRI))
+		result = join(result, fmt.Sprintf("signature %d carried over to %s", moved.ID, to.IRI))
 	}
 	if result == "" {
 		result = "nothing to move"

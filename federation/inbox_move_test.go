@@ -44,7 +44,8 @@ func alias(t *testing.T, a *fedtest.Actor, old ...string) {
 
 // TestMove: a signer's Move carries the signature over to the new account (same number), once; a follower's Move
 // replaces the follower by the new account; a Move whose target does not name the old account in alsoKnownAs is
-// refused with nothing changed; a Move to an account that signed already keeps both signatures as they were.
+// refused with nothing changed; a Move to an account that signed already keeps the older signature and withdraws
+// the newer.
 func TestMove(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
 		ctx := context.Background()
@@ -141,11 +142,12 @@ func TestMove(t *testing.T) {
 			alias(t, frank, erin.IRI)
 			body := moveOf(t, erin, "mastodon/move.json", frank.IRI)
 			h.send(t, erin, fedtest.Mastodon, body)
+			// One signer, two signatures: the older number stands, the newer is withdrawn, nothing is carried.
 			if g := h.signatureOf(t, erin); g.ID != ge.ID || !g.Standing() {
-				t.Errorf("erin's signature = %+v, want kept", g)
+				t.Errorf("erin's (older) signature = %+v, want kept standing", g)
 			}
-			if g := h.signatureOf(t, frank); g.ID != gf.ID || g.MovedFrom != "" {
-				t.Errorf("frank's signature = %+v, want his own", g)
+			if g := h.signatureOf(t, frank); g.ID != gf.ID || g.MovedFrom != "" || g.Standing() {
+				t.Errorf("frank's (newer) signature = %+v, want his own, withdrawn", g)
 			}
 			var id map[string]any
 			json.Unmarshal(body, &id)
@@ -153,8 +155,8 @@ func TestMove(t *testing.T) {
 			if err := store.DB().Get(&result, store.DB().Rebind(`SELECT result FROM inbox_activities WHERE iri = ?`), id["id"]); err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(result, "signed already") {
-				t.Errorf("result %q does not say the new account signed already", result)
+			if !strings.Contains(result, "signed already") || !strings.Contains(result, "is kept") {
+				t.Errorf("result %q does not say the new account signed already and which is kept", result)
 			}
 		})
 	})
