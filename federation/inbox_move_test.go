@@ -3,6 +3,7 @@ package federation
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -54,7 +55,11 @@ func TestMove(t *testing.T) {
 		nu := fedtest.NewInstance(t, "gotosocial")
 		sign := func(a *fedtest.Actor) storage.Signature {
 			t.Helper()
-			body, _ := shapedReply(t, a, "mastodon/create-note-reply.json", false, h.urls.Memo(), "<p>Je signe</p>", publicTo(a))
+			body, noteID := shapedReply(t, a, "mastodon/create-note-reply.json", false, h.urls.Memo(), "<p>Je signe</p>", publicTo(a))
+			var m map[string]any
+			json.Unmarshal(body, &m)
+			note, _ := json.Marshal(m["object"])
+			a.Instance.AddDocument(strings.TrimPrefix(noteID, a.Instance.Base), note) // for the re-check
 			h.send(t, a, fedtest.Mastodon, body)
 			return h.signatureOf(t, a)
 		}
@@ -84,6 +89,11 @@ func TestMove(t *testing.T) {
 			}
 			if n, err := store.SignatureTotal(ctx); err != nil || n != 1 {
 				t.Errorf("signatures: %d (%v), want 1", n, err)
+			}
+			// The re-check reads the note as the old account's and the new account as the signer: it stands.
+			rc := &SignatureRecheck{Store: store, Client: h.client, Logger: slog.New(slog.DiscardHandler), PerSecond: 1000, PerDomainPerSecond: 1000}
+			if o, err := rc.Check(ctx, g); err != nil || o.Verdict != VerdictStanding {
+				t.Errorf("re-check of the carried signature: %+v (%v), want standing", o, err)
 			}
 			if followers(alice.IRI) != 0 || followers(alice2.IRI) != 1 {
 				t.Errorf("followers: old %d, new %d; want 0 and 1", followers(alice.IRI), followers(alice2.IRI))
