@@ -39,6 +39,8 @@ func (in *Inbox) authorize(ctx context.Context, act *inbound.Activity) *refusal 
 		}
 	case "Undo":
 		return in.authorizeUndo(ctx, act)
+	case "Move":
+		return in.authorizeMove(ctx, act) // effects_move.go
 	case "Add", "Remove":
 		return in.authorizeRelay(ctx, act) // a copy's relay of a signature: copy_verify.go
 	case "Update", "Delete", "Create":
@@ -59,6 +61,9 @@ func (in *Inbox) authorize(ctx context.Context, act *inbound.Activity) *refusal 
 		// Only the origin speaks for an object: no one updates or deletes what another server holds.
 		if !fetch.SameHost(obj, act.Actor) {
 			return &refusal{status: http.StatusForbidden, reason: fmt.Sprintf("%s of %s, which is not on the actor's host", act.Type, obj)}
+		}
+		if act.Object.Inline == nil && act.Type != "Delete" {
+			return in.authorizeReferenced(ctx, act) // effects_reference.go
 		}
 		if inner := act.Object.Inline; inner != nil {
 			author := inner.AttributedTo
@@ -161,15 +166,36 @@ func (in *Inbox) process(ctx context.Context, row storage.InboxActivity) error {
 			return err
 		}
 	}
+	var origin []byte
+	if fromOrigin(act, row.KeyID) {
+		var refused string
+		if origin, refused, err = in.resolveStored(ctx, act); err != nil {
+			return err
+		}
+		if refused != "" {
+			return in.cfg.Store.InTx(ctx, func(tx *sqlx.Tx) error {
+				if ok, err := in.cfg.Store.ClaimInboxActivityTx(ctx, tx, row.IRI); err != nil || !ok {
+					return err
+				}
+				return in.cfg.Store.SetInboxResultTx(ctx, tx, row.IRI, "refused: "+refused)
+			})
+		}
+	}
 	var ownReply bool
 	if act.Type == "Create" && act.Object != nil && act.Object.Inline != nil {
 		if ownReply, err = in.ownObject(ctx, act.Object.Inline.InReplyTo); err != nil {
 			return err
 		}
 	}
+	var move *movedTo
+	if act.Type == "Move" {
+		if move, err = in.prepareMove(ctx, act); err != nil {
+			return err
+		}
+	}
 	var sig *signingInput
 	if (act.Type == "Create" && ownReply) || (act.Type == "Update" && act.Object != nil) {
-		if sig, err = in.prepareSigning(ctx, row, act); err != nil {
+		if sig, err = in.prepareSigning(ctx, row, act, origin); err != nil {
 			return err
 		}
 	}
@@ -178,7 +204,7 @@ func (in *Inbox) process(ctx context.Context, row storage.InboxActivity) error {
 		if err != nil || !ok {
 			return err
 		}
-		result, err := in.apply(ctx, tx, row, act, cached, ownReply, sig)
+		result, err := in.apply(ctx, tx, row, act, cached, ownReply, sig, move)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", act.Type, row.IRI, err)
 		}
@@ -187,7 +213,7 @@ func (in *Inbox) process(ctx context.Context, row storage.InboxActivity) error {
 	})
 }
 
-func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivity, act *inbound.Activity, cached storage.RemoteActor, ownReply bool, sig *signingInput) (string, error) {
+func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivity, act *inbound.Activity, cached storage.RemoteActor, ownReply bool, sig *signingInput, move *movedTo) (string, error) {
 	st := in.cfg.Store
 	switch act.Type {
 	case "Follow":
@@ -285,6 +311,8 @@ func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivi
 		return "actor updated", nil
 	case "Flag":
 		return in.storeReport(ctx, tx, row)
+	case "Move":
+		return in.applyMove(ctx, tx, act, move)
 	case "Block":
 		if act.ObjectIRI() != in.cfg.URLs.Actor() {
 			return "ignored: block of someone else", nil

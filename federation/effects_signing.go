@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -46,7 +45,10 @@ type signingInput struct {
 
 // prepareSigning reads a Create or Update of a note that answers one of our objects and decides what it amounts
 // to. It returns nil when the activity has nothing to do with signing.
-func (in *Inbox) prepareSigning(ctx context.Context, row storage.InboxActivity, act *inbound.Activity) (*signingInput, error) {
+//
+// origin is the object as its server served it when the activity took it from there (fromOrigin); the evidence is
+// then that document, not the request, which names the note without its text or comes from a forwarder.
+func (in *Inbox) prepareSigning(ctx context.Context, row storage.InboxActivity, act *inbound.Activity, origin []byte) (*signingInput, error) {
 	inner := act.Object.Inline
 	if inner == nil || isActorType(inner.Type) || len(inner.Raw) == 0 {
 		return nil, nil
@@ -75,7 +77,11 @@ func (in *Inbox) prepareSigning(ctx context.Context, row storage.InboxActivity, 
 	if err != nil {
 		return nil, err
 	}
-	if author := firstAuthor(note); author != "" && author != row.ActorIRI && act.Type == "Create" {
+	if origin != nil {
+		if evidence, err = in.fetchedEvidence(note.ID, row.ActorIRI, origin); err != nil {
+			return nil, err
+		}
+	} else if author := firstAuthor(note); author != "" && author != row.ActorIRI && act.Type == "Create" {
 		// Forwarded by someone else: only the note as its own server serves it counts.
 		fetched, body, ferr := in.fetchOrigin(ctx, note)
 		if errors.Is(ferr, errOriginUnreachable) {
@@ -86,12 +92,7 @@ func (in *Inbox) prepareSigning(ctx context.Context, row storage.InboxActivity, 
 			return &signingInput{refused: ferr.Error()}, nil
 		}
 		note, sender = fetched, author
-		ev := signing.Evidence{Kind: signing.EvidenceFetched, Method: http.MethodGet, Body: body,
-			KeyOwner: author, ReceivedAt: in.cfg.Now().UTC()}
-		if u, err := url.Parse(note.ID); err == nil {
-			ev.Host, ev.Path = u.Host, u.RequestURI()
-		}
-		if evidence, err = ev.Marshal(); err != nil {
+		if evidence, err = in.fetchedEvidence(note.ID, author, body); err != nil {
 			return nil, err
 		}
 	}

@@ -275,7 +275,10 @@ func (in *Inbox) receive(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if env.ID == "" || typ == "" || actorIRI == "" {
 		return "", base.with(http.StatusBadRequest, "activity needs id, type and actor")
 	}
-	if !fetch.SameHost(params.KeyID, actorIRI) {
+	// A key of another host signs only a forwarded activity, which counts only as the object's server confirms it
+	// (effects_reference.go).
+	forwarded := forwardedBy(params.KeyID, actorIRI)
+	if forwarded && !forwardable(typ, body) {
 		return "", base.with(http.StatusUnauthorized, fmt.Sprintf("keyId %s is not on the actor's host (%s)", params.KeyID, fetch.Host(actorIRI)))
 	}
 	if !fetch.SameHost(env.ID, actorIRI) {
@@ -292,6 +295,13 @@ func (in *Inbox) receive(ctx context.Context, w http.ResponseWriter, r *http.Req
 		in.log.Error("inbox block check", "err", err)
 		return "", base.with(http.StatusServiceUnavailable, "cannot check blocks now, retry later")
 	}
+	if !blocked && forwarded {
+		blocked, err = in.cfg.Store.IsBlocked(ctx, "", fetch.Host(params.KeyID))
+		if err != nil {
+			in.log.Error("inbox block check", "err", err)
+			return "", base.with(http.StatusServiceUnavailable, "cannot check blocks now, retry later")
+		}
+	}
 	if blocked {
 		return "", base.with(http.StatusForbidden, "actor or domain blocked")
 	}
@@ -305,7 +315,7 @@ func (in *Inbox) receive(ctx context.Context, w http.ResponseWriter, r *http.Req
 		}
 		return "", base.with(http.StatusUnauthorized, err.Error())
 	}
-	if owner.IRI != actorIRI {
+	if !forwarded && owner.IRI != actorIRI {
 		return "", base.with(http.StatusUnauthorized, fmt.Sprintf("signed by %s's key, but the activity's actor is %s", owner.IRI, actorIRI))
 	}
 
@@ -313,7 +323,11 @@ func (in *Inbox) receive(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if err != nil {
 		return "", base.with(http.StatusBadRequest, err.Error())
 	}
-	if ref := in.authorize(ctx, act); ref != nil {
+	authorize := in.authorize
+	if forwarded {
+		authorize = in.authorizeForwarded
+	}
+	if ref := authorize(ctx, act); ref != nil {
 		ref.actor, ref.activity = actorIRI, env.ID
 		return "", ref
 	}

@@ -76,6 +76,7 @@ func New(cfg Config, store *storage.Store) (*Server, error) {
 // ActivityPub JSON go to pages, the HTML site, on the same URL.
 func (s *Server) Register(mux *http.ServeMux, pages http.Handler) {
 	s.registerInbox(mux)
+	s.registerFollowersSync(mux) // followers_sync.go
 
 	mux.HandleFunc("GET /.well-known/webfinger", s.handleWebfinger)
 	mux.HandleFunc("GET /.well-known/host-meta", s.handleHostMeta)
@@ -222,7 +223,7 @@ func (s *Server) Run(ctx context.Context) error {
 	client := fetch.New(fetch.Config{UserAgent: ua, AllowPrivate: s.cfg.AllowPrivate, Timeout: 30 * time.Second, HeaderTimeout: 30 * time.Second,
 		DialTimeout: fetch.DefaultDialTimeout})
 	deliveries, err := delivery.New(delivery.Config{Store: s.store, Client: client.HTTP(), Key: s.cfg.Key, KeyID: s.cfg.URLs.KeyID(), UserAgent: ua, Logger: s.log,
-		Yield: s.inboxes().Busy})
+		Yield: s.inboxes().Busy, Synchronize: FollowersSynchronization(s.cfg.URLs, s.store)})
 	if err != nil {
 		return err
 	}

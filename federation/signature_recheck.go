@@ -223,7 +223,7 @@ func (rc *SignatureRecheck) judge(ctx context.Context, g storage.Signature) Chec
 	case n.Type == "Tombstone":
 		return out(VerdictWithdrawn, "its note was deleted (Tombstone)")
 	}
-	if err := signing.CheckAuthor(g.ActorIRI, n); err != nil {
+	if err := signing.CheckAuthor(g.NoteAuthor(), n); err != nil {
 		return out(VerdictUnknown, "note: %v", err)
 	}
 	if !signing.Classify(n, "", rc.Matcher).Signature {

@@ -99,3 +99,15 @@ func (s *Store) FollowersPage(ctx context.Context, after string, limit int) ([]F
 	}
 	return out, nil
 }
+
+// FollowersOn returns the followers whose IRI is origin (scheme://host[:port]) or under it: FEP-8fcf's partial
+// followers collection for the server at origin.
+func (s *Store) FollowersOn(ctx context.Context, origin string) ([]string, error) {
+	out := []string{}
+	escaped := strings.NewReplacer(`!`, `!!`, `%`, `!%`, `_`, `!_`).Replace(origin)
+	if err := s.db.SelectContext(ctx, &out, s.rebind(`SELECT actor_iri FROM followers WHERE actor_iri = ? OR actor_iri LIKE ? ESCAPE '!' ORDER BY actor_iri`),
+		origin, escaped+"/%"); err != nil {
+		return nil, fmt.Errorf("followers on %s: %w", origin, err)
+	}
+	return out, nil
+}

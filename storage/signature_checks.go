@@ -70,13 +70,13 @@ func (s *Store) SignaturesToRecheck(ctx context.Context, q RecheckQuery) ([]Sign
 		args = append(args, ms(q.CheckedBefore))
 	}
 	args = append(args, q.Limit)
-	return s.checkRows(ctx, "signatures to recheck", `SELECT `+signatureListCols+`, `+signatureCheckCols+` FROM signatures WHERE `+where+` ORDER BY id LIMIT ?`, args...)
+	return s.checkRows(ctx, "signatures to recheck", `SELECT `+signatureListCols+`, moved_from, `+signatureCheckCols+` FROM signatures WHERE `+where+` ORDER BY id LIMIT ?`, args...)
 }
 
 // DueSignatureChecks returns at most limit standing signatures due by now, the longest due first, leaving out
 // those of domains marked unavailable (deliveries found them down: their re-checks wait until they answer again).
 func (s *Store) DueSignatureChecks(ctx context.Context, now time.Time, limit int) ([]Signature, error) {
-	return s.checkRows(ctx, "due signature checks", `SELECT `+signatureListCols+`, `+signatureCheckCols+` FROM signatures
+	return s.checkRows(ctx, "due signature checks", `SELECT `+signatureListCols+`, moved_from, `+signatureCheckCols+` FROM signatures
 WHERE `+standingWhere+` AND next_check_at <= ?
   AND domain NOT IN (SELECT domain FROM domains WHERE unavailable_since IS NOT NULL)
 ORDER BY next_check_at, id LIMIT ?`, ms(now), limit)

@@ -54,6 +54,9 @@ type Signature struct {
 	CheckFailures int       `db:"check_failures"`
 	NextCheckMS   int64     `db:"next_check_at"`
 	CheckedAt     time.Time `db:"-"` // zero when never re-checked
+
+	// MovedFrom is the account that wrote the note when the signature was carried over by a Move (migration 0018).
+	MovedFrom string `db:"moved_from"`
 }
 
 // Signature statuses.
@@ -90,7 +93,7 @@ func msOrZero(v int64) time.Time {
 	return fromMS(v)
 }
 
-const signatureCols = `id, actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, via_copy, evidence, signed_at, withdrawn_at, ` + signatureCheckCols
+const signatureCols = `id, actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, via_copy, evidence, signed_at, withdrawn_at, moved_from, ` + signatureCheckCols
 
 // signatureCheckCols are the dates and the re-check state (migration 0011).
 const signatureCheckCols = `received_at, checked_at, check_result, check_failures, next_check_at`
@@ -416,4 +419,69 @@ func (s *Store) EachSignature(ctx context.Context, f SignatureFilter, fn func(Si
 		return fmt.Errorf("export signatures: %w", err)
 	}
 	return nil
+}
+
+// NoteAuthor is the account that wrote the signature's note: the signer, or the account it moved from.
+func (g Signature) NoteAuthor() string {
+	if g.MovedFrom != "" {
+		return g.MovedFrom
+	}
+	return g.ActorIRI
+}
+
+// Outcomes of MoveSignatureTx other than success.
+var (
+	// ErrTargetSigned: the account moved to has a signature of its own; nothing is carried over (see
+	// MoveSignatureTx for which one stands).
+	ErrTargetSigned = errors.New("the new account has a signature of its own")
+	// ErrMovedBefore: the signature was carried over by a Move already; it is carried over once.
+	ErrMovedBefore = errors.New("the signature was carried over by a Move already")
+)
+
+// Moved is what MoveSignatureTx did: the signature that stands for the signer (its id), and the one withdrawn
+// because the signer had two (0 for none).
+type Moved struct {
+	ID, Withdrawn int64
+}
+
+// MoveSignatureTx carries from's signature over to the account to, which its signer moved to: the same row, so
+// the number, the note, the evidence and the state are kept; the actor and what is shown of it become to's, and
+// moved_from keeps from (the note's author). ErrNotFound when from has no signature, ErrMovedBefore when from's
+// signature was carried over already. ErrTargetSigned when to has a signature of its own: nothing is carried over,
+// and if both stand, the signer has signed twice and the older (the lower number) is kept, the newer withdrawn.
+func (s *Store) MoveSignatureTx(ctx context.Context, tx *sqlx.Tx, from string, to Signature) (Moved, error) {
+	var g Signature
+	if err := getRow(ctx, tx, &g, "signature of "+from, tx.Rebind(`SELECT id, moved_from, withdrawn_at FROM signatures WHERE actor_iri = ?`), from); err != nil {
+		return Moved{}, err
+	}
+	if g.MovedFrom != "" {
+		return Moved{ID: g.ID}, ErrMovedBefore
+	}
+	var other Signature
+	err := getRow(ctx, tx, &other, "signature of "+to.ActorIRI, tx.Rebind(`SELECT id, withdrawn_at FROM signatures WHERE actor_iri = ?`), to.ActorIRI)
+	if err == nil {
+		kept, newer := g, other
+		if other.ID < g.ID {
+			kept, newer = other, g
+		}
+		if g.WithdrawnMS.Valid || other.WithdrawnMS.Valid {
+			// Only one stands (or none): it stays the signer's signature.
+			if g.WithdrawnMS.Valid {
+				return Moved{ID: other.ID}, ErrTargetSigned
+			}
+			return Moved{ID: g.ID}, ErrTargetSigned
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE signatures SET withdrawn_at = ? WHERE id = ?`), ms(s.now()), newer.ID); err != nil {
+			return Moved{}, fmt.Errorf("withdraw signature %d: %w", newer.ID, err)
+		}
+		return Moved{ID: kept.ID, Withdrawn: newer.ID}, ErrTargetSigned
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return Moved{}, err
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE signatures SET actor_iri = ?, actor_type = ?, handle = ?, display_name = ?, domain = ?, profile_url = ?, search_text = ?, moved_from = ? WHERE id = ?`),
+		to.ActorIRI, to.ActorType, to.Handle, to.DisplayName, to.Domain, to.ProfileURL, searchTextOf(to), from, g.ID); err != nil {
+		return Moved{}, fmt.Errorf("move signature %d to %s: %w", g.ID, to.ActorIRI, err)
+	}
+	return Moved{ID: g.ID}, nil
 }

@@ -342,5 +342,5 @@ func verifyEvidence(g storage.Signature) error {
 	if err != nil {
 		return err
 	}
-	return ev.Verify(g.ActorIRI, g.NoteIRI)
+	return ev.Verify(g.NoteAuthor(), g.NoteIRI)
 }

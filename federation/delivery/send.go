@@ -69,6 +69,11 @@ func (w *Worker) send(ctx context.Context, j job, scheme string) (status int, re
 	}
 	req.Header.Set("Content-Type", content.ActivityJSON)
 	req.Header.Set("User-Agent", w.cfg.UserAgent)
+	if w.cfg.Synchronize != nil {
+		if v := w.cfg.Synchronize(ctx, j.Inbox, j.body); v != "" {
+			req.Header.Set("Collection-Synchronization", v)
+		}
+	}
 	// Signed now, not when queued: receivers refuse a Date older than about an hour, and retries come days later.
 	if scheme == sigs.SchemeRFC9421 {
 		err = sigs.SignRequest9421(req, j.body, w.cfg.Key, w.cfg.KeyID, sigs.Sign9421Options{Created: time.Now()})

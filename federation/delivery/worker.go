@@ -52,6 +52,9 @@ type Config struct {
 	// Yield, when set, reports that foreground work is waiting (the inbox is receiving a burst): the worker then
 	// keeps at most YieldConcurrency deliveries in flight, leaving the cores to what remote servers wait on.
 	Yield func() bool
+	// Synchronize, when set, gives the FEP-8fcf Collection-Synchronization header for a delivery of body to inbox
+	// ("" for none).
+	Synchronize func(ctx context.Context, inbox string, body []byte) string
 }
 
 // YieldConcurrency is how many deliveries stay in flight while Config.Yield reports foreground work. Each signs

@@ -25,6 +25,7 @@ type Activity struct {
 	AttributedTo string
 	Object       *Ref
 	InReplyTo    string
+	Target       string // Move's new account
 	Content      string
 	To, Cc       []string
 	// DirectMessage is Pleroma's flag for a direct message, which it sets on the Create as well as on the Note.
@@ -62,6 +63,7 @@ type activityJSON struct {
 	AttributedTo json.RawMessage `json:"attributedTo"`
 	Object       json.RawMessage `json:"object"`
 	InReplyTo    json.RawMessage `json:"inReplyTo"`
+	Target       json.RawMessage `json:"target"`
 	Content      *string         `json:"content"`
 	To           json.RawMessage `json:"to"`
 	Cc           json.RawMessage `json:"cc"`
@@ -85,7 +87,8 @@ func decodeObject(raw json.RawMessage, depth int) (*Activity, error) {
 	a := &Activity{
 		ID: j.ID, Type: fetch.FirstString(j.Type), Actor: fetch.FirstIRI(j.Actor),
 		AttributedTo: fetch.FirstIRI(j.AttributedTo), InReplyTo: fetch.FirstIRI(j.InReplyTo),
-		To: iriList(j.To), Cc: iriList(j.Cc), Raw: raw,
+		Target: fetch.FirstIRI(j.Target),
+		To:     iriList(j.To), Cc: iriList(j.Cc), Raw: raw,
 		DirectMessage: bytes.Equal(bytes.TrimSpace(j.DirectMessage), []byte("true")),
 	}
 	if j.Content != nil {
