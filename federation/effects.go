@@ -136,7 +136,7 @@ func isActorType(t string) bool {
 // idempotence: a flood of large junk activities does not grow the database by their size.
 func keepsBody(typ string) bool {
 	switch typ {
-	case "Follow", "Undo", "Like", "Announce", "Create", "Delete", "Update", "Block", "Add", "Remove", "Flag":
+	case "Follow", "Undo", "Like", "Announce", "Create", "Delete", "Update", "Block", "Add", "Remove", "Flag", "Move":
 		return true
 	}
 	return false
