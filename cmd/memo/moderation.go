@@ -98,7 +98,25 @@ func runUnblock(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // runRefused lists the latest inbox requests the server refused, with the reason.
 func runRefused(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cfg, finish := newFlagSet("refused", "[--limit N]", "List the latest refused inbox requests, newest first, with the reason.", stderr)
+	return runListing(ctx, args, stdout, stderr, "refused", "List the latest refused inbox requests, newest first, with the reason.",
+		func(ctx context.Context, a *app, limit int, tw io.Writer) error {
+			rows, err := a.store.Refusals(ctx, limit)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(tw, "WHEN\tSTATUS\tFROM\tACTOR\tACTIVITY\tREASON")
+			for _, r := range rows {
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", r.ReceivedAt.Format("2006-01-02 15:04:05"), r.Status, oneLine(r.RemoteAddr),
+					oneLine(r.ActorIRI), oneLine(r.Activity), oneLine(r.Reason))
+			}
+			return nil
+		})
+}
+
+// runListing is a command that takes only --limit and prints a table: it opens the app and lets list write the rows.
+func runListing(ctx context.Context, args []string, stdout, stderr io.Writer, name, summary string,
+	list func(ctx context.Context, a *app, limit int, tw io.Writer) error) error {
+	fs, cfg, finish := newFlagSet(name, "[--limit N]", summary, stderr)
 	limit, checkLimit := limitFlag(fs)
 	if pos, err := parseWithArgs(fs, args); err != nil {
 		return err
@@ -113,15 +131,9 @@ func runRefused(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer a.close()
-	rows, err := a.store.Refusals(ctx, *limit)
-	if err != nil {
-		return err
-	}
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "WHEN\tSTATUS\tFROM\tACTOR\tACTIVITY\tREASON")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", r.ReceivedAt.Format("2006-01-02 15:04:05"), r.Status, oneLine(r.RemoteAddr),
-			oneLine(r.ActorIRI), oneLine(r.Activity), oneLine(r.Reason))
+	if err := list(ctx, a, *limit, tw); err != nil {
+		return err
 	}
 	return tw.Flush()
 }

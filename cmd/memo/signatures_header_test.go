@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -65,18 +64,8 @@ func dateOnlyEvidence(t *testing.T, key *rsa.PrivateKey, actor, noteID string, r
 // inbox does, so the header-case, duplicate-parameter and quoted-comma rewritings of a Date-only signature fail
 // there too, each with its reason, while genuine evidence beside them verifies.
 func TestSignaturesVerifyHeaderVariants(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("MEMO_DATA", dir)
-	t.Setenv("MEMO_DATABASE", "")
-	if code, _, stderr := runCLI(t, "signatures", "list"); code != 0 {
-		t.Fatalf("list on a new database: exit %d: %s", code, stderr)
-	}
 	ctx := context.Background()
-	store, err := storage.Open(ctx, filepath.Join(dir, "memo.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := cliStore(t)
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)

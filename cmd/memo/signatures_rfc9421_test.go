@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -48,18 +47,8 @@ func rfc9421Evidence(t *testing.T, key crypto.Signer, keyID, alg, actor, noteID 
 // TestSignaturesVerifyRFC9421: `memo signatures verify` checks evidence of RFC 9421 signatures (RSA and Ed25519) and
 // reports one whose body no longer matches its Content-Digest.
 func TestSignaturesVerifyRFC9421(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("MEMO_DATA", dir)
-	t.Setenv("MEMO_DATABASE", "")
-	if code, _, stderr := runCLI(t, "signatures", "list"); code != 0 {
-		t.Fatalf("list on a new database: exit %d: %s", code, stderr)
-	}
 	ctx := context.Background()
-	store, err := storage.Open(ctx, filepath.Join(dir, "memo.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := cliStore(t)
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)

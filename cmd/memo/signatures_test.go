@@ -53,20 +53,27 @@ func receivedEvidence(t *testing.T, key *rsa.PrivateKey, actor, noteID string) s
 	return s
 }
 
-func TestSignaturesCommands(t *testing.T) {
+// cliStore points the commands run by runCLI at a new data folder, has `memo signatures list` create its database
+// as an admin's first command would, and opens that database for the test to fill.
+func cliStore(t *testing.T) *storage.Store {
+	t.Helper()
 	dir := t.TempDir()
 	t.Setenv("MEMO_DATA", dir)
 	t.Setenv("MEMO_DATABASE", "")
 	if code, _, stderr := runCLI(t, "signatures", "list"); code != 0 {
 		t.Fatalf("list on a new database: exit %d: %s", code, stderr)
 	}
-
-	ctx := context.Background()
-	store, err := storage.Open(ctx, filepath.Join(dir, "memo.db"))
+	store, err := storage.Open(context.Background(), filepath.Join(dir, "memo.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	t.Cleanup(func() { store.Close() })
+	return store
+}
+
+func TestSignaturesCommands(t *testing.T) {
+	ctx := context.Background()
+	store := cliStore(t)
 	key, _ := rsa.GenerateKey(rand.Reader, 2048)
 	add := func(user, name, domain, vis string) storage.Signature {
 		actor := "https://" + domain + "/users/" + user
