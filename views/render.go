@@ -214,6 +214,11 @@ func (s *Site) lookupFailed(w http.ResponseWriter, r *http.Request, err error) b
 
 // serverError logs what went wrong and tells the visitor only that it did.
 func (s *Site) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		// The visitor left before the page was read: nothing is wrong with the server, and nobody reads the answer.
+		s.log.Debug("page abandoned", "path", r.URL.Path, "err", err)
+		return
+	}
 	s.log.Error("page", "path", r.URL.Path, "err", err)
 	if content.WantsActivityJSON(r) {
 		writeJSONError(w, http.StatusInternalServerError, "internal error")
