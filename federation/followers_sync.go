@@ -1,6 +1,7 @@
 package federation
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -53,7 +54,8 @@ func originOf(raw string) string {
 // acknowledgement to one signer, an Accept) or the digest cannot be computed now (the header is optional).
 func FollowersSynchronization(u content.URLs, store *storage.Store) func(ctx context.Context, inbox string, body []byte) string {
 	return func(ctx context.Context, inbox string, body []byte) string {
-		if !addressedTo(body, u.Followers()) {
+		// Most deliveries (acknowledgements, Accepts) never name the followers: no need to decode them.
+		if !bytes.Contains(body, []byte(u.Followers())) || !addressedTo(body, u.Followers()) {
 			return ""
 		}
 		origin := originOf(inbox)
@@ -104,16 +106,29 @@ func (s *Server) registerFollowersSync(mux *http.ServeMux) {
 			writeError(w, http.StatusNotFound, "no such actor")
 			return
 		}
-		signer, status, reason := s.signedGET(r)
-		if status != 0 {
-			writeError(w, status, reason)
+		p, err := sigs.ReadRequest(r.Header)
+		if err != nil {
+			writeError(w, http.StatusUnauthorized, "a signed GET is required: "+err.Error())
 			return
 		}
-		iris, err := s.store.FollowersOn(r.Context(), originOf(signer))
+		// The list is of the followers on the key's own server. When there are none, there is nothing to protect
+		// and no key to fetch: a stranger naming any keyId cannot make us fetch from the host of their choice.
+		iris, err := s.store.FollowersOn(r.Context(), originOf(p.KeyID))
 		if err != nil {
 			s.log.Error("followers synchronization", "err", err)
 			writeError(w, http.StatusInternalServerError, "internal error")
 			return
+		}
+		if len(iris) > 0 {
+			signer, status, reason := s.signedGET(r)
+			if status != 0 {
+				writeError(w, status, reason)
+				return
+			}
+			if originOf(signer) != originOf(p.KeyID) {
+				writeError(w, http.StatusUnauthorized, "the key's owner is not on the key's server")
+				return
+			}
 		}
 		body, err := encodeJSON(topLevel(s.cfg.URLs, map[string]any{
 			"id": followersSyncURL(s.cfg.URLs), "type": "OrderedCollection", "totalItems": len(iris), "orderedItems": iris,

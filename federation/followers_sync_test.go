@@ -152,6 +152,20 @@ func TestFollowersSynchronization(t *testing.T) {
 		if status, _ := get(a1, false); status != http.StatusUnauthorized {
 			t.Errorf("unsigned GET of the partial collection: %d, want 401", status)
 		}
+		// A key on a server with no follower here: an empty list, and its key is never fetched.
+		stranger := fedtest.NewInstance(t, "stranger").NewActor("s")
+		if status, m := get(stranger, true); status != http.StatusOK || m["totalItems"] != float64(0) {
+			t.Errorf("a stranger's signed GET: %d %v, want 200 and an empty collection", status, m)
+		}
+		if n := len(stranger.Instance.Gets()); n != 0 {
+			t.Errorf("a stranger's signed GET made us fetch %d documents from their server", n)
+		}
+		// A forged signature with a follower's key id is refused.
+		forged := fedtest.NewInstance(t, "forger").NewActor("a1")
+		forged.KeyID = a1.KeyID
+		if status, _ := get(forged, true); status != http.StatusUnauthorized {
+			t.Errorf("a signature by another key under a follower's key id: %d, want 401", status)
+		}
 		for _, c := range []struct {
 			a    *fedtest.Actor
 			want []string

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/memo-fediverse/memo/content"
 )
 
 // Follower is a remote actor following ours, with where to deliver to it.
@@ -101,13 +103,22 @@ func (s *Store) FollowersPage(ctx context.Context, after string, limit int) ([]F
 }
 
 // FollowersOn returns the followers whose IRI is origin (scheme://host[:port]) or under it: FEP-8fcf's partial
-// followers collection for the server at origin.
+// followers collection for the server at origin. It reads the followers of origin's host through their index (the
+// delivery worker asks once per delivery) and keeps those on origin's scheme and port.
 func (s *Store) FollowersOn(ctx context.Context, origin string) ([]string, error) {
-	out := []string{}
-	escaped := strings.NewReplacer(`!`, `!!`, `%`, `!%`, `_`, `!_`).Replace(origin)
-	if err := s.db.SelectContext(ctx, &out, s.rebind(`SELECT actor_iri FROM followers WHERE actor_iri = ? OR actor_iri LIKE ? ESCAPE '!' ORDER BY actor_iri`),
-		origin, escaped+"/%"); err != nil {
+	host := content.URLHost(origin)
+	if host == "" {
+		return []string{}, nil
+	}
+	var onHost []string
+	if err := s.db.SelectContext(ctx, &onHost, s.rebind(`SELECT actor_iri FROM followers WHERE domain = ? ORDER BY actor_iri`), host); err != nil {
 		return nil, fmt.Errorf("followers on %s: %w", origin, err)
+	}
+	out := []string{}
+	for _, iri := range onHost {
+		if iri == origin || strings.HasPrefix(iri, origin+"/") {
+			out = append(out, iri)
+		}
 	}
 	return out, nil
 }
