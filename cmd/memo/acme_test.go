@@ -208,22 +208,8 @@ func startTLS(t *testing.T, name string, rig *acmeRig, env []string) *tlsServer 
 
 func startTLSOn(t *testing.T, name string, rig *acmeRig, tlsAddr, httpAddr string, env []string) *tlsServer {
 	t.Helper()
-	s := &server{t: t, name: name, out: &syncBuffer{}, done: make(chan error, 1), base: "https://" + acmeDomain}
-	s.cmd = exec.Command(binaryFor(t), "serve")
-	s.cmd.Env = append(append([]string{}, env...), "MEMO_DOMAIN="+acmeDomain, "MEMO_ACME_EMAIL=admin@"+acmeDomain,
-		"MEMO_ACME_DIRECTORY="+rig.dir, "MEMO_LISTEN="+tlsAddr, "MEMO_HTTP_LISTEN="+httpAddr, "SSL_CERT_FILE="+rig.caFile)
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.done <- s.cmd.Wait() }()
-	t.Cleanup(func() {
-		s.cmd.Process.Kill()
-		<-s.done
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, s.out.String())
-		}
-	})
+	s := spawn(t, name, "https://"+acmeDomain, append(append([]string{}, env...), "MEMO_DOMAIN="+acmeDomain, "MEMO_ACME_EMAIL=admin@"+acmeDomain,
+		"MEMO_ACME_DIRECTORY="+rig.dir, "MEMO_LISTEN="+tlsAddr, "MEMO_HTTP_LISTEN="+httpAddr, "SSL_CERT_FILE="+rig.caFile))
 	return &tlsServer{server: s, tlsAddr: tlsAddr, httpAddr: httpAddr}
 }
 

@@ -126,21 +126,7 @@ func startServe(t *testing.T, name string, env []string) *server {
 // startOn starts `memo serve` listening on addr with env, and waits until it answers /healthz.
 func startOn(t *testing.T, name, addr string, env []string) *server {
 	t.Helper()
-	s := &server{t: t, name: name, out: &syncBuffer{}, done: make(chan error, 1), base: "http://" + addr}
-	s.cmd = exec.Command(binaryFor(t), "serve")
-	s.cmd.Env = append(append([]string{}, env...), "MEMO_LISTEN="+addr)
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.done <- s.cmd.Wait() }()
-	t.Cleanup(func() {
-		s.cmd.Process.Kill()
-		<-s.done
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, s.out.String())
-		}
-	})
+	s := spawn(t, name, "http://"+addr, append(append([]string{}, env...), "MEMO_LISTEN="+addr))
 	waitUntil(t, name+" to answer /healthz", func() bool {
 		select {
 		case err := <-s.done:
@@ -154,6 +140,27 @@ func startOn(t *testing.T, name, addr string, env []string) *server {
 		}
 		resp.Body.Close()
 		return resp.StatusCode == 200
+	})
+	return s
+}
+
+// spawn starts `memo serve` with env, killed when the test ends (its output logged if the test failed).
+func spawn(t *testing.T, name, base string, env []string) *server {
+	t.Helper()
+	s := &server{t: t, name: name, out: &syncBuffer{}, done: make(chan error, 1), base: base}
+	s.cmd = exec.Command(binaryFor(t), "serve")
+	s.cmd.Env = env
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.done <- s.cmd.Wait() }()
+	t.Cleanup(func() {
+		s.cmd.Process.Kill()
+		<-s.done
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, s.out.String())
+		}
 	})
 	return s
 }
