@@ -87,7 +87,7 @@ func TestMove(t *testing.T) {
 			if _, err := store.SignatureByActor(ctx, alice.IRI); err == nil {
 				t.Errorf("the old account still has a signature row")
 			}
-			if n, err := store.SignatureTotal(ctx); err != nil || n != 1 {
+			if n, err := signatureTotal(ctx, store); err != nil || n != 1 {
 				t.Errorf("signatures: %d (%v), want 1", n, err)
 			}
 			// The re-check reads the note as the old account's and the new account as the signer: it stands.

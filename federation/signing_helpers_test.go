@@ -147,3 +147,9 @@ func mustStatus(t *testing.T, resp *fedtest.Response, want int) {
 		t.Fatalf("status %d (%s), want %d", resp.Status, strings.TrimSpace(resp.Body), want)
 	}
 }
+
+// signatureTotal is the number of standing signatures, the total every collection announces.
+func signatureTotal(ctx context.Context, s *storage.Store) (int, error) {
+	c, err := s.CountSignatures(ctx)
+	return c.Total(), err
+}

@@ -42,7 +42,7 @@ func TestSignByReplyEachImplementation(t *testing.T) {
 					}
 				}
 				style := fedtest.StyleFor(shape.impl)
-				before, err := store.SignatureTotal(ctx)
+				before, err := signatureTotal(ctx, store)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -56,7 +56,7 @@ func TestSignByReplyEachImplementation(t *testing.T) {
 				comment, _ := shapedReply(t, carol, shape.fixture, shape.bareNote, h.urls.Note("how-to-sign"), "<p>je ne signe pas</p>", publicTo(carol))
 				h.send(t, carol, style, comment)
 
-				after, err := store.SignatureTotal(ctx)
+				after, err := signatureTotal(ctx, store)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -200,7 +200,7 @@ func TestSigningLifecycle(t *testing.T) {
 		alice, carol := inst.NewActor("alice"), inst.NewActor("carol")
 		total := func() int {
 			t.Helper()
-			n, err := store.SignatureTotal(ctx)
+			n, err := signatureTotal(ctx, store)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -181,14 +179,14 @@ func TestConcurrentClaimsAreExclusive(t *testing.T) {
 func TestGoneInbox(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
 		ctx := context.Background()
-		err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		err := s.InTx(ctx, func(tx *storage.Tx) error {
 			for i, f := range []storage.Follower{
 				{ActorIRI: "https://m.example/users/a", Inbox: "https://m.example/users/a/inbox", SharedInbox: "https://m.example/inbox", Domain: "m.example"},
 				{ActorIRI: "https://m.example/users/b", Inbox: "https://m.example/users/b/inbox", SharedInbox: "https://m.example/inbox", Domain: "m.example"},
 				{ActorIRI: "https://g.example/users/c", Inbox: "https://g.example/users/c/inbox", Domain: "g.example"},
 			} {
 				f.FollowIRI = fmt.Sprintf("https://x/%d", i)
-				if err := s.AddFollowerTx(ctx, tx, f); err != nil {
+				if err := tx.AddFollower(ctx, f); err != nil {
 					return err
 				}
 			}

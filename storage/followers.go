@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/content"
 )
 
@@ -28,13 +26,13 @@ func (f Follower) Cursor() string { return strconv.FormatInt(f.CreatedMS, 10) + 
 
 const followerCols = `actor_iri, follow_iri, inbox, shared_inbox, domain, created_at`
 
-// AddFollowerTx stores a follower. Following again (a new Follow id) keeps the original date, so the follower keeps
+// AddFollower stores a follower. Following again (a new Follow id) keeps the original date, so the follower keeps
 // its place in the collection, and records the latest Follow id, the one a later Undo names.
-func (s *Store) AddFollowerTx(ctx context.Context, tx *sqlx.Tx, f Follower) error {
+func (t *Tx) AddFollower(ctx context.Context, f Follower) error {
 	if f.CreatedAt.IsZero() {
-		f.CreatedAt = s.now()
+		f.CreatedAt = t.s.now()
 	}
-	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO followers (actor_iri, follow_iri, inbox, shared_inbox, domain, created_at) VALUES (?, ?, ?, ?, ?, ?)
+	_, err := t.tx.ExecContext(ctx, t.tx.Rebind(`INSERT INTO followers (actor_iri, follow_iri, inbox, shared_inbox, domain, created_at) VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (actor_iri) DO UPDATE SET follow_iri = excluded.follow_iri, inbox = excluded.inbox, shared_inbox = excluded.shared_inbox, domain = excluded.domain`),
 		f.ActorIRI, f.FollowIRI, f.Inbox, f.SharedInbox, f.Domain, ms(f.CreatedAt))
 	if err != nil {
@@ -43,14 +41,14 @@ ON CONFLICT (actor_iri) DO UPDATE SET follow_iri = excluded.follow_iri, inbox = 
 	return nil
 }
 
-// RemoveFollowerTx removes actorIRI from the followers; when followIRI is not empty, only if that is the Follow
+// RemoveFollower removes actorIRI from the followers; when followIRI is not empty, only if that is the Follow
 // it followed with (an old Undo must not cancel a newer Follow). It reports whether a row went.
-func (s *Store) RemoveFollowerTx(ctx context.Context, tx *sqlx.Tx, actorIRI, followIRI string) (bool, error) {
+func (t *Tx) RemoveFollower(ctx context.Context, actorIRI, followIRI string) (bool, error) {
 	q, args := `DELETE FROM followers WHERE actor_iri = ?`, []any{actorIRI}
 	if followIRI != "" {
 		q, args = q+` AND follow_iri = ?`, append(args, followIRI)
 	}
-	res, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
+	res, err := t.tx.ExecContext(ctx, t.tx.Rebind(q), args...)
 	if err != nil {
 		return false, fmt.Errorf("remove follower %s: %w", actorIRI, err)
 	}
@@ -121,4 +119,13 @@ func (s *Store) FollowersOn(ctx context.Context, origin string) ([]string, error
 		}
 	}
 	return out, nil
+}
+
+// FollowsOrSigned tells whether the actor follows us or has a signature row, whatever its state.
+func (s *Store) FollowsOrSigned(ctx context.Context, actorIRI string) (bool, error) {
+	var n int
+	if err := s.db.GetContext(ctx, &n, s.rebind(`SELECT (SELECT COUNT(*) FROM followers WHERE actor_iri = ?) + (SELECT COUNT(*) FROM signatures WHERE actor_iri = ?)`), actorIRI, actorIRI); err != nil {
+		return false, fmt.Errorf("follows or signed %s: %w", actorIRI, err)
+	}
+	return n > 0, nil
 }

@@ -41,8 +41,8 @@ func mustCount(t *testing.T, s *storage.Store, want storage.SignatureCounts) {
 	if got != want {
 		t.Fatalf("counts = %+v, want %+v", got, want)
 	}
-	tally, err := s.SignatureTally(context.Background())
-	if err != nil || tally.Listed != want.Public || tally.Total() != want.Total() {
+	tally, err := s.CountSignatures(context.Background())
+	if err != nil || tally.Public != want.Public || tally.Total() != want.Total() {
 		t.Fatalf("the pages' tally %+v (%v) disagrees with counts %+v", tally, err, want)
 	}
 }

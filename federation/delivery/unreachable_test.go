@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -93,11 +91,8 @@ func TestRecordDomainUnreachable(t *testing.T) {
 			}
 		}
 		// A host to which a delivery succeeded before.
-		if err := s.InTx(ctx, func(tx *sqlx.Tx) error {
-			_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO deliveries (activity_iri, inbox, domain, state, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0, 0)`),
-				"http://memo.test/activities/0", "https://known.example/inbox", "known.example", storage.DeliveryDelivered)
-			return err
-		}); err != nil {
+		if _, err := s.DB().ExecContext(ctx, s.DB().Rebind(`INSERT INTO deliveries (activity_iri, inbox, domain, state, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0, 0)`),
+			"http://memo.test/activities/0", "https://known.example/inbox", "known.example", storage.DeliveryDelivered); err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range []int{0, 1, 6, 36} {
