@@ -84,7 +84,7 @@ func TestMove(t *testing.T) {
 			if !strings.HasPrefix(g.Handle, "@alice2@") || g.Domain != nu.Host {
 				t.Errorf("carried signature shows %s on %s, want the new account", g.Handle, g.Domain)
 			}
-			if _, err := store.SignatureByActor(ctx, alice.IRI); err == nil {
+			if _, err := storagetest.SignatureByActor(ctx, store, alice.IRI); err == nil {
 				t.Errorf("the old account still has a signature row")
 			}
 			if n, err := signatureTotal(ctx, store); err != nil || n != 1 {

@@ -150,12 +150,3 @@ func (t *Tx) MarkActorDeleted(ctx context.Context, iri string) error {
 	}
 	return nil
 }
-
-// CountActors counts the cached actors.
-func (s *Store) CountActors(ctx context.Context) (int, error) {
-	var n int
-	if err := s.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM actors`); err != nil {
-		return 0, fmt.Errorf("count actors: %w", err)
-	}
-	return n, nil
-}

@@ -69,16 +69,6 @@ func (s *Store) Copies(ctx context.Context) ([]Copy, error) {
 	return out, nil
 }
 
-// CopyByActor returns one known copy, or ErrNotFound.
-func (s *Store) CopyByActor(ctx context.Context, actorIRI string) (Copy, error) {
-	var c Copy
-	if err := getRow(ctx, s.db, &c, "read copy "+actorIRI, s.rebind(`SELECT `+copyCols+` FROM copies c WHERE c.actor_iri = ?`), actorIRI); err != nil {
-		return c, err
-	}
-	c.Since = fromMS(c.SinceMS)
-	return c, nil
-}
-
 // BlockCopies blocks every copy on domain, or unblocks them: a blocked copy's relays are refused and the standing
 // signatures it brought are hidden; unblocking shows them again (a hide by a moderator is not told apart from one
 // by the block). It returns how many copies and signatures changed. An unknown domain is recorded as a blocked

@@ -146,7 +146,7 @@ func TestImportRevisionReplacesByNumber(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
 		ctx := context.Background()
 		at := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
-		if _, err := s.AddRevision(ctx, storage.Revision{Title: "Seeded", Summary: "s", Markdown: "# Seeded", HTML: "<h1>Seeded</h1>", PublishedAt: at}); err != nil {
+		if _, err := storagetest.AddRevision(ctx, s, storage.Revision{Title: "Seeded", Summary: "s", Markdown: "# Seeded", HTML: "<h1>Seeded</h1>", PublishedAt: at}); err != nil {
 			t.Fatal(err)
 		}
 		for _, n := range []int{1, 2} {

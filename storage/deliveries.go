@@ -275,16 +275,6 @@ WHERE state = 'failed' OR (state = 'pending' AND attempts > 0) ORDER BY updated_
 	return out, nil
 }
 
-// DeliveriesOf lists the deliveries of one activity, by inbox.
-func (s *Store) DeliveriesOf(ctx context.Context, activityIRI string) ([]Delivery, error) {
-	var out []Delivery
-	err := s.db.SelectContext(ctx, &out, s.rebind(`SELECT `+deliveryCols+` FROM deliveries WHERE activity_iri = ? ORDER BY inbox`), activityIRI)
-	if err != nil {
-		return nil, fmt.Errorf("deliveries of %s: %w", activityIRI, err)
-	}
-	return out, nil
-}
-
 func truncate(s string, n int) string {
 	s = strings.ToValidUTF8(s, "?")
 	if len(s) <= n {

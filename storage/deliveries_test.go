@@ -96,7 +96,7 @@ func TestClaimLeasesAndPerDomainLimit(t *testing.T) {
 		if counts[storage.DeliveryPending] != 3 || counts[storage.DeliveryDelivered] != 1 || counts[storage.DeliveryInflight] != 0 {
 			t.Fatalf("counts = %v", counts)
 		}
-		rows, err := s.DeliveriesOf(ctx, "https://memo.example/a/1")
+		rows, err := storagetest.DeliveriesOf(ctx, s, "https://memo.example/a/1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -209,7 +209,7 @@ func TestGoneInbox(t *testing.T) {
 		if n, err := s.FollowersCount(ctx); err != nil || n != 2 {
 			t.Fatalf("followers after shared 410 = %d, want 2 (err %v)", n, err)
 		}
-		rows, err := s.DeliveriesOf(ctx, "https://memo.example/a/3")
+		rows, err := storagetest.DeliveriesOf(ctx, s, "https://memo.example/a/3")
 		if err != nil || len(rows) != 2 || rows[0].Inbox != "https://m.example/users/a/inbox" {
 			t.Fatalf("rerouted deliveries = %+v, %v", rows, err)
 		}
@@ -261,7 +261,7 @@ func TestDomainUnavailableAndCleared(t *testing.T) {
 		if err := s.ClearDomain(ctx, "down.example"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.DomainStatus(ctx, "down.example"); err != storage.ErrNotFound {
+		if _, err := storagetest.DomainStatus(ctx, s, "down.example"); err != storage.ErrNotFound {
 			t.Fatalf("cleared domain still recorded: %v", err)
 		}
 	})

@@ -123,13 +123,6 @@ func (s *Store) ClearDomain(ctx context.Context, domain string) error {
 	return nil
 }
 
-// DomainStatus returns one domain's failure record (ErrNotFound when it has none).
-func (s *Store) DomainStatus(ctx context.Context, domain string) (Domain, error) {
-	var d Domain
-	err := getRow(ctx, s.db, &d, "domain "+domain, s.rebind(`SELECT `+domainCols+` FROM domains WHERE domain = ?`), domain)
-	return d, err
-}
-
 // FailingDomains lists domains with failures, unavailable ones first.
 func (s *Store) FailingDomains(ctx context.Context) ([]Domain, error) {
 	var out []Domain

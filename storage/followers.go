@@ -75,31 +75,6 @@ func (s *Store) FollowersCount(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// FollowersPage lists followers newest first, those after the cursor `after` (a Follower.Cursor; empty for the
-// first page). Keyset pagination on (created_at, actor_iri) keeps pages stable while followers come and go.
-func (s *Store) FollowersPage(ctx context.Context, after string, limit int) ([]Follower, error) {
-	q, args := `SELECT `+followerCols+` FROM followers`, []any{}
-	if after != "" {
-		msPart, iri, ok := strings.Cut(after, ",")
-		at, err := strconv.ParseInt(msPart, 10, 64)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("followers page: bad cursor %q", after)
-		}
-		q += ` WHERE created_at < ? OR (created_at = ? AND actor_iri < ?)`
-		args = append(args, at, at, iri)
-	}
-	q += ` ORDER BY created_at DESC, actor_iri DESC LIMIT ?`
-	args = append(args, limit)
-	var out []Follower
-	if err := s.db.SelectContext(ctx, &out, s.rebind(q), args...); err != nil {
-		return nil, fmt.Errorf("followers page: %w", err)
-	}
-	for i := range out {
-		out[i].CreatedAt = fromMS(out[i].CreatedMS)
-	}
-	return out, nil
-}
-
 // FollowersOn returns the followers whose IRI is origin (scheme://host[:port]) or under it: FEP-8fcf's partial
 // followers collection for the server at origin. It reads the followers of origin's host through their index (the
 // delivery worker asks once per delivery) and keeps those on origin's scheme and port.

@@ -26,12 +26,6 @@ type InboxActivity struct {
 
 const inboxCols = `iri, type, actor_iri, object_iri, body, headers, key_id, received_at, processed_at, result`
 
-// InsertInboxActivity stores a received activity unless its id is known; it reports whether it was new. A replay
-// therefore stores nothing and has no second effect.
-func (s *Store) InsertInboxActivity(ctx context.Context, a InboxActivity) (bool, error) {
-	return s.InsertInboxActivityWithActor(ctx, a, nil)
-}
-
 // InsertInboxActivityWithActor is InsertInboxActivity that also caches the sender's actor, fetched to check this
 // very request, in the same transaction: on first contact that is one write instead of two. actor may be nil.
 // On SQLite concurrent calls share transactions (inbox_batch.go).

@@ -153,7 +153,7 @@ func TestInteractionsAndActors(t *testing.T) {
 			t.Fatal(err)
 		}
 		for kind, want := range map[string]int{storage.KindLike: 1, storage.KindAnnounce: 1, storage.KindReply: 1} {
-			if n, err := s.CountInteractions(ctx, obj, kind); err != nil || n != want {
+			if n, err := storagetest.CountInteractions(ctx, s, obj, kind); err != nil || n != want {
 				t.Errorf("%s: %d %v", kind, n, err)
 			}
 		}
@@ -189,7 +189,7 @@ func TestInteractionsAndActors(t *testing.T) {
 		if _, err := s.Follower(ctx, b.IRI); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("follower kept: %v", err)
 		}
-		if n, err := s.CountInteractions(ctx, obj, storage.KindAnnounce); err != nil || n != 0 {
+		if n, err := storagetest.CountInteractions(ctx, s, obj, storage.KindAnnounce); err != nil || n != 0 {
 			t.Errorf("announces of the deleted actor: %d (%v)", n, err)
 		}
 		// Fetched again later (the account came back): the mark goes.

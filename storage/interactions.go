@@ -95,35 +95,6 @@ func (t *Tx) UpdateReply(ctx context.Context, noteIRI, actorIRI, content, visibi
 	return n > 0, nil
 }
 
-// CountInteractions is the totalItems of an object's likes, shares or replies collection.
-func (s *Store) CountInteractions(ctx context.Context, objectIRI, kind string) (int, error) {
-	var n int
-	if err := s.db.GetContext(ctx, &n, s.rebind(`SELECT COUNT(*) FROM interactions WHERE object_iri = ? AND kind = ?`), objectIRI, kind); err != nil {
-		return 0, fmt.Errorf("count %s of %s: %w", kind, objectIRI, err)
-	}
-	return n, nil
-}
-
-// InteractionsPage lists the interactions of kind on objectIRI, oldest first, those after the activity IRI
-// `after` (empty for the first page).
-func (s *Store) InteractionsPage(ctx context.Context, objectIRI, kind, after string, limit int) ([]Interaction, error) {
-	q, args := `SELECT `+interactionCols+` FROM interactions WHERE object_iri = ? AND kind = ?`, []any{objectIRI, kind}
-	if after != "" {
-		q += ` AND (created_at, activity_iri) > (SELECT created_at, activity_iri FROM interactions WHERE activity_iri = ?)`
-		args = append(args, after)
-	}
-	q += ` ORDER BY created_at, activity_iri LIMIT ?`
-	args = append(args, limit)
-	var out []Interaction
-	if err := s.db.SelectContext(ctx, &out, s.rebind(q), args...); err != nil {
-		return nil, fmt.Errorf("%s of %s: %w", kind, objectIRI, err)
-	}
-	for i := range out {
-		out[i].CreatedAt = fromMS(out[i].CreatedMS)
-	}
-	return out, nil
-}
-
 // LocalObjectExists tells whether one of our objects exists: kind is "revision" (key: its number), "impulse"
 // (slug) or "note" (slug). Likes and boosts of anything else are refused.
 func (s *Store) LocalObjectExists(ctx context.Context, kind, key string) (bool, error) {

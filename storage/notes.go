@@ -105,18 +105,6 @@ func (s *Store) NoteBySlug(ctx context.Context, slug string) (Note, error) {
 	return n, n.fill()
 }
 
-// DeleteNote marks a note deleted. It reports ErrNotFound for an unknown or already deleted slug.
-func (s *Store) DeleteNote(ctx context.Context, slug string) error {
-	res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE notes SET deleted_at = ? WHERE slug = ? AND deleted_at IS NULL`), ms(s.now()), slug)
-	if err != nil {
-		return fmt.Errorf("delete note %s: %w", slug, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
-}
-
 func nonNil(v []string) []string {
 	if v == nil {
 		return []string{}

@@ -24,18 +24,6 @@ func (r *Revision) fill() { r.PublishedAt = fromMS(r.PublishedMS) }
 
 const revisionCols = `number, title, summary, markdown, html, changelog, published_at`
 
-// AddRevision stores rev as the next revision and returns its number. The number is assigned inside the
-// transaction so two concurrent publishers cannot take the same one.
-func (s *Store) AddRevision(ctx context.Context, rev Revision) (int, error) {
-	var number int
-	err := s.InTx(ctx, func(t *Tx) error {
-		var err error
-		number, err = t.AddRevision(ctx, rev)
-		return err
-	})
-	return number, err
-}
-
 // AddRevision is Store.AddRevision in a transaction, so that the revision and its outgoing activities commit
 // together.
 func (t *Tx) AddRevision(ctx context.Context, rev Revision) (int, error) {

@@ -175,11 +175,6 @@ func (s *Store) SignatureByID(ctx context.Context, id int64) (Signature, error) 
 	return s.signatureWhere(ctx, `id = ?`, id)
 }
 
-// SignatureByActor returns the actor's signature row, whatever its state.
-func (s *Store) SignatureByActor(ctx context.Context, actorIRI string) (Signature, error) {
-	return s.signatureWhere(ctx, `actor_iri = ?`, actorIRI)
-}
-
 // SignatureByNote returns the signature carried by a reply, whatever its state.
 func (s *Store) SignatureByNote(ctx context.Context, noteIRI string) (Signature, error) {
 	return s.signatureWhere(ctx, `note_iri = ?`, noteIRI)
@@ -221,19 +216,7 @@ func (t *Tx) WithdrawSignature(ctx context.Context, actorIRI, noteIRI string) (i
 	return id, nil
 }
 
-// EraseSignature deletes the actor's signature row entirely (the actor was deleted). It tells whether there was
-// one.
-func (s *Store) EraseSignature(ctx context.Context, actorIRI string) (bool, error) {
-	var erased bool
-	err := s.InTx(ctx, func(t *Tx) error {
-		var err error
-		erased, err = t.EraseSignature(ctx, actorIRI)
-		return err
-	})
-	return erased, err
-}
-
-// EraseSignature is Store.EraseSignature in a transaction.
+// eraseSignature is Store.EraseSignature in a transaction.
 func (t *Tx) EraseSignature(ctx context.Context, actorIRI string) (bool, error) {
 	res, err := t.tx.ExecContext(ctx, t.tx.Rebind(`DELETE FROM signatures WHERE actor_iri = ?`), actorIRI)
 	if err != nil {

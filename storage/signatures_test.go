@@ -105,7 +105,7 @@ func TestSignOnceWithdrawSignAgain(t *testing.T) {
 		if ok, err := s.EraseSignature(ctx, other.ActorIRI); ok || err != nil {
 			t.Fatalf("erase twice = %v, %v", ok, err)
 		}
-		if _, err := s.SignatureByActor(ctx, other.ActorIRI); !errors.Is(err, storage.ErrNotFound) {
+		if _, err := storagetest.SignatureByActor(ctx, s, other.ActorIRI); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("erased row still there: %v", err)
 		}
 		mustCount(t, s, storage.SignatureCounts{Public: 1})

@@ -79,8 +79,8 @@ func (s *Store) ListedSignatures(ctx context.Context, q SignatureQuery) ([]Liste
 	return out, nil
 }
 
-// CountListedSignatures counts the listed signatures a search matches.
-func (s *Store) CountListedSignatures(ctx context.Context, search string) (int, error) {
+// countListedSignatures counts the listed signatures a search matches.
+func (s *Store) countListedSignatures(ctx context.Context, search string) (int, error) {
 	sq, err := s.searchFor(ctx, search)
 	if err != nil {
 		return 0, err
@@ -108,7 +108,7 @@ func (s *Store) CountListedSignaturesUpTo(ctx context.Context, search string, li
 	}
 	where, args := sq.and(), sq.args
 	if where == "" {
-		n, err := s.CountListedSignatures(ctx, "")
+		n, err := s.countListedSignatures(ctx, "")
 		return min(n, limit+1), err
 	}
 	args = append(args, limit+1)

@@ -150,7 +150,7 @@ func TestCurrentRevisionNumber(t *testing.T) {
 		if err := s.SeedRevision(ctx, storage.Revision{Title: "T", Markdown: "# T", HTML: "<h1>T</h1>", PublishedAt: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.AddRevision(ctx, storage.Revision{Title: "T", Markdown: "# T", HTML: "<h1>T</h1>"}); err != nil {
+		if _, err := storagetest.AddRevision(ctx, s, storage.Revision{Title: "T", Markdown: "# T", HTML: "<h1>T</h1>"}); err != nil {
 			t.Fatal(err)
 		}
 		if n, err := s.CurrentRevisionNumber(ctx); err != nil || n != 2 {

@@ -22,6 +22,7 @@ import (
 	"github.com/go-fed/httpsig"
 
 	"github.com/memo-fediverse/memo/storage"
+	"github.com/memo-fediverse/memo/storage/storagetest"
 )
 
 const testKeyID = "http://memo.test/users/memo#main-key"
@@ -342,7 +343,7 @@ func startWorker(t testing.TB, cfg Config) *Worker {
 
 func deliveryByInbox(t testing.TB, s *storage.Store, activity, inbox string) storage.Delivery {
 	t.Helper()
-	rows, err := s.DeliveriesOf(context.Background(), activity)
+	rows, err := storagetest.DeliveriesOf(context.Background(), s, activity)
 	if err != nil {
 		t.Fatal(err)
 	}
