@@ -124,10 +124,11 @@ func (o objects) articleText(rev storage.Revision, first storage.Revision, id st
 
 // signaturesSummary is the signatures collection as the Article embeds it: its address and count.
 func (o objects) signaturesSummary(ctx context.Context) (map[string]any, error) {
-	n, err := o.store.SignatureTotal(ctx)
+	counts, err := o.store.CountSignatures(ctx)
 	if err != nil {
 		return nil, err
 	}
+	n := counts.Total()
 	c := streams.NewActivityStreamsOrderedCollection()
 	c.SetJSONLDId(idProp(o.urls.Signatures()))
 	c.SetActivityStreamsTotalItems(totalItemsProp(n))

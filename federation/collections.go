@@ -88,7 +88,7 @@ func (o objects) pagedIRIs(ctx context.Context, id string, q url.Values, total i
 
 // followers lists who follows the actor, on pages.
 func (o objects) followers(ctx context.Context, q url.Values) (map[string]any, error) {
-	total, err := o.store.FollowersCollectionCount(ctx)
+	total, err := o.store.FollowersCount(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ func TestCopyImportsImpulses(t *testing.T) {
 	origin := storagetest.Open(t, storagetest.SQLiteDSN(t))
 	srv := httptest.NewUnstartedServer(nil)
 	ourls := content.URLs{Base: "http://" + srv.Listener.Addr().String(), Username: "memo"}
-	if _, err := origin.AddRevision(ctx, storage.Revision{Title: "Memo", Summary: "s", Markdown: "# Memo", HTML: "<h1>Memo</h1>", PublishedAt: then}); err != nil {
+	if _, err := storagetest.AddRevision(ctx, origin, storage.Revision{Title: "Memo", Summary: "s", Markdown: "# Memo", HTML: "<h1>Memo</h1>", PublishedAt: then}); err != nil {
 		t.Fatal(err)
 	}
 	put(origin, "lesson-1", "lesson", 1, "Texte **revu** à l’origine <script>alert(1)</script>")

@@ -18,7 +18,7 @@ func TestCopyObjectsPointToOrigin(t *testing.T) {
 	urls := content.URLs{Base: "https://copy.example", Username: "memo"}
 	o := objects{urls: urls, store: store}
 	then := time.Date(2020, 5, 3, 12, 0, 0, 0, time.UTC)
-	if _, err := store.AddRevision(ctx, storage.Revision{Title: "Memo", Summary: "s", Markdown: "# Memo", HTML: "<h1>Memo</h1>", PublishedAt: then}); err != nil {
+	if _, err := storagetest.AddRevision(ctx, store, storage.Revision{Title: "Memo", Summary: "s", Markdown: "# Memo", HTML: "<h1>Memo</h1>", PublishedAt: then}); err != nil {
 		t.Fatal(err)
 	}
 	imp := storage.Impulse{Slug: "lesson-1", Kind: "lesson", Position: 1, Markdown: "l", HTML: "<p>l</p>", PublishedAt: then, UpdatedAt: then}

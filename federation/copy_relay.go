@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/storage"
 )
@@ -70,12 +68,12 @@ func (c *Copy) relayOne(ctx context.Context, row storage.SignatureRelay, withdra
 	if err != nil {
 		return fmt.Errorf("encode relay of signature %d: %w", row.ID, err)
 	}
-	return c.cfg.Store.InTx(ctx, func(tx *sqlx.Tx) error {
-		ok, err := c.cfg.Store.MarkRelayedTx(ctx, tx, row.ID, withdraw)
+	return c.cfg.Store.InTx(ctx, func(tx *storage.Tx) error {
+		ok, err := tx.MarkRelayed(ctx, row.ID, withdraw)
 		if err != nil || !ok {
 			return err
 		}
-		return c.cfg.Store.InsertActivityTx(ctx, tx, storage.Activity{IRI: id, Type: typ, ObjectIRI: row.NoteIRI, Body: string(body)},
+		return tx.InsertActivity(ctx, storage.Activity{IRI: id, Type: typ, ObjectIRI: row.NoteIRI, Body: string(body)},
 			[]storage.Recipient{c.originRecipient()})
 	})
 }

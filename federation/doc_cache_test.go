@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation"
 	"github.com/memo-fediverse/memo/storage"
@@ -26,8 +24,8 @@ func TestMemoArticleCacheStaysLive(t *testing.T) {
 		}
 		add := func(id, kind string) {
 			t.Helper()
-			err := store.InTx(ctx, func(tx *sqlx.Tx) error {
-				_, err := store.AddInteractionTx(ctx, tx, storage.Interaction{
+			err := store.InTx(ctx, func(tx *storage.Tx) error {
+				_, err := tx.AddInteraction(ctx, storage.Interaction{
 					ActivityIRI: "https://remote.example/" + id, Kind: kind, ActorIRI: "https://remote.example/users/a", ObjectIRI: memo,
 				})
 				return err

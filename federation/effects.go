@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/microcosm-cc/bluemonday"
 
 	"github.com/memo-fediverse/memo/content"
@@ -89,10 +88,7 @@ func (in *Inbox) authorizeUndo(ctx context.Context, act *inbound.Activity) *refu
 		return &refusal{status: http.StatusForbidden, reason: fmt.Sprintf("Undo of an activity by %s, not by the actor", inner.Actor)}
 	}
 	undone := act.Object.IRI
-	var other string
-	err := in.cfg.Store.DB().GetContext(ctx, &other, in.cfg.Store.DB().Rebind(
-		`SELECT actor_iri FROM followers WHERE follow_iri = ? UNION ALL SELECT actor_iri FROM interactions WHERE activity_iri = ? UNION ALL SELECT actor_iri FROM inbox_activities WHERE iri = ? LIMIT 1`),
-		undone, undone, undone)
+	other, err := in.cfg.Store.SenderOf(ctx, undone)
 	if err == nil && other != act.Actor {
 		return &refusal{status: http.StatusForbidden, reason: fmt.Sprintf("Undo of %s, which %s sent, not the actor", undone, other)}
 	}
@@ -146,11 +142,11 @@ func keepsBody(typ string) bool {
 // both happen or neither, and a second worker finds nothing to do.
 func (in *Inbox) process(ctx context.Context, row storage.InboxActivity) error {
 	if !keepsBody(row.Type) {
-		return in.cfg.Store.InTx(ctx, func(tx *sqlx.Tx) error {
-			if ok, err := in.cfg.Store.ClaimInboxActivityTx(ctx, tx, row.IRI); err != nil || !ok {
+		return in.cfg.Store.InTx(ctx, func(tx *storage.Tx) error {
+			if ok, err := tx.ClaimInboxActivity(ctx, row.IRI); err != nil || !ok {
 				return err
 			}
-			return in.cfg.Store.SetInboxResultTx(ctx, tx, row.IRI, "ignored: type "+row.Type)
+			return tx.SetInboxResult(ctx, row.IRI, "ignored: type "+row.Type)
 		})
 	}
 	act, err := inbound.DecodeActivity([]byte(row.Body))
@@ -173,11 +169,11 @@ func (in *Inbox) process(ctx context.Context, row storage.InboxActivity) error {
 			return err
 		}
 		if refused != "" {
-			return in.cfg.Store.InTx(ctx, func(tx *sqlx.Tx) error {
-				if ok, err := in.cfg.Store.ClaimInboxActivityTx(ctx, tx, row.IRI); err != nil || !ok {
+			return in.cfg.Store.InTx(ctx, func(tx *storage.Tx) error {
+				if ok, err := tx.ClaimInboxActivity(ctx, row.IRI); err != nil || !ok {
 					return err
 				}
-				return in.cfg.Store.SetInboxResultTx(ctx, tx, row.IRI, "refused: "+refused)
+				return tx.SetInboxResult(ctx, row.IRI, "refused: "+refused)
 			})
 		}
 	}
@@ -199,8 +195,8 @@ func (in *Inbox) process(ctx context.Context, row storage.InboxActivity) error {
 			return err
 		}
 	}
-	return in.cfg.Store.InTx(ctx, func(tx *sqlx.Tx) error {
-		ok, err := in.cfg.Store.ClaimInboxActivityTx(ctx, tx, row.IRI)
+	return in.cfg.Store.InTx(ctx, func(tx *storage.Tx) error {
+		ok, err := tx.ClaimInboxActivity(ctx, row.IRI)
 		if err != nil || !ok {
 			return err
 		}
@@ -209,12 +205,11 @@ func (in *Inbox) process(ctx context.Context, row storage.InboxActivity) error {
 			return fmt.Errorf("%s %s: %w", act.Type, row.IRI, err)
 		}
 		in.log.Debug("inbox activity processed", "type", act.Type, "activity", row.IRI, "result", result)
-		return in.cfg.Store.SetInboxResultTx(ctx, tx, row.IRI, result)
+		return tx.SetInboxResult(ctx, row.IRI, result)
 	})
 }
 
-func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivity, act *inbound.Activity, cached storage.RemoteActor, ownReply bool, sig *signingInput, move *movedTo) (string, error) {
-	st := in.cfg.Store
+func (in *Inbox) apply(ctx context.Context, tx *storage.Tx, row storage.InboxActivity, act *inbound.Activity, cached storage.RemoteActor, ownReply bool, sig *signingInput, move *movedTo) (string, error) {
 	switch act.Type {
 	case "Follow":
 		return in.acceptFollow(ctx, tx, row, act, cached)
@@ -225,7 +220,7 @@ func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivi
 		if act.Type == "Announce" {
 			kind = storage.KindAnnounce
 		}
-		added, err := st.AddInteractionTx(ctx, tx, storage.Interaction{ActivityIRI: act.ID, Kind: kind, ActorIRI: act.Actor, ObjectIRI: act.ObjectIRI(), Visibility: interactionVisibility(act)})
+		added, err := tx.AddInteraction(ctx, storage.Interaction{ActivityIRI: act.ID, Kind: kind, ActorIRI: act.Actor, ObjectIRI: act.ObjectIRI(), Visibility: interactionVisibility(act)})
 		if err != nil {
 			return "", err
 		}
@@ -246,7 +241,7 @@ func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivi
 			author = note.AttributedTo // a forwarded reply, checked against its own server
 		}
 		// Every reply is in the thread (the replies collection), whether it signs or not.
-		added, err := st.AddInteractionTx(ctx, tx, storage.Interaction{
+		added, err := tx.AddInteraction(ctx, storage.Interaction{
 			ActivityIRI: act.ID, Kind: storage.KindReply, ActorIRI: author, ObjectIRI: note.InReplyTo,
 			NoteIRI: note.ID, Content: sanitize(note.Content), Visibility: replyVisibility(act, note, author, cached, sig),
 		})
@@ -257,16 +252,16 @@ func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivi
 	case "Delete":
 		obj := act.ObjectIRI()
 		if obj == act.Actor {
-			if err := st.MarkActorDeletedTx(ctx, tx, act.Actor); err != nil {
+			if err := tx.MarkActorDeleted(ctx, act.Actor); err != nil {
 				return "", err
 			}
-			erased, err := st.EraseSignatureTx(ctx, tx, act.Actor)
+			erased, err := tx.EraseSignature(ctx, act.Actor)
 			if err != nil {
 				return "", err
 			}
 			return fmt.Sprintf("actor deleted; signature erased: %v", erased), nil
 		}
-		removed, err := st.RemoveReplyTx(ctx, tx, obj, act.Actor)
+		removed, err := tx.RemoveReply(ctx, obj, act.Actor)
 		if err != nil {
 			return "", err
 		}
@@ -282,7 +277,7 @@ func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivi
 			if sig != nil && sig.refused != "" {
 				return "refused: " + sig.refused, nil
 			}
-			updated, err := st.UpdateReplyTx(ctx, tx, inner.ID, act.Actor, sanitize(inner.Content), replyVisibility(act, inner, act.Actor, cached, sig))
+			updated, err := tx.UpdateReply(ctx, inner.ID, act.Actor, sanitize(inner.Content), replyVisibility(act, inner, act.Actor, cached, sig))
 			if err != nil {
 				return "", err
 			}
@@ -303,7 +298,7 @@ func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivi
 			doc.Actor.KeyID, doc.Actor.PublicKeyPEM = cached.KeyID, cached.PublicKeyPEM
 		}
 		// A key taken by another actor meanwhile is found before anything is written: the refusal is the result.
-		if err := st.PutActorTx(ctx, tx, doc.Actor); errors.Is(err, storage.ErrKeyTaken) {
+		if err := tx.PutActor(ctx, doc.Actor); errors.Is(err, storage.ErrKeyTaken) {
 			return "refused: " + err.Error(), nil
 		} else if err != nil {
 			return "", err
@@ -317,7 +312,7 @@ func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivi
 		if act.ObjectIRI() != in.cfg.URLs.Actor() {
 			return "ignored: block of someone else", nil
 		}
-		removed, err := st.RemoveFollowerTx(ctx, tx, act.Actor, "")
+		removed, err := tx.RemoveFollower(ctx, act.Actor, "")
 		if err != nil {
 			return "", err
 		}
@@ -326,11 +321,11 @@ func (in *Inbox) apply(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivi
 	return "ignored: type " + act.Type, nil
 }
 
-func (in *Inbox) acceptFollow(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivity, act *inbound.Activity, follower storage.RemoteActor) (string, error) {
+func (in *Inbox) acceptFollow(ctx context.Context, tx *storage.Tx, row storage.InboxActivity, act *inbound.Activity, follower storage.RemoteActor) (string, error) {
 	if follower.Inbox == "" {
 		return "ignored: follower has no inbox", nil
 	}
-	if err := in.cfg.Store.AddFollowerTx(ctx, tx, storage.Follower{
+	if err := tx.AddFollower(ctx, storage.Follower{
 		ActorIRI: act.Actor, FollowIRI: act.ID, Inbox: follower.Inbox, SharedInbox: follower.SharedInbox, Domain: follower.Domain,
 	}); err != nil {
 		return "", err
@@ -347,7 +342,7 @@ func (in *Inbox) acceptFollow(ctx context.Context, tx *sqlx.Tx, row storage.Inbo
 	if err != nil {
 		return "", fmt.Errorf("encode Accept: %w", err)
 	}
-	if err := in.cfg.Store.InsertActivityTx(ctx, tx, storage.Activity{
+	if err := tx.InsertActivity(ctx, storage.Activity{
 		IRI: accept, Type: "Accept", ObjectIRI: act.ID, Body: string(body),
 	}, []storage.Recipient{{Inbox: follower.Inbox, Domain: follower.Domain}}); err != nil {
 		return "", err
@@ -362,8 +357,7 @@ func acceptNumber(followIRI string) int64 {
 	return int64(binary.BigEndian.Uint64(sum[:8]) >> 11) // 53 bits: exact in JSON numbers everywhere
 }
 
-func (in *Inbox) undo(ctx context.Context, tx *sqlx.Tx, act *inbound.Activity) (string, error) {
-	st := in.cfg.Store
+func (in *Inbox) undo(ctx context.Context, tx *storage.Tx, act *inbound.Activity) (string, error) {
 	inner := act.Object.Inline
 	undone := act.Object.IRI
 	typ := ""
@@ -379,7 +373,7 @@ func (in *Inbox) undo(ctx context.Context, tx *sqlx.Tx, act *inbound.Activity) (
 		if typ == "" {
 			followIRI = undone
 		}
-		removed, err := st.RemoveFollowerTx(ctx, tx, act.Actor, followIRI)
+		removed, err := tx.RemoveFollower(ctx, act.Actor, followIRI)
 		if err != nil {
 			return "", err
 		}
@@ -394,12 +388,12 @@ func (in *Inbox) undo(ctx context.Context, tx *sqlx.Tx, act *inbound.Activity) (
 		} else if typ == "Announce" {
 			kinds = kinds[1:]
 		}
-		removed, err := st.RemoveInteractionTx(ctx, tx, undone, act.Actor, kinds...)
+		removed, err := tx.RemoveInteraction(ctx, undone, act.Actor, kinds...)
 		if err != nil {
 			return "", err
 		}
 		if !removed && inner != nil && inner.ObjectIRI() != "" {
-			n, err := st.RemoveInteractionsLikeTx(ctx, tx, act.Actor, kinds[0], inner.ObjectIRI())
+			n, err := tx.RemoveInteractionsLike(ctx, act.Actor, kinds[0], inner.ObjectIRI())
 			if err != nil {
 				return "", err
 			}
@@ -444,7 +438,7 @@ var replyPolicy = bluemonday.UGCPolicy()
 func sanitize(html string) string { return replyPolicy.Sanitize(html) }
 
 // withSigning applies what the signing rules decided about a reply (nil: nothing to decide) and adds it to result.
-func (in *Inbox) withSigning(ctx context.Context, tx *sqlx.Tx, act *inbound.Activity, sig *signingInput, result string) (string, error) {
+func (in *Inbox) withSigning(ctx context.Context, tx *storage.Tx, act *inbound.Activity, sig *signingInput, result string) (string, error) {
 	if sig == nil {
 		return result, nil
 	}
@@ -523,7 +517,7 @@ func actorKeyProblem(actor string, raw []byte) string {
 
 // storeReport keeps a Flag (another instance's moderators reporting our actor or objects) for the admin, clipped
 // and capped per host (storage.AddReportTx), then drops the activity's body: the report holds what it said.
-func (in *Inbox) storeReport(ctx context.Context, tx *sqlx.Tx, row storage.InboxActivity) (string, error) {
+func (in *Inbox) storeReport(ctx context.Context, tx *storage.Tx, row storage.InboxActivity) (string, error) {
 	var flag struct {
 		Object  json.RawMessage `json:"object"`
 		Content json.RawMessage `json:"content"`
@@ -533,14 +527,14 @@ func (in *Inbox) storeReport(ctx context.Context, tx *sqlx.Tx, row storage.Inbox
 	}
 	var comment string
 	_ = json.Unmarshal(flag.Content, &comment) // a comment that is not a string is no comment
-	added, err := in.cfg.Store.AddReportTx(ctx, tx, storage.Report{
+	added, err := tx.AddReport(ctx, storage.Report{
 		ActivityIRI: row.IRI, ActorIRI: row.ActorIRI, Domain: fetch.Host(row.ActorIRI),
 		Objects: flagObjects(flag.Object), Comment: comment,
 	})
 	if err != nil {
 		return "", err
 	}
-	if err := in.cfg.Store.ClearInboxBodyTx(ctx, tx, row.IRI); err != nil {
+	if err := tx.ClearInboxBody(ctx, row.IRI); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("report stored: %v", added), nil

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/federation/fetch"
 	"github.com/memo-fediverse/memo/federation/inbound"
 	"github.com/memo-fediverse/memo/federation/signing"
@@ -52,10 +50,7 @@ func (in *Inbox) authorizeMove(ctx context.Context, act *inbound.Activity) *refu
 
 // movesSomething tells whether the account follows us or has a signature.
 func (in *Inbox) movesSomething(ctx context.Context, actor string) (bool, error) {
-	var n int
-	err := in.cfg.Store.DB().GetContext(ctx, &n, in.cfg.Store.DB().Rebind(
-		`SELECT (SELECT COUNT(*) FROM followers WHERE actor_iri = ?) + (SELECT COUNT(*) FROM signatures WHERE actor_iri = ?)`), actor, actor)
-	return n > 0, err
+	return in.cfg.Store.FollowsOrSigned(ctx, actor)
 }
 
 // checkMoveTarget fetches the Move's target from its own host (the safe client, document rules, nothing cached) and
@@ -145,21 +140,21 @@ func transient(err error) bool {
 }
 
 // applyMove replaces the follower and carries the signature over, in the effects' transaction.
-func (in *Inbox) applyMove(ctx context.Context, tx *sqlx.Tx, act *inbound.Activity, m *movedTo) (string, error) {
+func (in *Inbox) applyMove(ctx context.Context, tx *storage.Tx, act *inbound.Activity, m *movedTo) (string, error) {
 	if m == nil {
 		return "ignored: Move of an account that neither follows nor signed", nil
 	}
 	if m.refused != "" {
 		return "refused: " + m.refused, nil
 	}
-	st, old, to := in.cfg.Store, act.Actor, m.target
+	old, to := act.Actor, m.target
 	result := ""
-	removed, err := st.RemoveFollowerTx(ctx, tx, old, "")
+	removed, err := tx.RemoveFollower(ctx, old, "")
 	if err != nil {
 		return "", err
 	}
 	if removed && to.Inbox != "" {
-		if err := st.AddFollowerTx(ctx, tx, storage.Follower{
+		if err := tx.AddFollower(ctx, storage.Follower{
 			ActorIRI: to.IRI, FollowIRI: act.ID, Inbox: to.Inbox, SharedInbox: to.SharedInbox, Domain: to.Domain,
 		}); err != nil {
 			return "", err
@@ -172,7 +167,7 @@ func (in *Inbox) applyMove(ctx context.Context, tx *sqlx.Tx, act *inbound.Activi
 	if err != nil {
 		return "", err
 	}
-	moved, err := st.MoveSignatureTx(ctx, tx, old, row)
+	moved, err := tx.MoveSignature(ctx, old, row)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 	case errors.Is(err, storage.ErrTargetSigned) && moved.Withdrawn != 0:

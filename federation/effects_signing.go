@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/federation/fetch"
 	"github.com/memo-fediverse/memo/federation/inbound"
 	"github.com/memo-fediverse/memo/federation/signing"
@@ -193,14 +191,13 @@ func (in *Inbox) checkForwarded(ctx context.Context, act *inbound.Activity) *ref
 
 // applySigning stores what prepareSigning decided, in the effects' transaction. It returns a description for the
 // inbox result, or "" when the reply is only a comment.
-func (in *Inbox) applySigning(ctx context.Context, tx *sqlx.Tx, act *inbound.Activity, s *signingInput) (string, error) {
-	st := in.cfg.Store
+func (in *Inbox) applySigning(ctx context.Context, tx *storage.Tx, act *inbound.Activity, s *signingInput) (string, error) {
 	d := s.decision
 	if !d.Result.Signature {
 		if act.Type != "Update" {
 			return "", nil
 		}
-		id, err := st.WithdrawSignatureTx(ctx, tx, act.Actor, act.Object.Inline.ID)
+		id, err := tx.WithdrawSignature(ctx, act.Actor, act.Object.Inline.ID)
 		if errors.Is(err, storage.ErrNotFound) {
 			return "", nil
 		}
@@ -210,7 +207,7 @@ func (in *Inbox) applySigning(ctx context.Context, tx *sqlx.Tx, act *inbound.Act
 		return fmt.Sprintf("signature %d withdrawn (phrase removed)", id), nil
 	}
 	row := d.Record.Row(s.signer.Type, s.evidence)
-	id, err := st.AddSignatureTx(ctx, tx, row)
+	id, err := tx.AddSignature(ctx, row)
 	if errors.Is(err, storage.ErrAlreadySigned) {
 		return "", nil
 	}
@@ -228,8 +225,8 @@ func (in *Inbox) applySigning(ctx context.Context, tx *sqlx.Tx, act *inbound.Act
 }
 
 // withdrawBy withdraws the signature a deleted reply carried, if any.
-func (in *Inbox) withdrawBy(ctx context.Context, tx *sqlx.Tx, actorIRI, noteIRI string) (string, error) {
-	id, err := in.cfg.Store.WithdrawSignatureTx(ctx, tx, actorIRI, noteIRI)
+func (in *Inbox) withdrawBy(ctx context.Context, tx *storage.Tx, actorIRI, noteIRI string) (string, error) {
+	id, err := tx.WithdrawSignature(ctx, actorIRI, noteIRI)
 	if errors.Is(err, storage.ErrNotFound) {
 		return "", nil
 	}
@@ -240,13 +237,13 @@ func (in *Inbox) withdrawBy(ctx context.Context, tx *sqlx.Tx, actorIRI, noteIRI 
 }
 
 // queueAcknowledgement stores the memo actor's reply to a signer and its delivery to the signer's inbox.
-func (in *Inbox) queueAcknowledgement(ctx context.Context, tx *sqlx.Tx, g storage.Signature, signer storage.RemoteActor) error {
+func (in *Inbox) queueAcknowledgement(ctx context.Context, tx *storage.Tx, g storage.Signature, signer storage.RemoteActor) error {
 	n, err := signing.Acknowledgement(in.cfg.URLs, g)
 	if err != nil {
 		return err
 	}
 	n.PublishedAt = in.cfg.Store.Now()
-	if _, err := in.cfg.Store.InsertNoteTx(ctx, tx, n); err != nil {
+	if _, err := tx.InsertNote(ctx, n); err != nil {
 		return err
 	}
 	o := objects{urls: in.cfg.URLs, store: in.cfg.Store}
@@ -266,7 +263,7 @@ func (in *Inbox) queueAcknowledgement(ctx context.Context, tx *sqlx.Tx, g storag
 	if inbox == "" {
 		return nil // nowhere to send it; the signature stands anyway
 	}
-	return in.cfg.Store.InsertActivityTx(ctx, tx, storage.Activity{
+	return tx.InsertActivity(ctx, storage.Activity{
 		IRI: id, Type: "Create", ObjectIRI: in.cfg.URLs.Note(n.Slug), Body: strings.TrimSuffix(string(body), "\n"),
 		PublishedAt: n.PublishedAt,
 	}, []storage.Recipient{{Inbox: inbox, Domain: signer.Domain}})

@@ -168,7 +168,7 @@ func TestForwardedNoteServedElsewhereRefused(t *testing.T) {
 				sameState(t, c.name, before, h.signingState())
 			})
 		}
-		if n, err := store.SignatureTotal(context.Background()); err != nil || n != 0 {
+		if n, err := signatureTotal(context.Background(), store); err != nil || n != 0 {
 			t.Fatalf("signatures after the refusals: %d, %v", n, err)
 		}
 

@@ -18,8 +18,6 @@ import (
 
 	"github.com/memo-fediverse/memo/federation/metrics"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/clientaddr"
 	"github.com/memo-fediverse/memo/federation/fetch"
@@ -510,11 +508,11 @@ func (in *Inbox) ProcessPending(ctx context.Context) (int, error) {
 				if in.failed(row.IRI) < maxEffectAttempts {
 					continue
 				}
-				err := in.cfg.Store.InTx(ctx, func(tx *sqlx.Tx) error {
-					if ok, err := in.cfg.Store.ClaimInboxActivityTx(ctx, tx, row.IRI); err != nil || !ok {
+				err := in.cfg.Store.InTx(ctx, func(tx *storage.Tx) error {
+					if ok, err := tx.ClaimInboxActivity(ctx, row.IRI); err != nil || !ok {
 						return err
 					}
-					return in.cfg.Store.SetInboxResultTx(ctx, tx, row.IRI, "failed: "+perr.Error())
+					return tx.SetInboxResult(ctx, row.IRI, "failed: "+perr.Error())
 				})
 				if err != nil {
 					return done, err

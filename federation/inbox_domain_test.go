@@ -29,10 +29,10 @@ func TestInboxActivityClearsFailingDomain(t *testing.T) {
 			}
 		}
 		mustAccept(t, a.Post(t, h.sharedInbox(), a.Shape(t, fedtest.Fixture(t, "mastodon/like.json"), fedtest.Target{Object: h.urls.Memo()}), fedtest.SignOptions{Style: fedtest.Mastodon}))
-		if _, err := store.DomainStatus(ctx, inst.Host); !errors.Is(err, storage.ErrNotFound) {
+		if _, err := storagetest.DomainStatus(ctx, store, inst.Host); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("the sender's domain still has a failure record: %v", err)
 		}
-		if _, err := store.DomainStatus(ctx, other); err != nil {
+		if _, err := storagetest.DomainStatus(ctx, store, other); err != nil {
 			t.Fatalf("another domain's record was cleared too: %v", err)
 		}
 	})

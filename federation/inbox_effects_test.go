@@ -111,14 +111,14 @@ func (h *inboxHarness) runImplementation(t *testing.T, f implFixtures) {
 		act := a.Shape(t, fix(c.do), fedtest.Target{Object: memo})
 		h.send(t, a, style, act)
 		h.send(t, a, style, act) // replay
-		if n, err := h.store.CountInteractions(ctx, memo, c.kind); err != nil || n != 1 {
+		if n, err := storagetest.CountInteractions(ctx, h.store, memo, c.kind); err != nil || n != 1 {
 			t.Fatalf("%s count after %s: %d, want 1 (err %v)", c.kind, c.do, n, err)
 		}
 		if c.undo == "" {
 			continue
 		}
 		h.send(t, a, style, a.Shape(t, fix(c.undo), fedtest.Target{Undone: act}))
-		if n, err := h.store.CountInteractions(ctx, memo, c.kind); err != nil || n != 0 {
+		if n, err := storagetest.CountInteractions(ctx, h.store, memo, c.kind); err != nil || n != 0 {
 			t.Fatalf("%s count after %s: %d, want 0 (err %v)", c.kind, c.undo, n, err)
 		}
 	}
@@ -155,7 +155,7 @@ func (h *inboxHarness) runImplementation(t *testing.T, f implFixtures) {
 		}
 		if f.deleteNote != "" {
 			h.send(t, a, style, a.Shape(t, fix(f.deleteNote), fedtest.Target{Object: reply.NoteIRI}))
-			if n, err := h.store.CountInteractions(ctx, memo, storage.KindReply); err != nil || n != 0 {
+			if n, err := storagetest.CountInteractions(ctx, h.store, memo, storage.KindReply); err != nil || n != 0 {
 				t.Errorf("replies after Delete: %d, want 0 (err %v)", n, err)
 			}
 		}

@@ -53,7 +53,7 @@ func TestInboxSignatureForms(t *testing.T) {
 			t.Errorf("%d key fetches, want %d (one refused unsigned, then one signed per actor, then the cache)", len(gets), len(opts)+1)
 		}
 		h.process()
-		if n, err := store.CountInteractions(context.Background(), h.urls.Memo(), storage.KindLike); err != nil || n != len(opts) {
+		if n, err := storagetest.CountInteractions(context.Background(), store, h.urls.Memo(), storage.KindLike); err != nil || n != len(opts) {
 			t.Errorf("likes: %d, want %d (err %v)", n, len(opts), err)
 		}
 	})

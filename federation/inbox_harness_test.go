@@ -15,6 +15,7 @@ import (
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/fetch"
 	"github.com/memo-fediverse/memo/storage"
+	"github.com/memo-fediverse/memo/storage/storagetest"
 )
 
 var (
@@ -73,7 +74,7 @@ func newInboxHarness(t *testing.T, store *storage.Store, o inboxHarnessOpts) *in
 	t.Cleanup(srv.Close)
 
 	ctx := context.Background()
-	if _, err := store.AddRevision(ctx, storage.Revision{Title: "Memo", Summary: "s", Markdown: "m", HTML: "<p>m</p>"}); err != nil {
+	if _, err := storagetest.AddRevision(ctx, store, storage.Revision{Title: "Memo", Summary: "s", Markdown: "m", HTML: "<p>m</p>"}); err != nil {
 		t.Fatalf("seed revision: %v", err)
 	}
 	now := time.Now()

@@ -84,10 +84,10 @@ func TestMove(t *testing.T) {
 			if !strings.HasPrefix(g.Handle, "@alice2@") || g.Domain != nu.Host {
 				t.Errorf("carried signature shows %s on %s, want the new account", g.Handle, g.Domain)
 			}
-			if _, err := store.SignatureByActor(ctx, alice.IRI); err == nil {
+			if _, err := storagetest.SignatureByActor(ctx, store, alice.IRI); err == nil {
 				t.Errorf("the old account still has a signature row")
 			}
-			if n, err := store.SignatureTotal(ctx); err != nil || n != 1 {
+			if n, err := signatureTotal(ctx, store); err != nil || n != 1 {
 				t.Errorf("signatures: %d (%v), want 1", n, err)
 			}
 			// The re-check reads the note as the old account's and the new account as the signer: it stands.

@@ -133,7 +133,7 @@ func TestCreateByReference(t *testing.T) {
 		b, _ = json.Marshal(noteOf(alice, upload, h.urls.Memo(), "<p>Je signe</p>", publicTo(alice)))
 		home.ServeAs(strings.TrimPrefix(upload, home.Base), "application/json", b)
 		refused("note served as JSON", activityOf(t, alice, "Create", upload), "want application/activity+json")
-		if n, err := store.SignatureTotal(ctx); err != nil || n != 3 {
+		if n, err := signatureTotal(ctx, store); err != nil || n != 3 {
 			t.Errorf("signatures: %d (%v), want the 3 genuine ones", n, err)
 		}
 

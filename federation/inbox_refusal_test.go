@@ -71,7 +71,7 @@ func TestInboxRefusals(t *testing.T) {
 		// Blocked domain.
 		blocked := fedtest.NewInstance(t, "blocked")
 		dave := blocked.NewActor("dave")
-		if err := store.AddBlock(context.Background(), storage.BlockDomain, blocked.Host, "spam"); err != nil {
+		if _, err := store.BlockAndHide(context.Background(), storage.BlockDomain, blocked.Host, "spam"); err != nil {
 			t.Fatal(err)
 		}
 

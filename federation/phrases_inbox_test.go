@@ -27,7 +27,7 @@ func TestCustomPhraseSignsAndIsAdvertised(t *testing.T) {
 		if g := h.signatureOf(t, alice); !g.Standing() || !g.Listed() {
 			t.Errorf("alice's reply with the configured phrase = %+v, want a listed signature", g)
 		}
-		if _, err := store.SignatureByActor(ctx, bob.IRI); !errors.Is(err, storage.ErrNotFound) {
+		if _, err := storagetest.SignatureByActor(ctx, store, bob.IRI); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("the default phrase signed although the phrases were replaced (err %v)", err)
 		}
 

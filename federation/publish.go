@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/storage"
 )
@@ -110,13 +108,13 @@ func PublishRevision(ctx context.Context, store *storage.Store, urls content.URL
 		Changelog: changelog, PublishedAt: now,
 	}
 	var number int
-	err = store.InTx(ctx, func(tx *sqlx.Tx) error {
-		n, err := store.AddRevisionTx(ctx, tx, rev)
+	err = store.InTx(ctx, func(tx *storage.Tx) error {
+		n, err := tx.AddRevision(ctx, rev)
 		if err != nil {
 			return err
 		}
 		number, rev.Number = n, n
-		recipients, err := store.FollowerRecipientsTx(ctx, tx)
+		recipients, err := tx.FollowerRecipients(ctx)
 		if err != nil {
 			return err
 		}
@@ -129,12 +127,12 @@ func PublishRevision(ctx context.Context, store *storage.Store, urls content.URL
 		if err != nil {
 			return err
 		}
-		if err := store.InsertActivityTx(ctx, tx, update, recipients); err != nil {
+		if err := tx.InsertActivity(ctx, update, recipients); err != nil {
 			return err
 		}
 
 		announce := revisionNote(urls, rev, now)
-		if _, err := store.InsertNoteTx(ctx, tx, announce); err != nil {
+		if _, err := tx.InsertNote(ctx, announce); err != nil {
 			return err
 		}
 		announce.Tags = "[]"
@@ -146,7 +144,7 @@ func PublishRevision(ctx context.Context, store *storage.Store, urls content.URL
 		if err != nil {
 			return err
 		}
-		return store.InsertActivityTx(ctx, tx, create, recipients)
+		return tx.InsertActivity(ctx, create, recipients)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("publish revision: %w", err)

@@ -34,7 +34,7 @@ func TestRFC9421SignedReplies(t *testing.T) {
 			{erin, fedtest.SignOptions{Style: fedtest.RFC9421, Ed25519: true, Alg: sigs.AlgEd25519}},
 		}
 		for _, c := range cases {
-			before, err := store.SignatureTotal(ctx)
+			before, err := signatureTotal(ctx, store)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -42,7 +42,7 @@ func TestRFC9421SignedReplies(t *testing.T) {
 			resp := c.a.Post(t, h.sharedInbox(), body, c.opts)
 			mustStatus(t, resp, http.StatusAccepted)
 			h.process()
-			if after, err := store.SignatureTotal(ctx); err != nil || after != before+1 {
+			if after, err := signatureTotal(ctx, store); err != nil || after != before+1 {
 				t.Fatalf("%s: signatures %d then %d (%v), want one more", c.a.Username, before, after, err)
 			}
 			g := h.signatureOf(t, c.a)

@@ -87,7 +87,7 @@ func TestInboxSignatureHeaderVariants(t *testing.T) {
 				sameState(t, v.name, before, h.signingState())
 			})
 		}
-		if n, err := store.SignatureTotal(ctx); err != nil || n != 0 {
+		if n, err := signatureTotal(ctx, store); err != nil || n != 0 {
 			t.Fatalf("signatures after the forgeries: %d (%v), want 0", n, err)
 		}
 		if _, err := store.Actor(ctx, alice.IRI); err == nil {

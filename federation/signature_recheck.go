@@ -375,10 +375,11 @@ func (rc *SignatureRecheck) maxPerTick(tick time.Duration) int {
 func (rc *SignatureRecheck) Tick(ctx context.Context, now time.Time, tick time.Duration) (RecheckReport, error) {
 	rc.init()
 	var rep RecheckReport
-	n, err := rc.Store.CountStandingSignatures(ctx)
+	counts, err := rc.Store.CountSignatures(ctx)
 	if err != nil {
 		return rep, err
 	}
+	n := counts.Total()
 	elapsed := tick
 	if !rc.lastTick.IsZero() {
 		elapsed = min(now.Sub(rc.lastTick), time.Hour) // a suspended process does not bank hours of work

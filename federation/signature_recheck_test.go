@@ -382,7 +382,7 @@ func TestRecheckScheduleOrderAndRate(t *testing.T) {
 		if _, err := store.RecordDomainFailure(ctx, one.Host, "down", clk.Now(), storage.DomainRule{MinFailures: 1, Probe: time.Hour}); err != nil {
 			t.Fatal(err)
 		}
-		if d, err := store.DomainStatus(ctx, one.Host); err != nil || !d.Unavailable() {
+		if d, err := storagetest.DomainStatus(ctx, store, one.Host); err != nil || !d.Unavailable() {
 			t.Fatalf("domain one: %+v, %v; want unavailable", d, err)
 		}
 		at := t0.Add(30 * time.Minute) // a to e all due now, a the longest

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -29,7 +27,11 @@ func seedManySignatures(b *testing.B, s *storage.Store, n int) int64 {
 	ctx := context.Background()
 	const batch = 500
 	row := `(?, 'Person', ?, ?, ?, '', ?, 'https://memo.example/memo', 'je signe', 1, ?, 'active', '', ?, ?, ?)`
-	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+	tx, err := s.DB().BeginTxx(ctx, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	err = func() error {
 		for start := 0; start < n; start += batch {
 			end := min(start+batch, n)
 			var args []any
@@ -55,9 +57,10 @@ func seedManySignatures(b *testing.B, s *storage.Store, n int) int64 {
 				return fmt.Errorf("seed rows %d-%d: %w", start, end, err)
 			}
 		}
-		return nil
-	})
+		return tx.Commit()
+	}()
 	if err != nil {
+		tx.Rollback()
 		b.Fatal(err)
 	}
 	if _, err := s.DB().ExecContext(ctx, `ANALYZE`); err != nil {

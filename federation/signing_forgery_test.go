@@ -69,7 +69,7 @@ func TestSigningForgeries(t *testing.T) {
 		blocked.AddDocument(strings.TrimPrefix(beaNote["id"].(string), blocked.Base), beaServed)
 		refused("blocked domain, forwarded", relay, activityOf(t, relay, "Create", beaNote), fedtest.SignOptions{}, "blocked")
 
-		if n, err := store.SignatureTotal(ctx); err != nil || n != 0 {
+		if n, err := signatureTotal(ctx, store); err != nil || n != 0 {
 			t.Fatalf("signatures after the forgeries: %d (%v), want 0", n, err)
 		}
 

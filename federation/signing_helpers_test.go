@@ -11,6 +11,7 @@ import (
 	"github.com/memo-fediverse/memo/federation/delivery"
 	"github.com/memo-fediverse/memo/federation/fedtest"
 	"github.com/memo-fediverse/memo/storage"
+	"github.com/memo-fediverse/memo/storage/storagetest"
 )
 
 // Helpers of the signing tests: replies built the way each implementation shapes them, and the state they leave.
@@ -110,7 +111,7 @@ func sameState(t *testing.T, what string, before, after map[string]int) {
 // signatureOf returns a's signature row, failing the test when there is none.
 func (h *inboxHarness) signatureOf(t *testing.T, a *fedtest.Actor) storage.Signature {
 	t.Helper()
-	g, err := h.store.SignatureByActor(context.Background(), a.IRI)
+	g, err := storagetest.SignatureByActor(context.Background(), h.store, a.IRI)
 	if err != nil {
 		t.Fatalf("signature of %s: %v", a.IRI, err)
 	}
@@ -146,4 +147,10 @@ func mustStatus(t *testing.T, resp *fedtest.Response, want int) {
 	if resp.Status != want {
 		t.Fatalf("status %d (%s), want %d", resp.Status, strings.TrimSpace(resp.Body), want)
 	}
+}
+
+// signatureTotal is the number of standing signatures, the total every collection announces.
+func signatureTotal(ctx context.Context, s *storage.Store) (int, error) {
+	c, err := s.CountSignatures(ctx)
+	return c.Total(), err
 }

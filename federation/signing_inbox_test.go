@@ -42,7 +42,7 @@ func TestSignByReplyEachImplementation(t *testing.T) {
 					}
 				}
 				style := fedtest.StyleFor(shape.impl)
-				before, err := store.SignatureTotal(ctx)
+				before, err := signatureTotal(ctx, store)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -56,7 +56,7 @@ func TestSignByReplyEachImplementation(t *testing.T) {
 				comment, _ := shapedReply(t, carol, shape.fixture, shape.bareNote, h.urls.Note("how-to-sign"), "<p>je ne signe pas</p>", publicTo(carol))
 				h.send(t, carol, style, comment)
 
-				after, err := store.SignatureTotal(ctx)
+				after, err := signatureTotal(ctx, store)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -81,7 +81,7 @@ func TestSignByReplyEachImplementation(t *testing.T) {
 				if gd := h.signatureOf(t, dana); gd.Listed() || !gd.Standing() || gd.Visibility != "followers" || gd.Revision != 1 {
 					t.Errorf("dana's signature = %+v, want a standing followers-only one on revision 1", gd)
 				}
-				if _, err := store.SignatureByActor(ctx, carol.IRI); !errors.Is(err, storage.ErrNotFound) {
+				if _, err := storagetest.SignatureByActor(ctx, store, carol.IRI); !errors.Is(err, storage.ErrNotFound) {
 					t.Errorf("carol's negated reply made a signature (err %v)", err)
 				}
 				if n := h.count(`SELECT COUNT(*) FROM interactions WHERE kind = 'reply' AND actor_iri = ?`, carol.IRI); n != 1 {
@@ -200,7 +200,7 @@ func TestSigningLifecycle(t *testing.T) {
 		alice, carol := inst.NewActor("alice"), inst.NewActor("carol")
 		total := func() int {
 			t.Helper()
-			n, err := store.SignatureTotal(ctx)
+			n, err := signatureTotal(ctx, store)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -261,7 +261,7 @@ func TestSigningLifecycle(t *testing.T) {
 
 		// Delete of the actor erases the row.
 		h.send(t, alice, fedtest.Mastodon, activityOf(t, alice, "Delete", alice.IRI))
-		if _, err := store.SignatureByActor(ctx, alice.IRI); !errors.Is(err, storage.ErrNotFound) {
+		if _, err := storagetest.SignatureByActor(ctx, store, alice.IRI); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("after Delete of the actor: err %v, want the row erased", err)
 		}
 		if total() != 0 {
@@ -284,7 +284,7 @@ func TestSigningSettings(t *testing.T) {
 		if g := h.signatureOf(t, alice); !g.Standing() {
 			t.Errorf("alice's signature with the configured phrase = %+v", g)
 		}
-		if _, err := store.SignatureByActor(context.Background(), bob.IRI); !errors.Is(err, storage.ErrNotFound) {
+		if _, err := storagetest.SignatureByActor(context.Background(), store, bob.IRI); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("a default phrase signed although the phrases were replaced (err %v)", err)
 		}
 		if n := h.acksTo(alice.Inbox); n != 0 {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // Activity is an outgoing activity as stored: its exact JSON body is what every delivery sends.
@@ -28,14 +26,14 @@ type Recipient struct {
 
 const activityCols = `id, iri, type, object_iri, body, in_outbox, published_at`
 
-// InsertActivityTx stores an outgoing activity and one pending delivery per recipient, in the caller's
+// InsertActivity stores an outgoing activity and one pending delivery per recipient, in the caller's
 // transaction, so that nothing is sent that was not stored and nothing stored is forgotten (transactional outbox).
 // Recipients are deduplicated by inbox. An activity whose IRI exists already is left as it is (idempotent).
-func (s *Store) InsertActivityTx(ctx context.Context, tx *sqlx.Tx, a Activity, recipients []Recipient) error {
+func (t *Tx) InsertActivity(ctx context.Context, a Activity, recipients []Recipient) error {
 	if a.PublishedAt.IsZero() {
-		a.PublishedAt = s.now()
+		a.PublishedAt = t.s.now()
 	}
-	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO activities (iri, type, object_iri, body, in_outbox, published_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (iri) DO NOTHING`),
+	res, err := t.tx.ExecContext(ctx, t.tx.Rebind(`INSERT INTO activities (iri, type, object_iri, body, in_outbox, published_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (iri) DO NOTHING`),
 		a.IRI, a.Type, a.ObjectIRI, a.Body, a.InOutbox, ms(a.PublishedAt))
 	if err != nil {
 		return fmt.Errorf("insert activity %s: %w", a.IRI, err)
@@ -43,14 +41,14 @@ func (s *Store) InsertActivityTx(ctx context.Context, tx *sqlx.Tx, a Activity, r
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
-	now := ms(s.now())
+	now := ms(t.s.now())
 	seen := map[string]bool{}
 	for _, r := range recipients {
 		if r.Inbox == "" || seen[r.Inbox] {
 			continue
 		}
 		seen[r.Inbox] = true
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO deliveries (activity_iri, inbox, domain, state, attempts, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?) ON CONFLICT (activity_iri, inbox) DO NOTHING`),
+		if _, err := t.tx.ExecContext(ctx, t.tx.Rebind(`INSERT INTO deliveries (activity_iri, inbox, domain, state, attempts, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?) ON CONFLICT (activity_iri, inbox) DO NOTHING`),
 			a.IRI, r.Inbox, r.Domain, now, now, now); err != nil {
 			return fmt.Errorf("enqueue delivery of %s to %s: %w", a.IRI, r.Inbox, err)
 		}
@@ -58,13 +56,10 @@ func (s *Store) InsertActivityTx(ctx context.Context, tx *sqlx.Tx, a Activity, r
 	return nil
 }
 
-// InsertActivity is InsertActivityTx in a transaction of its own.
+// InsertActivity is Tx.InsertActivity in a transaction of its own.
 func (s *Store) InsertActivity(ctx context.Context, a Activity, recipients []Recipient) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error { return s.InsertActivityTx(ctx, tx, a, recipients) })
+	return s.InTx(ctx, func(t *Tx) error { return t.InsertActivity(ctx, a, recipients) })
 }
-
-// InTx runs fn in one transaction (committed when fn returns nil), for callers that store several things at once.
-func (s *Store) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error { return s.inTx(ctx, fn) }
 
 // ActivityByIRI returns one stored outgoing activity.
 func (s *Store) ActivityByIRI(ctx context.Context, iri string) (Activity, error) {

@@ -40,21 +40,21 @@ const actorCols = `iri, type, username, domain, display_name, url, inbox, shared
 // PutActor inserts or refreshes a cached actor. A fresh copy clears any earlier deletion mark: the server served it
 // again, so it exists.
 func (s *Store) PutActor(ctx context.Context, a RemoteActor) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error { return s.PutActorTx(ctx, tx, a) })
+	return s.InTx(ctx, func(t *Tx) error { return t.PutActor(ctx, a) })
 }
 
 // ErrKeyTaken means an actor names as its key a key id that another cached actor holds: one row per key id, and
 // the key's legitimate owner keeps it (see keyHolder).
 var ErrKeyTaken = errors.New("key id belongs to another actor")
 
-// PutActorTx is PutActor in the caller's transaction. A key id held by another actor is refused (ErrKeyTaken)
+// PutActor is Store.PutActor in the caller's transaction. A key id held by another actor is refused (ErrKeyTaken)
 // and nothing is stored, unless the other actor's claim is the weaker one, which then loses the key.
-func (s *Store) PutActorTx(ctx context.Context, tx *sqlx.Tx, a RemoteActor) error {
+func (t *Tx) PutActor(ctx context.Context, a RemoteActor) error {
 	if a.FetchedAt.IsZero() {
-		a.FetchedAt = s.now()
+		a.FetchedAt = t.s.now()
 	}
 	if a.KeyID != "" {
-		holder, weaker, err := s.keyHolder(ctx, tx, a.IRI, a.KeyID)
+		holder, weaker, err := t.s.keyHolder(ctx, t.tx, a.IRI, a.KeyID)
 		if err != nil {
 			return err
 		}
@@ -62,12 +62,12 @@ func (s *Store) PutActorTx(ctx context.Context, tx *sqlx.Tx, a RemoteActor) erro
 			return fmt.Errorf("store actor %s: key %s is %s's: %w", a.IRI, a.KeyID, holder, ErrKeyTaken)
 		}
 		if holder != "" {
-			if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE actors SET key_id = '', public_key_pem = '' WHERE iri = ?`), holder); err != nil {
+			if _, err := t.tx.ExecContext(ctx, t.tx.Rebind(`UPDATE actors SET key_id = '', public_key_pem = '' WHERE iri = ?`), holder); err != nil {
 				return fmt.Errorf("store actor %s: release key %s from %s: %w", a.IRI, a.KeyID, holder, err)
 			}
 		}
 	}
-	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO actors (iri, type, username, domain, display_name, url, inbox, shared_inbox, key_id, public_key_pem, raw, fetched_at, deleted_at)
+	_, err := t.tx.ExecContext(ctx, t.tx.Rebind(`INSERT INTO actors (iri, type, username, domain, display_name, url, inbox, shared_inbox, key_id, public_key_pem, raw, fetched_at, deleted_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
 ON CONFLICT (iri) DO UPDATE SET type = excluded.type, username = excluded.username, domain = excluded.domain,
  display_name = excluded.display_name, url = excluded.url, inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,
@@ -99,7 +99,7 @@ func (s *Store) KeyHolder(ctx context.Context, iri, keyID string) (string, error
 // deleted, or iri's claim is under iri's own IRI (iri#main-key, iri/main-key, as servers name keys) and its is
 // not. Otherwise the actor that holds the key keeps it: first come, on the same host only (keys and actors are on
 // one host, checked before), so a stranger can never take a key this way.
-func (s *Store) keyHolder(ctx context.Context, q sqlx.QueryerContext, iri, keyID string) (holder string, weaker bool, err error) {
+func (s *Store) keyHolder(ctx context.Context, q querier, iri, keyID string) (holder string, weaker bool, err error) {
 	var rows []struct {
 		IRI       string        `db:"iri"`
 		DeletedMS sql.NullInt64 `db:"deleted_at"`
@@ -135,27 +135,18 @@ func (s *Store) actorWhere(ctx context.Context, where string, arg string) (Remot
 	return a, nil
 }
 
-// MarkActorDeletedTx records that an actor's account is gone: its cached key is dropped (nothing it signs later can
+// MarkActorDeleted records that an actor's account is gone: its cached key is dropped (nothing it signs later can
 // verify against the cache), it stops following us, and its likes and boosts stop counting.
-func (s *Store) MarkActorDeletedTx(ctx context.Context, tx *sqlx.Tx, iri string) error {
-	now := ms(s.now())
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE actors SET deleted_at = ?, public_key_pem = '', raw = '' WHERE iri = ?`), now, iri); err != nil {
+func (t *Tx) MarkActorDeleted(ctx context.Context, iri string) error {
+	now := ms(t.s.now())
+	if _, err := t.tx.ExecContext(ctx, t.tx.Rebind(`UPDATE actors SET deleted_at = ?, public_key_pem = '', raw = '' WHERE iri = ?`), now, iri); err != nil {
 		return fmt.Errorf("mark actor %s deleted: %w", iri, err)
 	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM followers WHERE actor_iri = ?`), iri); err != nil {
+	if _, err := t.tx.ExecContext(ctx, t.tx.Rebind(`DELETE FROM followers WHERE actor_iri = ?`), iri); err != nil {
 		return fmt.Errorf("remove deleted follower %s: %w", iri, err)
 	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM interactions WHERE actor_iri = ?`), iri); err != nil {
+	if _, err := t.tx.ExecContext(ctx, t.tx.Rebind(`DELETE FROM interactions WHERE actor_iri = ?`), iri); err != nil {
 		return fmt.Errorf("remove interactions of deleted %s: %w", iri, err)
 	}
 	return nil
-}
-
-// CountActors counts the cached actors.
-func (s *Store) CountActors(ctx context.Context) (int, error) {
-	var n int
-	if err := s.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM actors`); err != nil {
-		return 0, fmt.Errorf("count actors: %w", err)
-	}
-	return n, nil
 }

@@ -75,7 +75,7 @@ func TestActorKeyOwnership(t *testing.T) {
 		}
 		mustHold(bare, "https://social.example/users/carol", "carol-pem")
 
-		n, err := s.CountActors(ctx)
+		n, err := storagetest.CountActors(ctx, s)
 		if err != nil || n != 4 {
 			t.Fatalf("actors: %d, %v; want alice, squatter, bob, carol", n, err)
 		}

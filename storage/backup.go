@@ -62,7 +62,7 @@ type Snapshot struct {
 	InboxPending int             `json:"inbox_pending"`
 }
 
-func snapshotOf(ctx context.Context, q sqlx.QueryerContext) (Snapshot, error) {
+func snapshotOf(ctx context.Context, q querier) (Snapshot, error) {
 	var sn Snapshot
 	if err := sqlx.GetContext(ctx, q, &sn.Signatures, `SELECT public, private, withdrawn, hidden FROM signature_counts WHERE id = 1`); err != nil {
 		return sn, fmt.Errorf("count signatures: %w", err)

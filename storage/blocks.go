@@ -15,32 +15,6 @@ const (
 	BlockDomain = "domain"
 )
 
-// AddBlock blocks an actor or a domain; blocking again keeps the first reason. The value is stored in the form
-// NormaliseBlock gives.
-func (s *Store) AddBlock(ctx context.Context, kind, value, reason string) error {
-	value, err := NormaliseBlock(kind, value)
-	if err != nil {
-		return err
-	}
-	if _, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO blocks (kind, value, reason, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (kind, value) DO NOTHING`),
-		kind, value, reason, ms(s.now())); err != nil {
-		return fmt.Errorf("block %s %s: %w", kind, value, err)
-	}
-	return nil
-}
-
-// RemoveBlock lifts a block.
-func (s *Store) RemoveBlock(ctx context.Context, kind, value string) error {
-	value, err := NormaliseBlock(kind, value)
-	if err != nil {
-		return err
-	}
-	if _, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM blocks WHERE kind = ? AND value = ?`), kind, value); err != nil {
-		return fmt.Errorf("unblock %s %s: %w", kind, value, err)
-	}
-	return nil
-}
-
 // IsBlocked tells whether the actor or its domain is blocked. domain is the actor's host, with or without a port,
 // compared in canonical form (content.CanonicalHost); a block of example.com also covers its subdomains, and a
 // block of a bare host covers all its ports.

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/content"
 )
 
@@ -71,16 +69,6 @@ func (s *Store) Copies(ctx context.Context) ([]Copy, error) {
 	return out, nil
 }
 
-// CopyByActor returns one known copy, or ErrNotFound.
-func (s *Store) CopyByActor(ctx context.Context, actorIRI string) (Copy, error) {
-	var c Copy
-	if err := getRow(ctx, s.db, &c, "read copy "+actorIRI, s.rebind(`SELECT `+copyCols+` FROM copies c WHERE c.actor_iri = ?`), actorIRI); err != nil {
-		return c, err
-	}
-	c.Since = fromMS(c.SinceMS)
-	return c, nil
-}
-
 // BlockCopies blocks every copy on domain, or unblocks them: a blocked copy's relays are refused and the standing
 // signatures it brought are hidden; unblocking shows them again (a hide by a moderator is not told apart from one
 // by the block). It returns how many copies and signatures changed. An unknown domain is recorded as a blocked
@@ -92,14 +80,14 @@ func (s *Store) BlockCopies(ctx context.Context, domain string, blocked bool) (c
 	if domain, err = content.CanonicalHost("", domain); err != nil {
 		return 0, 0, fmt.Errorf("block copy: %w", err)
 	}
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE copies SET blocked = ? WHERE domain = ?`), blocked, domain)
+	err = s.InTx(ctx, func(t *Tx) error {
+		res, err := t.tx.ExecContext(ctx, t.tx.Rebind(`UPDATE copies SET blocked = ? WHERE domain = ?`), blocked, domain)
 		if err != nil {
 			return fmt.Errorf("block copies of %s: %w", domain, err)
 		}
 		copies, _ = res.RowsAffected()
 		if copies == 0 && blocked {
-			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO copies (actor_iri, domain, inbox, since, blocked) VALUES (?, ?, '', ?, TRUE)`),
+			if _, err := t.tx.ExecContext(ctx, t.tx.Rebind(`INSERT INTO copies (actor_iri, domain, inbox, since, blocked) VALUES (?, ?, '', ?, TRUE)`),
 				"domain:"+domain, domain, ms(s.now())); err != nil {
 				return fmt.Errorf("block copies of %s: %w", domain, err)
 			}
@@ -109,7 +97,7 @@ func (s *Store) BlockCopies(ctx context.Context, domain string, blocked bool) (c
 		if !blocked {
 			from, to = to, from
 		}
-		res, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE signatures SET status = ? WHERE status = ? AND withdrawn_at IS NULL AND via_copy IN (SELECT actor_iri FROM copies WHERE domain = ?)`), to, from, domain)
+		res, err = t.tx.ExecContext(ctx, t.tx.Rebind(`UPDATE signatures SET status = ? WHERE status = ? AND withdrawn_at IS NULL AND via_copy IN (SELECT actor_iri FROM copies WHERE domain = ?)`), to, from, domain)
 		if err != nil {
 			return fmt.Errorf("hide signatures of the copies of %s: %w", domain, err)
 		}
@@ -170,14 +158,14 @@ func (s *Store) SignaturesToRelay(ctx context.Context, withdraw bool, limit int)
 	return out, nil
 }
 
-// MarkRelayedTx records, in the transaction that queues the relay, that signature id's Add (or Remove) is
+// MarkRelayed records, in the transaction that queues the relay, that signature id's Add (or Remove) is
 // queued. It returns false when another worker did it first, and then the caller must roll back.
-func (s *Store) MarkRelayedTx(ctx context.Context, tx *sqlx.Tx, id int64, withdraw bool) (bool, error) {
+func (t *Tx) MarkRelayed(ctx context.Context, id int64, withdraw bool) (bool, error) {
 	q := `UPDATE signatures SET relayed_at = ? WHERE id = ? AND relayed_at IS NULL`
 	if withdraw {
 		q = `UPDATE signatures SET unrelayed_at = ? WHERE id = ? AND unrelayed_at IS NULL`
 	}
-	res, err := tx.ExecContext(ctx, tx.Rebind(q), ms(s.now()), id)
+	res, err := t.tx.ExecContext(ctx, t.tx.Rebind(q), ms(t.s.now()), id)
 	if err != nil {
 		return false, fmt.Errorf("mark signature %d relayed: %w", id, err)
 	}

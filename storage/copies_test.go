@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -92,16 +90,16 @@ func TestCopyRelayMarks(t *testing.T) {
 		}
 		relay := func(withdraw bool) bool {
 			var ok bool
-			err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+			err := s.InTx(ctx, func(tx *storage.Tx) error {
 				var err error
-				if ok, err = s.MarkRelayedTx(ctx, tx, own.ID, withdraw); err != nil || !ok {
+				if ok, err = tx.MarkRelayed(ctx, own.ID, withdraw); err != nil || !ok {
 					return err
 				}
 				iri := prefix + "1"
 				if withdraw {
 					iri = "https://copy.example/activities/relay-remove-1"
 				}
-				return s.InsertActivityTx(ctx, tx, storage.Activity{IRI: iri, Type: "Add", Body: "{}"},
+				return tx.InsertActivity(ctx, storage.Activity{IRI: iri, Type: "Add", Body: "{}"},
 					[]storage.Recipient{{Inbox: "https://origin.example/inbox", Domain: "origin.example"}})
 			})
 			if err != nil {
@@ -148,7 +146,7 @@ func TestImportRevisionReplacesByNumber(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
 		ctx := context.Background()
 		at := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
-		if _, err := s.AddRevision(ctx, storage.Revision{Title: "Seeded", Summary: "s", Markdown: "# Seeded", HTML: "<h1>Seeded</h1>", PublishedAt: at}); err != nil {
+		if _, err := storagetest.AddRevision(ctx, s, storage.Revision{Title: "Seeded", Summary: "s", Markdown: "# Seeded", HTML: "<h1>Seeded</h1>", PublishedAt: at}); err != nil {
 			t.Fatal(err)
 		}
 		for _, n := range []int{1, 2} {
@@ -189,11 +187,11 @@ func TestHasPendingFollow(t *testing.T) {
 		if p, err := s.HasPendingFollow(ctx, actor); err != nil || !p {
 			t.Fatalf("a stored, unprocessed Follow is not pending (err %v)", err)
 		}
-		err := s.InTx(ctx, func(tx *sqlx.Tx) error {
-			if _, err := s.ClaimInboxActivityTx(ctx, tx, "https://copy.example/f/1"); err != nil {
+		err := s.InTx(ctx, func(tx *storage.Tx) error {
+			if _, err := tx.ClaimInboxActivity(ctx, "https://copy.example/f/1"); err != nil {
 				return err
 			}
-			return s.SetInboxResultTx(ctx, tx, "https://copy.example/f/1", "follower added")
+			return tx.SetInboxResult(ctx, "https://copy.example/f/1", "follower added")
 		})
 		if err != nil {
 			t.Fatal(err)

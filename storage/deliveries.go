@@ -223,15 +223,15 @@ type GoneInbox struct {
 // shared inbox, and the activity is queued to each of their own inboxes, where a 410 then removes exactly that one.
 func (s *Store) RemoveGoneInbox(ctx context.Context, activityIRI, inbox string, now time.Time) (GoneInbox, error) {
 	var g GoneInbox
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM followers WHERE inbox = ?`), inbox)
+	err := s.InTx(ctx, func(tx *Tx) error {
+		res, err := tx.tx.ExecContext(ctx, tx.tx.Rebind(`DELETE FROM followers WHERE inbox = ?`), inbox)
 		if err != nil {
 			return fmt.Errorf("remove followers of gone inbox %s: %w", inbox, err)
 		}
 		n, _ := res.RowsAffected()
 		g.FollowersRemoved = int(n)
 		t := ms(now)
-		res, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO deliveries (activity_iri, inbox, domain, state, attempts, next_attempt_at, created_at, updated_at)
+		res, err = tx.tx.ExecContext(ctx, tx.tx.Rebind(`INSERT INTO deliveries (activity_iri, inbox, domain, state, attempts, next_attempt_at, created_at, updated_at)
 SELECT ?, inbox, domain, 'pending', 0, ?, ?, ? FROM followers WHERE shared_inbox = ? AND inbox <> ''
 ON CONFLICT (activity_iri, inbox) DO NOTHING`), activityIRI, t, t, t, inbox)
 		if err != nil {
@@ -239,7 +239,7 @@ ON CONFLICT (activity_iri, inbox) DO NOTHING`), activityIRI, t, t, t, inbox)
 		}
 		n, _ = res.RowsAffected()
 		g.Rerouted = int(n)
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE followers SET shared_inbox = '' WHERE shared_inbox = ?`), inbox); err != nil {
+		if _, err := tx.tx.ExecContext(ctx, tx.tx.Rebind(`UPDATE followers SET shared_inbox = '' WHERE shared_inbox = ?`), inbox); err != nil {
 			return fmt.Errorf("forget gone shared inbox %s: %w", inbox, err)
 		}
 		return nil
@@ -271,16 +271,6 @@ func (s *Store) RecentDeliveryProblems(ctx context.Context, limit int) ([]Delive
 WHERE state = 'failed' OR (state = 'pending' AND attempts > 0) ORDER BY updated_at DESC, id DESC LIMIT ?`), limit)
 	if err != nil {
 		return nil, fmt.Errorf("recent delivery problems: %w", err)
-	}
-	return out, nil
-}
-
-// DeliveriesOf lists the deliveries of one activity, by inbox.
-func (s *Store) DeliveriesOf(ctx context.Context, activityIRI string) ([]Delivery, error) {
-	var out []Delivery
-	err := s.db.SelectContext(ctx, &out, s.rebind(`SELECT `+deliveryCols+` FROM deliveries WHERE activity_iri = ? ORDER BY inbox`), activityIRI)
-	if err != nil {
-		return nil, fmt.Errorf("deliveries of %s: %w", activityIRI, err)
 	}
 	return out, nil
 }

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -98,7 +96,7 @@ func TestClaimLeasesAndPerDomainLimit(t *testing.T) {
 		if counts[storage.DeliveryPending] != 3 || counts[storage.DeliveryDelivered] != 1 || counts[storage.DeliveryInflight] != 0 {
 			t.Fatalf("counts = %v", counts)
 		}
-		rows, err := s.DeliveriesOf(ctx, "https://memo.example/a/1")
+		rows, err := storagetest.DeliveriesOf(ctx, s, "https://memo.example/a/1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -181,14 +179,14 @@ func TestConcurrentClaimsAreExclusive(t *testing.T) {
 func TestGoneInbox(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
 		ctx := context.Background()
-		err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		err := s.InTx(ctx, func(tx *storage.Tx) error {
 			for i, f := range []storage.Follower{
 				{ActorIRI: "https://m.example/users/a", Inbox: "https://m.example/users/a/inbox", SharedInbox: "https://m.example/inbox", Domain: "m.example"},
 				{ActorIRI: "https://m.example/users/b", Inbox: "https://m.example/users/b/inbox", SharedInbox: "https://m.example/inbox", Domain: "m.example"},
 				{ActorIRI: "https://g.example/users/c", Inbox: "https://g.example/users/c/inbox", Domain: "g.example"},
 			} {
 				f.FollowIRI = fmt.Sprintf("https://x/%d", i)
-				if err := s.AddFollowerTx(ctx, tx, f); err != nil {
+				if err := tx.AddFollower(ctx, f); err != nil {
 					return err
 				}
 			}
@@ -211,7 +209,7 @@ func TestGoneInbox(t *testing.T) {
 		if n, err := s.FollowersCount(ctx); err != nil || n != 2 {
 			t.Fatalf("followers after shared 410 = %d, want 2 (err %v)", n, err)
 		}
-		rows, err := s.DeliveriesOf(ctx, "https://memo.example/a/3")
+		rows, err := storagetest.DeliveriesOf(ctx, s, "https://memo.example/a/3")
 		if err != nil || len(rows) != 2 || rows[0].Inbox != "https://m.example/users/a/inbox" {
 			t.Fatalf("rerouted deliveries = %+v, %v", rows, err)
 		}
@@ -263,7 +261,7 @@ func TestDomainUnavailableAndCleared(t *testing.T) {
 		if err := s.ClearDomain(ctx, "down.example"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.DomainStatus(ctx, "down.example"); err != storage.ErrNotFound {
+		if _, err := storagetest.DomainStatus(ctx, s, "down.example"); err != storage.ErrNotFound {
 			t.Fatalf("cleared domain still recorded: %v", err)
 		}
 	})

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // Domain is a remote domain that failed deliveries since its last success. Once Unavailable, its deliveries are
@@ -63,15 +61,15 @@ func (s *Store) recordDomainFailure(ctx context.Context, domain, errText string,
 	if unreachable {
 		flag = 1
 	}
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO domains (domain, failures, first_failure_at, last_error, unreachable_only) VALUES (?, 1, ?, ?, ?)
+	err := s.InTx(ctx, func(tx *Tx) error {
+		if _, err := tx.tx.ExecContext(ctx, tx.tx.Rebind(`INSERT INTO domains (domain, failures, first_failure_at, last_error, unreachable_only) VALUES (?, 1, ?, ?, ?)
 ON CONFLICT (domain) DO UPDATE SET failures = domains.failures + 1,
   first_failure_at = COALESCE(domains.first_failure_at, excluded.first_failure_at), last_error = excluded.last_error,
   unreachable_only = CASE WHEN excluded.unreachable_only = 1 THEN domains.unreachable_only ELSE 0 END`),
 			domain, t, truncate(errText, 500), flag); err != nil {
 			return fmt.Errorf("record failure of %s: %w", domain, err)
 		}
-		if err := tx.GetContext(ctx, &d, tx.Rebind(`SELECT `+domainCols+` FROM domains WHERE domain = ?`), domain); err != nil {
+		if err := tx.tx.GetContext(ctx, &d, tx.tx.Rebind(`SELECT `+domainCols+` FROM domains WHERE domain = ?`), domain); err != nil {
 			return fmt.Errorf("read domain %s: %w", domain, err)
 		}
 		mark := d.Unavailable() || (d.Failures >= rule.MinFailures && !d.FirstFailureAt().After(now.Add(-rule.After)))
@@ -80,11 +78,11 @@ ON CONFLICT (domain) DO UPDATE SET failures = domains.failures + 1,
 			// Never answered since the failures began; it counts as never answered only if no delivery to it
 			// ever succeeded. Asked once per run of failures: the answer clears the flag or marks the domain.
 			var answered bool
-			if err := tx.GetContext(ctx, &answered, tx.Rebind(`SELECT EXISTS (SELECT 1 FROM deliveries WHERE domain = ? AND state = ?)`), domain, DeliveryDelivered); err != nil {
+			if err := tx.tx.GetContext(ctx, &answered, tx.tx.Rebind(`SELECT EXISTS (SELECT 1 FROM deliveries WHERE domain = ? AND state = ?)`), domain, DeliveryDelivered); err != nil {
 				return fmt.Errorf("deliveries to %s: %w", domain, err)
 			}
 			if answered {
-				if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE domains SET unreachable_only = 0 WHERE domain = ?`), domain); err != nil {
+				if _, err := tx.tx.ExecContext(ctx, tx.tx.Rebind(`UPDATE domains SET unreachable_only = 0 WHERE domain = ?`), domain); err != nil {
 					return fmt.Errorf("domain %s answered before: %w", domain, err)
 				}
 				d.UnreachableOnly = false
@@ -94,11 +92,11 @@ ON CONFLICT (domain) DO UPDATE SET failures = domains.failures + 1,
 		if !mark {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE domains SET unavailable_since = COALESCE(unavailable_since, ?), next_attempt_at = ? WHERE domain = ?`),
+		if _, err := tx.tx.ExecContext(ctx, tx.tx.Rebind(`UPDATE domains SET unavailable_since = COALESCE(unavailable_since, ?), next_attempt_at = ? WHERE domain = ?`),
 			t, ms(now.Add(rule.Probe)), domain); err != nil {
 			return fmt.Errorf("mark %s unavailable: %w", domain, err)
 		}
-		if err := tx.GetContext(ctx, &d, tx.Rebind(`SELECT `+domainCols+` FROM domains WHERE domain = ?`), domain); err != nil {
+		if err := tx.tx.GetContext(ctx, &d, tx.tx.Rebind(`SELECT `+domainCols+` FROM domains WHERE domain = ?`), domain); err != nil {
 			return fmt.Errorf("read domain %s: %w", domain, err)
 		}
 		return nil
@@ -123,13 +121,6 @@ func (s *Store) ClearDomain(ctx context.Context, domain string) error {
 		return fmt.Errorf("clear domain %s: %w", domain, err)
 	}
 	return nil
-}
-
-// DomainStatus returns one domain's failure record (ErrNotFound when it has none).
-func (s *Store) DomainStatus(ctx context.Context, domain string) (Domain, error) {
-	var d Domain
-	err := getRow(ctx, s.db, &d, "domain "+domain, s.rebind(`SELECT `+domainCols+` FROM domains WHERE domain = ?`), domain)
-	return d, err
 }
 
 // FailingDomains lists domains with failures, unavailable ones first.

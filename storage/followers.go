@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/content"
 )
 
@@ -28,13 +26,13 @@ func (f Follower) Cursor() string { return strconv.FormatInt(f.CreatedMS, 10) + 
 
 const followerCols = `actor_iri, follow_iri, inbox, shared_inbox, domain, created_at`
 
-// AddFollowerTx stores a follower. Following again (a new Follow id) keeps the original date, so the follower keeps
+// AddFollower stores a follower. Following again (a new Follow id) keeps the original date, so the follower keeps
 // its place in the collection, and records the latest Follow id, the one a later Undo names.
-func (s *Store) AddFollowerTx(ctx context.Context, tx *sqlx.Tx, f Follower) error {
+func (t *Tx) AddFollower(ctx context.Context, f Follower) error {
 	if f.CreatedAt.IsZero() {
-		f.CreatedAt = s.now()
+		f.CreatedAt = t.s.now()
 	}
-	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO followers (actor_iri, follow_iri, inbox, shared_inbox, domain, created_at) VALUES (?, ?, ?, ?, ?, ?)
+	_, err := t.tx.ExecContext(ctx, t.tx.Rebind(`INSERT INTO followers (actor_iri, follow_iri, inbox, shared_inbox, domain, created_at) VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (actor_iri) DO UPDATE SET follow_iri = excluded.follow_iri, inbox = excluded.inbox, shared_inbox = excluded.shared_inbox, domain = excluded.domain`),
 		f.ActorIRI, f.FollowIRI, f.Inbox, f.SharedInbox, f.Domain, ms(f.CreatedAt))
 	if err != nil {
@@ -43,14 +41,14 @@ ON CONFLICT (actor_iri) DO UPDATE SET follow_iri = excluded.follow_iri, inbox = 
 	return nil
 }
 
-// RemoveFollowerTx removes actorIRI from the followers; when followIRI is not empty, only if that is the Follow
+// RemoveFollower removes actorIRI from the followers; when followIRI is not empty, only if that is the Follow
 // it followed with (an old Undo must not cancel a newer Follow). It reports whether a row went.
-func (s *Store) RemoveFollowerTx(ctx context.Context, tx *sqlx.Tx, actorIRI, followIRI string) (bool, error) {
+func (t *Tx) RemoveFollower(ctx context.Context, actorIRI, followIRI string) (bool, error) {
 	q, args := `DELETE FROM followers WHERE actor_iri = ?`, []any{actorIRI}
 	if followIRI != "" {
 		q, args = q+` AND follow_iri = ?`, append(args, followIRI)
 	}
-	res, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
+	res, err := t.tx.ExecContext(ctx, t.tx.Rebind(q), args...)
 	if err != nil {
 		return false, fmt.Errorf("remove follower %s: %w", actorIRI, err)
 	}
@@ -77,31 +75,6 @@ func (s *Store) FollowersCount(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// FollowersPage lists followers newest first, those after the cursor `after` (a Follower.Cursor; empty for the
-// first page). Keyset pagination on (created_at, actor_iri) keeps pages stable while followers come and go.
-func (s *Store) FollowersPage(ctx context.Context, after string, limit int) ([]Follower, error) {
-	q, args := `SELECT `+followerCols+` FROM followers`, []any{}
-	if after != "" {
-		msPart, iri, ok := strings.Cut(after, ",")
-		at, err := strconv.ParseInt(msPart, 10, 64)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("followers page: bad cursor %q", after)
-		}
-		q += ` WHERE created_at < ? OR (created_at = ? AND actor_iri < ?)`
-		args = append(args, at, at, iri)
-	}
-	q += ` ORDER BY created_at DESC, actor_iri DESC LIMIT ?`
-	args = append(args, limit)
-	var out []Follower
-	if err := s.db.SelectContext(ctx, &out, s.rebind(q), args...); err != nil {
-		return nil, fmt.Errorf("followers page: %w", err)
-	}
-	for i := range out {
-		out[i].CreatedAt = fromMS(out[i].CreatedMS)
-	}
-	return out, nil
-}
-
 // FollowersOn returns the followers whose IRI is origin (scheme://host[:port]) or under it: FEP-8fcf's partial
 // followers collection for the server at origin. It reads the followers of origin's host through their index (the
 // delivery worker asks once per delivery) and keeps those on origin's scheme and port.
@@ -121,4 +94,13 @@ func (s *Store) FollowersOn(ctx context.Context, origin string) ([]string, error
 		}
 	}
 	return out, nil
+}
+
+// FollowsOrSigned tells whether the actor follows us or has a signature row, whatever its state.
+func (s *Store) FollowsOrSigned(ctx context.Context, actorIRI string) (bool, error) {
+	var n int
+	if err := s.db.GetContext(ctx, &n, s.rebind(`SELECT (SELECT COUNT(*) FROM followers WHERE actor_iri = ?) + (SELECT COUNT(*) FROM signatures WHERE actor_iri = ?)`), actorIRI, actorIRI); err != nil {
+		return false, fmt.Errorf("follows or signed %s: %w", actorIRI, err)
+	}
+	return n > 0, nil
 }

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // InboxActivity is a received, verified activity: the idempotence record and the durable queue of effects to apply.
@@ -28,12 +26,6 @@ type InboxActivity struct {
 
 const inboxCols = `iri, type, actor_iri, object_iri, body, headers, key_id, received_at, processed_at, result`
 
-// InsertInboxActivity stores a received activity unless its id is known; it reports whether it was new. A replay
-// therefore stores nothing and has no second effect.
-func (s *Store) InsertInboxActivity(ctx context.Context, a InboxActivity) (bool, error) {
-	return s.InsertInboxActivityWithActor(ctx, a, nil)
-}
-
 // InsertInboxActivityWithActor is InsertInboxActivity that also caches the sender's actor, fetched to check this
 // very request, in the same transaction: on first contact that is one write instead of two. actor may be nil.
 // On SQLite concurrent calls share transactions (inbox_batch.go).
@@ -45,21 +37,21 @@ func (s *Store) InsertInboxActivityWithActor(ctx context.Context, a InboxActivit
 		return s.insertBatched(ctx, a, actor)
 	}
 	var isNew bool
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.InTx(ctx, func(t *Tx) error {
 		var err error
-		isNew, err = s.insertInboxTx(ctx, tx, a, actor)
+		isNew, err = t.insertInbox(ctx, a, actor)
 		return err
 	})
 	return isNew, err
 }
 
-func (s *Store) insertInboxTx(ctx context.Context, tx *sqlx.Tx, a InboxActivity, actor *RemoteActor) (bool, error) {
+func (t *Tx) insertInbox(ctx context.Context, a InboxActivity, actor *RemoteActor) (bool, error) {
 	if actor != nil {
-		if err := s.PutActorTx(ctx, tx, *actor); err != nil {
+		if err := t.PutActor(ctx, *actor); err != nil {
 			return false, err
 		}
 	}
-	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO inbox_activities (iri, type, actor_iri, object_iri, body, headers, key_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (iri) DO NOTHING`),
+	res, err := t.tx.ExecContext(ctx, t.tx.Rebind(`INSERT INTO inbox_activities (iri, type, actor_iri, object_iri, body, headers, key_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (iri) DO NOTHING`),
 		a.IRI, a.Type, a.ActorIRI, a.ObjectIRI, a.Body, a.Headers, a.KeyID, ms(a.ReceivedAt))
 	if err != nil {
 		return false, fmt.Errorf("store inbox activity %s: %w", a.IRI, err)
@@ -90,11 +82,11 @@ func (s *Store) PendingInboxActivities(ctx context.Context, limit int) ([]InboxA
 	return out, nil
 }
 
-// ClaimInboxActivityTx marks a pending activity processed in the caller's transaction and reports whether this
+// ClaimInboxActivity marks a pending activity processed in the transaction and reports whether this
 // caller got it. Effects applied in the same transaction therefore happen once, even with several replicas
 // working on one database: the loser's UPDATE matches no row (or waits for the winner's commit, then matches none).
-func (s *Store) ClaimInboxActivityTx(ctx context.Context, tx *sqlx.Tx, iri string) (bool, error) {
-	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE inbox_activities SET processed_at = ? WHERE iri = ? AND processed_at IS NULL`), ms(s.now()), iri)
+func (t *Tx) ClaimInboxActivity(ctx context.Context, iri string) (bool, error) {
+	res, err := t.tx.ExecContext(ctx, t.tx.Rebind(`UPDATE inbox_activities SET processed_at = ? WHERE iri = ? AND processed_at IS NULL`), ms(t.s.now()), iri)
 	if err != nil {
 		return false, fmt.Errorf("claim inbox activity %s: %w", iri, err)
 	}
@@ -102,9 +94,9 @@ func (s *Store) ClaimInboxActivityTx(ctx context.Context, tx *sqlx.Tx, iri strin
 	return n > 0, nil
 }
 
-// SetInboxResultTx records what processing an activity did (or why it did nothing), for moderators.
-func (s *Store) SetInboxResultTx(ctx context.Context, tx *sqlx.Tx, iri, result string) error {
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE inbox_activities SET result = ? WHERE iri = ?`), result, iri); err != nil {
+// SetInboxResult records what processing an activity did (or why it did nothing), for moderators.
+func (t *Tx) SetInboxResult(ctx context.Context, iri, result string) error {
+	if _, err := t.tx.ExecContext(ctx, t.tx.Rebind(`UPDATE inbox_activities SET result = ? WHERE iri = ?`), result, iri); err != nil {
 		return fmt.Errorf("inbox activity %s result: %w", iri, err)
 	}
 	return nil
@@ -119,9 +111,9 @@ func (s *Store) CountInboxActivities(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// ClearInboxBodyTx drops a processed activity's body once what it held is kept elsewhere (a report).
-func (s *Store) ClearInboxBodyTx(ctx context.Context, tx *sqlx.Tx, iri string) error {
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE inbox_activities SET body = '' WHERE iri = ?`), iri); err != nil {
+// ClearInboxBody drops a processed activity's body once what it held is kept elsewhere (a report).
+func (t *Tx) ClearInboxBody(ctx context.Context, iri string) error {
+	if _, err := t.tx.ExecContext(ctx, t.tx.Rebind(`UPDATE inbox_activities SET body = '' WHERE iri = ?`), iri); err != nil {
 		return fmt.Errorf("clear body of inbox activity %s: %w", iri, err)
 	}
 	return nil
@@ -152,4 +144,14 @@ func (s *Store) PruneInboxActivities(ctx context.Context, cutoff time.Time, batc
 			return total, ctx.Err()
 		}
 	}
+}
+
+// SenderOf returns the actor that sent the activity iri, as this server knows it: the Follow of a follower, the
+// like, boost or reply of an interaction, or any activity received and kept. ErrNotFound when it knows none.
+func (s *Store) SenderOf(ctx context.Context, iri string) (string, error) {
+	var actor string
+	err := getRow(ctx, s.db, &actor, "sender of "+iri, s.rebind(`SELECT actor_iri FROM followers WHERE follow_iri = ?
+UNION ALL SELECT actor_iri FROM interactions WHERE activity_iri = ?
+UNION ALL SELECT actor_iri FROM inbox_activities WHERE iri = ? LIMIT 1`), iri, iri, iri)
+	return actor, err
 }

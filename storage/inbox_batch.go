@@ -3,8 +3,6 @@ package storage
 import (
 	"context"
 	"sync"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // On SQLite, received activities are stored in batches: requests that arrive while a commit is under way wait for
@@ -97,9 +95,9 @@ func (s *Store) runInboxBatches() {
 func (s *Store) commitInboxBatch(batch []inboxInsert) {
 	ctx := context.Background()
 	results := make([]inboxInserted, len(batch))
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.InTx(ctx, func(t *Tx) error {
 		for i, req := range batch {
-			isNew, err := s.insertInboxTx(ctx, tx, req.a, req.actor)
+			isNew, err := t.insertInbox(ctx, req.a, req.actor)
 			if err != nil {
 				return err
 			}
@@ -110,9 +108,9 @@ func (s *Store) commitInboxBatch(batch []inboxInsert) {
 	if err != nil && len(batch) > 1 {
 		for i, req := range batch {
 			var r inboxInserted
-			r.err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+			r.err = s.InTx(ctx, func(t *Tx) error {
 				var err error
-				r.isNew, err = s.insertInboxTx(ctx, tx, req.a, req.actor)
+				r.isNew, err = t.insertInbox(ctx, req.a, req.actor)
 				return err
 			})
 			results[i] = r

@@ -68,7 +68,7 @@ func TestInboxInsertsShareCommits(t *testing.T) {
 		if err != nil || rows != wantNew {
 			t.Errorf("stored %d (%v), want %d", rows, err, wantNew)
 		}
-		actors, err := s.CountActors(ctx)
+		actors, err := storagetest.CountActors(ctx, s)
 		if err != nil || actors != n/2 {
 			t.Errorf("cached actors %d (%v), want %d", actors, err, n/2)
 		}

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -35,11 +33,11 @@ func TestInboxActivitiesAreIdempotentAndClaimedOnce(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				err := s.InTx(ctx, func(tx *sqlx.Tx) error {
-					ok, err := s.ClaimInboxActivityTx(ctx, tx, a.IRI)
+				err := s.InTx(ctx, func(tx *storage.Tx) error {
+					ok, err := tx.ClaimInboxActivity(ctx, a.IRI)
 					if ok {
 						won.Add(1)
-						return s.SetInboxResultTx(ctx, tx, a.IRI, "done")
+						return tx.SetInboxResult(ctx, a.IRI, "done")
 					}
 					return err
 				})
@@ -68,10 +66,10 @@ func TestFollowersPages(t *testing.T) {
 		base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		// Seven followers, three of them at the same millisecond, so the tie-break on actor_iri is exercised.
 		at := []int{0, 1, 2, 2, 2, 3, 4}
-		err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		err := s.InTx(ctx, func(tx *storage.Tx) error {
 			for i, m := range at {
 				f := storage.Follower{ActorIRI: "https://f.example/u/" + string(rune('a'+i)), FollowIRI: "f", Inbox: "https://f.example/inbox", Domain: "f.example", CreatedAt: base.Add(time.Duration(m) * time.Millisecond)}
-				if err := s.AddFollowerTx(ctx, tx, f); err != nil {
+				if err := tx.AddFollower(ctx, f); err != nil {
 					return err
 				}
 			}
@@ -111,11 +109,11 @@ func TestFollowersPages(t *testing.T) {
 			t.Error("bad cursor accepted")
 		}
 		// Following again keeps the place and records the new Follow id; an Undo naming the old id does nothing.
-		err = s.InTx(ctx, func(tx *sqlx.Tx) error {
-			if err := s.AddFollowerTx(ctx, tx, storage.Follower{ActorIRI: "https://f.example/u/a", FollowIRI: "f2", Inbox: "https://f.example/inbox", Domain: "f.example"}); err != nil {
+		err = s.InTx(ctx, func(tx *storage.Tx) error {
+			if err := tx.AddFollower(ctx, storage.Follower{ActorIRI: "https://f.example/u/a", FollowIRI: "f2", Inbox: "https://f.example/inbox", Domain: "f.example"}); err != nil {
 				return err
 			}
-			if gone, err := s.RemoveFollowerTx(ctx, tx, "https://f.example/u/a", "f"); err != nil || gone {
+			if gone, err := tx.RemoveFollower(ctx, "https://f.example/u/a", "f"); err != nil || gone {
 				t.Errorf("undo of the old follow removed: %v %v", gone, err)
 			}
 			return nil
@@ -134,19 +132,19 @@ func TestInteractionsAndActors(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
 		ctx := context.Background()
 		obj := "https://memo.example/memo"
-		err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		err := s.InTx(ctx, func(tx *storage.Tx) error {
 			for _, i := range []storage.Interaction{
 				{ActivityIRI: "https://a.example/l1", Kind: storage.KindLike, ActorIRI: "https://a.example/u", ObjectIRI: obj},
 				{ActivityIRI: "https://a.example/l1", Kind: storage.KindLike, ActorIRI: "https://a.example/u", ObjectIRI: obj},
 				{ActivityIRI: "https://b.example/b1", Kind: storage.KindAnnounce, ActorIRI: "https://b.example/u", ObjectIRI: obj},
 				{ActivityIRI: "https://b.example/c1", Kind: storage.KindReply, ActorIRI: "https://b.example/u", ObjectIRI: obj, NoteIRI: "https://b.example/n1"},
 			} {
-				if _, err := s.AddInteractionTx(ctx, tx, i); err != nil {
+				if _, err := tx.AddInteraction(ctx, i); err != nil {
 					return err
 				}
 			}
 			// Someone else cannot remove a's like.
-			if gone, err := s.RemoveInteractionTx(ctx, tx, "https://a.example/l1", "https://b.example/u", storage.KindLike); err != nil || gone {
+			if gone, err := tx.RemoveInteraction(ctx, "https://a.example/l1", "https://b.example/u", storage.KindLike); err != nil || gone {
 				t.Errorf("removed by another actor: %v %v", gone, err)
 			}
 			return nil
@@ -155,7 +153,7 @@ func TestInteractionsAndActors(t *testing.T) {
 			t.Fatal(err)
 		}
 		for kind, want := range map[string]int{storage.KindLike: 1, storage.KindAnnounce: 1, storage.KindReply: 1} {
-			if n, err := s.CountInteractions(ctx, obj, kind); err != nil || n != want {
+			if n, err := storagetest.CountInteractions(ctx, s, obj, kind); err != nil || n != want {
 				t.Errorf("%s: %d %v", kind, n, err)
 			}
 		}
@@ -175,11 +173,11 @@ func TestInteractionsAndActors(t *testing.T) {
 		if got, err := s.ActorByKeyID(ctx, b.KeyID); err != nil || got.IRI != b.IRI {
 			t.Fatalf("by key: %+v %v", got, err)
 		}
-		err = s.InTx(ctx, func(tx *sqlx.Tx) error {
-			if err := s.AddFollowerTx(ctx, tx, storage.Follower{ActorIRI: b.IRI, FollowIRI: "f", Inbox: b.Inbox, Domain: b.Domain}); err != nil {
+		err = s.InTx(ctx, func(tx *storage.Tx) error {
+			if err := tx.AddFollower(ctx, storage.Follower{ActorIRI: b.IRI, FollowIRI: "f", Inbox: b.Inbox, Domain: b.Domain}); err != nil {
 				return err
 			}
-			return s.MarkActorDeletedTx(ctx, tx, b.IRI)
+			return tx.MarkActorDeleted(ctx, b.IRI)
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -191,7 +189,7 @@ func TestInteractionsAndActors(t *testing.T) {
 		if _, err := s.Follower(ctx, b.IRI); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("follower kept: %v", err)
 		}
-		if n, err := s.CountInteractions(ctx, obj, storage.KindAnnounce); err != nil || n != 0 {
+		if n, err := storagetest.CountInteractions(ctx, s, obj, storage.KindAnnounce); err != nil || n != 0 {
 			t.Errorf("announces of the deleted actor: %d (%v)", n, err)
 		}
 		// Fetched again later (the account came back): the mark goes.
@@ -207,16 +205,16 @@ func TestInteractionsAndActors(t *testing.T) {
 func TestBlocksAndRefusals(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
 		ctx := context.Background()
-		if err := s.AddBlock(ctx, storage.BlockDomain, "Spam.Example", "spam"); err != nil {
+		if _, err := s.BlockAndHide(ctx, storage.BlockDomain, "Spam.Example", "spam"); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.AddBlock(ctx, storage.BlockActor, "https://ok.example/users/troll", ""); err != nil {
+		if _, err := s.BlockAndHide(ctx, storage.BlockActor, "https://ok.example/users/troll", ""); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.AddBlock(ctx, storage.BlockDomain, "127.0.0.1:8080", ""); err != nil {
+		if _, err := s.BlockAndHide(ctx, storage.BlockDomain, "127.0.0.1:8080", ""); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.AddBlock(ctx, "nonsense", "x", ""); err == nil {
+		if _, err := s.BlockAndHide(ctx, "nonsense", "x", ""); err == nil {
 			t.Error("unknown kind accepted")
 		}
 		cases := []struct {
@@ -237,11 +235,11 @@ func TestBlocksAndRefusals(t *testing.T) {
 				t.Errorf("IsBlocked(%s, %s) = %v %v, want %v", c.actor, c.domain, got, err, c.want)
 			}
 		}
-		if err := s.RemoveBlock(ctx, storage.BlockDomain, "SPAM.example"); err != nil {
+		if _, err := s.Unblock(ctx, storage.BlockDomain, "SPAM.example"); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := s.IsBlocked(ctx, "https://spam.example/u", "spam.example"); err != nil || got {
-			t.Errorf("still blocked after RemoveBlock (%v)", err)
+			t.Errorf("still blocked after Unblock (%v)", err)
 		}
 
 		if err := s.AddRefusal(ctx, storage.Refusal{RemoteAddr: "192.0.2.1:5", Status: 401, Reason: "unsigned"}); err != nil {

@@ -6,8 +6,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -38,20 +36,20 @@ func TestInteractionCountsKeptByTriggers(t *testing.T) {
 			actor := fmt.Sprintf("https://remote.example/users/u%d", n%20)
 			activity := fmt.Sprintf("https://remote.example/activities/%d", n)
 			note := fmt.Sprintf("https://remote.example/notes/%d", n)
-			err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+			err := s.InTx(ctx, func(tx *storage.Tx) error {
 				var err error
 				switch rng.IntN(6) {
 				case 0, 1, 2:
-					_, err = s.AddInteractionTx(ctx, tx, storage.Interaction{
+					_, err = tx.AddInteraction(ctx, storage.Interaction{
 						ActivityIRI: activity, Kind: kinds[n%3], ActorIRI: actor, ObjectIRI: objects[n%3],
 						NoteIRI: note, Visibility: vis[rng.IntN(4)],
 					})
 				case 3:
-					_, err = s.UpdateReplyTx(ctx, tx, note, actor, "edited", vis[rng.IntN(4)])
+					_, err = tx.UpdateReply(ctx, note, actor, "edited", vis[rng.IntN(4)])
 				case 4:
-					_, err = s.RemoveInteractionTx(ctx, tx, activity, actor, storage.KindLike, storage.KindAnnounce)
+					_, err = tx.RemoveInteraction(ctx, activity, actor, storage.KindLike, storage.KindAnnounce)
 				case 5:
-					_, err = s.RemoveReplyTx(ctx, tx, note, actor)
+					_, err = tx.RemoveReply(ctx, note, actor)
 				}
 				return err
 			})

@@ -31,15 +31,15 @@ type Interaction struct {
 
 const interactionCols = `activity_iri, kind, actor_iri, object_iri, note_iri, content, visibility, created_at`
 
-// AddInteractionTx stores an interaction once; the same activity id again changes nothing.
-func (s *Store) AddInteractionTx(ctx context.Context, tx *sqlx.Tx, i Interaction) (bool, error) {
+// AddInteraction stores an interaction once; the same activity id again changes nothing.
+func (t *Tx) AddInteraction(ctx context.Context, i Interaction) (bool, error) {
 	if i.CreatedAt.IsZero() {
-		i.CreatedAt = s.now()
+		i.CreatedAt = t.s.now()
 	}
 	if i.Visibility == "" {
 		i.Visibility = "public"
 	}
-	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO interactions (activity_iri, kind, actor_iri, object_iri, note_iri, content, visibility, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (activity_iri) DO NOTHING`),
+	res, err := t.tx.ExecContext(ctx, t.tx.Rebind(`INSERT INTO interactions (activity_iri, kind, actor_iri, object_iri, note_iri, content, visibility, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (activity_iri) DO NOTHING`),
 		i.ActivityIRI, i.Kind, i.ActorIRI, i.ObjectIRI, i.NoteIRI, i.Content, i.Visibility, ms(i.CreatedAt))
 	if err != nil {
 		return false, fmt.Errorf("add %s %s: %w", i.Kind, i.ActivityIRI, err)
@@ -48,14 +48,14 @@ func (s *Store) AddInteractionTx(ctx context.Context, tx *sqlx.Tx, i Interaction
 	return n > 0, nil
 }
 
-// RemoveInteractionTx removes the interaction made by activityIRI of one of kinds, only if actorIRI made it (an
+// RemoveInteraction removes the interaction made by activityIRI of one of kinds, only if actorIRI made it (an
 // actor can undo only its own likes and boosts).
-func (s *Store) RemoveInteractionTx(ctx context.Context, tx *sqlx.Tx, activityIRI, actorIRI string, kinds ...string) (bool, error) {
+func (t *Tx) RemoveInteraction(ctx context.Context, activityIRI, actorIRI string, kinds ...string) (bool, error) {
 	q, args, err := sqlx.In(`DELETE FROM interactions WHERE activity_iri = ? AND actor_iri = ? AND kind IN (?)`, activityIRI, actorIRI, kinds)
 	if err != nil {
 		return false, fmt.Errorf("remove interaction %s: %w", activityIRI, err)
 	}
-	res, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
+	res, err := t.tx.ExecContext(ctx, t.tx.Rebind(q), args...)
 	if err != nil {
 		return false, fmt.Errorf("remove interaction %s: %w", activityIRI, err)
 	}
@@ -63,10 +63,10 @@ func (s *Store) RemoveInteractionTx(ctx context.Context, tx *sqlx.Tx, activityIR
 	return n > 0, nil
 }
 
-// RemoveInteractionsLikeTx removes the interactions of kind by actorIRI on objectIRI. Undo with an inline object
+// RemoveInteractionsLike removes the interactions of kind by actorIRI on objectIRI. Undo with an inline object
 // whose id we never saw (Misskey re-mints some ids) still cancels the actor's like or boost of that object.
-func (s *Store) RemoveInteractionsLikeTx(ctx context.Context, tx *sqlx.Tx, actorIRI, kind, objectIRI string) (int, error) {
-	res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM interactions WHERE actor_iri = ? AND kind = ? AND object_iri = ?`), actorIRI, kind, objectIRI)
+func (t *Tx) RemoveInteractionsLike(ctx context.Context, actorIRI, kind, objectIRI string) (int, error) {
+	res, err := t.tx.ExecContext(ctx, t.tx.Rebind(`DELETE FROM interactions WHERE actor_iri = ? AND kind = ? AND object_iri = ?`), actorIRI, kind, objectIRI)
 	if err != nil {
 		return 0, fmt.Errorf("remove %s of %s by %s: %w", kind, objectIRI, actorIRI, err)
 	}
@@ -74,9 +74,9 @@ func (s *Store) RemoveInteractionsLikeTx(ctx context.Context, tx *sqlx.Tx, actor
 	return int(n), nil
 }
 
-// RemoveReplyTx removes the reply whose note is noteIRI, only if actorIRI wrote it.
-func (s *Store) RemoveReplyTx(ctx context.Context, tx *sqlx.Tx, noteIRI, actorIRI string) (bool, error) {
-	res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM interactions WHERE kind = 'reply' AND note_iri = ? AND actor_iri = ?`), noteIRI, actorIRI)
+// RemoveReply removes the reply whose note is noteIRI, only if actorIRI wrote it.
+func (t *Tx) RemoveReply(ctx context.Context, noteIRI, actorIRI string) (bool, error) {
+	res, err := t.tx.ExecContext(ctx, t.tx.Rebind(`DELETE FROM interactions WHERE kind = 'reply' AND note_iri = ? AND actor_iri = ?`), noteIRI, actorIRI)
 	if err != nil {
 		return false, fmt.Errorf("remove reply %s: %w", noteIRI, err)
 	}
@@ -84,44 +84,15 @@ func (s *Store) RemoveReplyTx(ctx context.Context, tx *sqlx.Tx, noteIRI, actorIR
 	return n > 0, nil
 }
 
-// UpdateReplyTx replaces the content and visibility of the reply whose note is noteIRI, only if actorIRI wrote
+// UpdateReply replaces the content and visibility of the reply whose note is noteIRI, only if actorIRI wrote
 // it (an edit on the remote server). It reports whether there was such a reply.
-func (s *Store) UpdateReplyTx(ctx context.Context, tx *sqlx.Tx, noteIRI, actorIRI, content, visibility string) (bool, error) {
-	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE interactions SET content = ?, visibility = ? WHERE kind = 'reply' AND note_iri = ? AND actor_iri = ?`), content, visibility, noteIRI, actorIRI)
+func (t *Tx) UpdateReply(ctx context.Context, noteIRI, actorIRI, content, visibility string) (bool, error) {
+	res, err := t.tx.ExecContext(ctx, t.tx.Rebind(`UPDATE interactions SET content = ?, visibility = ? WHERE kind = 'reply' AND note_iri = ? AND actor_iri = ?`), content, visibility, noteIRI, actorIRI)
 	if err != nil {
 		return false, fmt.Errorf("update reply %s: %w", noteIRI, err)
 	}
 	n, _ := res.RowsAffected()
 	return n > 0, nil
-}
-
-// CountInteractions is the totalItems of an object's likes, shares or replies collection.
-func (s *Store) CountInteractions(ctx context.Context, objectIRI, kind string) (int, error) {
-	var n int
-	if err := s.db.GetContext(ctx, &n, s.rebind(`SELECT COUNT(*) FROM interactions WHERE object_iri = ? AND kind = ?`), objectIRI, kind); err != nil {
-		return 0, fmt.Errorf("count %s of %s: %w", kind, objectIRI, err)
-	}
-	return n, nil
-}
-
-// InteractionsPage lists the interactions of kind on objectIRI, oldest first, those after the activity IRI
-// `after` (empty for the first page).
-func (s *Store) InteractionsPage(ctx context.Context, objectIRI, kind, after string, limit int) ([]Interaction, error) {
-	q, args := `SELECT `+interactionCols+` FROM interactions WHERE object_iri = ? AND kind = ?`, []any{objectIRI, kind}
-	if after != "" {
-		q += ` AND (created_at, activity_iri) > (SELECT created_at, activity_iri FROM interactions WHERE activity_iri = ?)`
-		args = append(args, after)
-	}
-	q += ` ORDER BY created_at, activity_iri LIMIT ?`
-	args = append(args, limit)
-	var out []Interaction
-	if err := s.db.SelectContext(ctx, &out, s.rebind(q), args...); err != nil {
-		return nil, fmt.Errorf("%s of %s: %w", kind, objectIRI, err)
-	}
-	for i := range out {
-		out[i].CreatedAt = fromMS(out[i].CreatedMS)
-	}
-	return out, nil
 }
 
 // LocalObjectExists tells whether one of our objects exists: kind is "revision" (key: its number), "impulse"

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // Read queries behind the collections the federation side serves: interaction counts and reply lists of our
-// objects, the followers collection and its delivery inboxes, the signature total, and outbox pages walked
+// objects, the followers collection and its delivery inboxes, and outbox pages walked
 // towards newer activities.
 //
 // interactions.kind holds "like", "announce" or "reply"; interactions.visibility holds "public", "unlisted",
@@ -46,25 +44,6 @@ func (s *Store) ReplyIRIs(ctx context.Context, objectIRI string, offset, limit i
 	return out, nil
 }
 
-// SignatureTotal counts the signatures that stand: not withdrawn and not hidden by a moderator. Private
-// signatures are counted too; they are only kept out of lists.
-func (s *Store) SignatureTotal(ctx context.Context) (int, error) {
-	var n int
-	if err := s.db.GetContext(ctx, &n, `SELECT public + private FROM signature_counts WHERE id = 1`); err != nil {
-		return 0, fmt.Errorf("count signatures: %w", err)
-	}
-	return n, nil
-}
-
-// FollowersCollectionCount counts the followers (the totalItems Mastodon shows as the follower count).
-func (s *Store) FollowersCollectionCount(ctx context.Context) (int, error) {
-	var n int
-	if err := s.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM followers`); err != nil {
-		return 0, fmt.Errorf("count followers: %w", err)
-	}
-	return n, nil
-}
-
 // FollowersCollectionPage lists follower actor IRIs, oldest first, skipping offset.
 func (s *Store) FollowersCollectionPage(ctx context.Context, offset, limit int) ([]string, error) {
 	out := []string{}
@@ -74,14 +53,14 @@ func (s *Store) FollowersCollectionPage(ctx context.Context, offset, limit int) 
 	return out, nil
 }
 
-// FollowerRecipientsTx returns one recipient per follower, its shared inbox when it has one, read in the caller's
-// transaction so an activity and the list of its deliveries agree. InsertActivityTx removes duplicate inboxes.
-func (s *Store) FollowerRecipientsTx(ctx context.Context, tx *sqlx.Tx) ([]Recipient, error) {
+// FollowerRecipients returns one recipient per follower, its shared inbox when it has one, read in the
+// transaction so an activity and the list of its deliveries agree. InsertActivity removes duplicate inboxes.
+func (t *Tx) FollowerRecipients(ctx context.Context) ([]Recipient, error) {
 	rows := []struct {
 		Inbox  string `db:"inbox"`
 		Domain string `db:"domain"`
 	}{}
-	if err := tx.SelectContext(ctx, &rows, `SELECT CASE WHEN shared_inbox <> '' THEN shared_inbox ELSE inbox END AS inbox, domain
+	if err := t.tx.SelectContext(ctx, &rows, `SELECT CASE WHEN shared_inbox <> '' THEN shared_inbox ELSE inbox END AS inbox, domain
 		FROM followers ORDER BY domain, actor_iri`); err != nil {
 		return nil, fmt.Errorf("follower inboxes: %w", err)
 	}

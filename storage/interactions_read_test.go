@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -58,7 +56,7 @@ func TestInteractionCountsAndReplies(t *testing.T) {
 func TestFollowersCollectionAndRecipients(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
 		ctx := context.Background()
-		n, err := s.FollowersCollectionCount(ctx)
+		n, err := s.FollowersCount(ctx)
 		if err != nil || n != 0 {
 			t.Fatalf("empty count = %d, %v", n, err)
 		}
@@ -70,7 +68,7 @@ func TestFollowersCollectionAndRecipients(t *testing.T) {
 			insertRows(t, s, `INSERT INTO followers (actor_iri, follow_iri, inbox, shared_inbox, domain, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 				f.actor, f.actor+"#follow", f.inbox, f.shared, f.domain, int64(100+i))
 		}
-		n, err = s.FollowersCollectionCount(ctx)
+		n, err = s.FollowersCount(ctx)
 		if err != nil || n != 3 {
 			t.Fatalf("count = %d, %v", n, err)
 		}
@@ -79,9 +77,9 @@ func TestFollowersCollectionAndRecipients(t *testing.T) {
 			t.Fatalf("page = %v, %v", page, err)
 		}
 		var got []storage.Recipient
-		err = s.InTx(ctx, func(tx *sqlx.Tx) error {
+		err = s.InTx(ctx, func(tx *storage.Tx) error {
 			var err error
-			got, err = s.FollowerRecipientsTx(ctx, tx)
+			got, err = tx.FollowerRecipients(ctx)
 			return err
 		})
 		want := []storage.Recipient{
@@ -106,7 +104,7 @@ func TestSignatureTotal(t *testing.T) {
 				VALUES (?, 'Person', 'h', 'n', 'd.example', ?, 'x', 'je signe', 1, 'public', ?, 1, ?)`,
 				"https://d.example/u/"+string(rune('a'+i)), "https://d.example/n/"+string(rune('a'+i)), st.status, st.withdrawn)
 		}
-		n, err := s.SignatureTotal(ctx)
+		n, err := signatureTotal(ctx, s)
 		if err != nil || n != 2 {
 			t.Fatalf("total = %d, %v; want 2 (withdrawn and hidden left out)", n, err)
 		}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-
-	"github.com/jmoiron/sqlx"
 )
 
 //go:embed migrations/*.sql
@@ -37,15 +35,15 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("read migration %s: %w", name, err)
 		}
-		err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		err = s.InTx(ctx, func(t *Tx) error {
 			if s.dialect == Postgres {
 				// Two processes starting together on one database must not both apply a migration.
-				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(727274)`); err != nil {
+				if _, err := t.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(727274)`); err != nil {
 					return fmt.Errorf("lock migrations: %w", err)
 				}
 			}
 			var n int
-			if err := tx.GetContext(ctx, &n, s.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), version); err != nil {
+			if err := t.tx.GetContext(ctx, &n, s.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), version); err != nil {
 				return fmt.Errorf("check migration %s: %w", version, err)
 			}
 			if n > 0 {
@@ -56,11 +54,11 @@ func (s *Store) migrate(ctx context.Context) error {
 				stmts = []string{string(body)}
 			}
 			for _, stmt := range stmts {
-				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				if _, err := t.tx.ExecContext(ctx, stmt); err != nil {
 					return fmt.Errorf("migration %s: %w\n%s", version, err, stmt)
 				}
 			}
-			_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), version, ms(s.now()))
+			_, err := t.tx.ExecContext(ctx, s.rebind(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), version, ms(s.now()))
 			return err
 		})
 		if err != nil {

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/content"
 )
 
@@ -87,8 +85,8 @@ func (s *Store) BlockAndHide(ctx context.Context, kind, value, reason string) (B
 	if err != nil {
 		return eff, err
 	}
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO blocks (kind, value, reason, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (kind, value) DO NOTHING`),
+	err = s.InTx(ctx, func(t *Tx) error {
+		res, err := t.tx.ExecContext(ctx, t.tx.Rebind(`INSERT INTO blocks (kind, value, reason, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (kind, value) DO NOTHING`),
 			kind, value, reason, ms(s.now()))
 		if err != nil {
 			return fmt.Errorf("block %s %s: %w", kind, value, err)
@@ -100,13 +98,13 @@ func (s *Store) BlockAndHide(ctx context.Context, kind, value, reason string) (B
 		if kind == BlockDomain {
 			sigWhere, folWhere, args = domainMatch("domain"), domainMatch("domain"), domainArgs(value)
 		}
-		res, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE signatures SET status = 'hidden' WHERE status <> 'hidden' AND `+sigWhere), args...)
+		res, err = t.tx.ExecContext(ctx, t.tx.Rebind(`UPDATE signatures SET status = 'hidden' WHERE status <> 'hidden' AND `+sigWhere), args...)
 		if err != nil {
 			return fmt.Errorf("hide signatures of %s: %w", value, err)
 		}
 		n, _ := res.RowsAffected()
 		eff.SignaturesHidden = int(n)
-		res, err = tx.ExecContext(ctx, tx.Rebind(`DELETE FROM followers WHERE `+folWhere), args...)
+		res, err = t.tx.ExecContext(ctx, t.tx.Rebind(`DELETE FROM followers WHERE `+folWhere), args...)
 		if err != nil {
 			return fmt.Errorf("remove followers of %s: %w", value, err)
 		}

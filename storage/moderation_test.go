@@ -4,17 +4,15 @@ import (
 	"context"
 	"testing"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
 
 func addFollowers(t *testing.T, s *storage.Store, actors map[string]string) {
 	t.Helper()
-	err := s.InTx(context.Background(), func(tx *sqlx.Tx) error {
+	err := s.InTx(context.Background(), func(tx *storage.Tx) error {
 		for iri, domain := range actors {
-			if err := s.AddFollowerTx(context.Background(), tx, storage.Follower{ActorIRI: iri, FollowIRI: iri + "#follow", Inbox: iri + "/inbox", Domain: domain}); err != nil {
+			if err := tx.AddFollower(context.Background(), storage.Follower{ActorIRI: iri, FollowIRI: iri + "#follow", Inbox: iri + "/inbox", Domain: domain}); err != nil {
 				return err
 			}
 		}

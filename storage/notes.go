@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // Kinds of notes the memo actor writes.
@@ -54,14 +52,14 @@ func (n *Note) fill() error {
 
 const noteCols = `id, slug, kind, content, in_reply_to, to_json, cc_json, tags_json, public, published_at, deleted_at`
 
-// InsertNoteTx stores n in the caller's transaction unless a note with its slug exists; it reports whether it
+// InsertNote stores n unless a note with its slug exists; it reports whether it
 // stored it. Slugs are chosen by the caller so that seeding and publishing can run twice without duplicates.
-func (s *Store) InsertNoteTx(ctx context.Context, tx *sqlx.Tx, n Note) (bool, error) {
+func (t *Tx) InsertNote(ctx context.Context, n Note) (bool, error) {
 	if n.Slug == "" || n.Kind == "" {
 		return false, fmt.Errorf("insert note: slug and kind are required")
 	}
 	if n.PublishedAt.IsZero() {
-		n.PublishedAt = s.now()
+		n.PublishedAt = t.s.now()
 	}
 	to, err := json.Marshal(nonNil(n.To))
 	if err != nil {
@@ -77,7 +75,7 @@ func (s *Store) InsertNoteTx(ctx context.Context, tx *sqlx.Tx, n Note) (bool, er
 	if !json.Valid([]byte(n.Tags)) {
 		return false, fmt.Errorf("insert note %s: tags are not JSON", n.Slug)
 	}
-	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO notes (slug, kind, content, in_reply_to, to_json, cc_json, tags_json, public, published_at)
+	res, err := t.tx.ExecContext(ctx, t.tx.Rebind(`INSERT INTO notes (slug, kind, content, in_reply_to, to_json, cc_json, tags_json, public, published_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (slug) DO NOTHING`),
 		n.Slug, n.Kind, n.Content, n.InReplyTo, string(to), string(cc), n.Tags, n.Public, ms(n.PublishedAt))
 	if err != nil {
@@ -87,12 +85,12 @@ func (s *Store) InsertNoteTx(ctx context.Context, tx *sqlx.Tx, n Note) (bool, er
 	return added > 0, nil
 }
 
-// InsertNote is InsertNoteTx in a transaction of its own.
+// InsertNote is Tx.InsertNote in a transaction of its own.
 func (s *Store) InsertNote(ctx context.Context, n Note) (bool, error) {
 	var added bool
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.InTx(ctx, func(t *Tx) error {
 		var err error
-		added, err = s.InsertNoteTx(ctx, tx, n)
+		added, err = t.InsertNote(ctx, n)
 		return err
 	})
 	return added, err
@@ -105,18 +103,6 @@ func (s *Store) NoteBySlug(ctx context.Context, slug string) (Note, error) {
 		return n, err
 	}
 	return n, n.fill()
-}
-
-// DeleteNote marks a note deleted. It reports ErrNotFound for an unknown or already deleted slug.
-func (s *Store) DeleteNote(ctx context.Context, slug string) error {
-	res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE notes SET deleted_at = ? WHERE slug = ? AND deleted_at IS NULL`), ms(s.now()), slug)
-	if err != nil {
-		return fmt.Errorf("delete note %s: %w", slug, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
 }
 
 func nonNil(v []string) []string {

@@ -8,8 +8,6 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // Bounds of the reports kept: what another instance's moderators send is stored, but never without limit.
@@ -33,11 +31,11 @@ type Report struct {
 	ReceivedAt  time.Time `db:"-"`
 }
 
-// AddReportTx stores a report, clipped to the bounds above, and drops the host's reports beyond the latest
+// AddReport stores a report, clipped to the bounds above, and drops the host's reports beyond the latest
 // MaxReportsPerHost. It reports whether the report was new (a Flag received twice is stored once).
-func (s *Store) AddReportTx(ctx context.Context, tx *sqlx.Tx, r Report) (bool, error) {
+func (t *Tx) AddReport(ctx context.Context, r Report) (bool, error) {
 	if r.ReceivedAt.IsZero() {
-		r.ReceivedAt = s.now()
+		r.ReceivedAt = t.s.now()
 	}
 	var objects []string
 	for _, o := range r.Objects {
@@ -53,7 +51,7 @@ func (s *Store) AddReportTx(ctx context.Context, tx *sqlx.Tx, r Report) (bool, e
 	if err != nil {
 		return false, fmt.Errorf("encode report objects: %w", err)
 	}
-	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO reports (activity_iri, actor_iri, domain, objects, comment, received_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (activity_iri) DO NOTHING`),
+	res, err := t.tx.ExecContext(ctx, t.tx.Rebind(`INSERT INTO reports (activity_iri, actor_iri, domain, objects, comment, received_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (activity_iri) DO NOTHING`),
 		r.ActivityIRI, r.ActorIRI, r.Domain, string(objJSON), clipText(r.Comment, MaxReportComment), ms(r.ReceivedAt))
 	if err != nil {
 		return false, fmt.Errorf("store report %s: %w", r.ActivityIRI, err)
@@ -61,7 +59,7 @@ func (s *Store) AddReportTx(ctx context.Context, tx *sqlx.Tx, r Report) (bool, e
 	if n, _ := res.RowsAffected(); n == 0 {
 		return false, nil
 	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM reports WHERE domain = ? AND id <= (SELECT id FROM reports WHERE domain = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`),
+	if _, err := t.tx.ExecContext(ctx, t.tx.Rebind(`DELETE FROM reports WHERE domain = ? AND id <= (SELECT id FROM reports WHERE domain = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`),
 		r.Domain, r.Domain, MaxReportsPerHost); err != nil {
 		return false, fmt.Errorf("drop old reports of %s: %w", r.Domain, err)
 	}

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -22,8 +20,8 @@ func TestReportsBounded(t *testing.T) {
 			objects = append(objects, fmt.Sprintf("https://memo.example/notes/%d%s", i, strings.Repeat("x", 600)))
 		}
 		add := func(host string, n int) {
-			err := s.InTx(ctx, func(tx *sqlx.Tx) error {
-				_, err := s.AddReportTx(ctx, tx, storage.Report{
+			err := s.InTx(ctx, func(tx *storage.Tx) error {
+				_, err := tx.AddReport(ctx, storage.Report{
 					ActivityIRI: fmt.Sprintf("https://%s/reports/%d", host, n), ActorIRI: "https://" + host + "/actor", Domain: host,
 					Objects: objects, Comment: strings.Repeat("spam ", 1000),
 				})

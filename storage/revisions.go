@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // Revision is one published version of the memo.
@@ -26,41 +24,25 @@ func (r *Revision) fill() { r.PublishedAt = fromMS(r.PublishedMS) }
 
 const revisionCols = `number, title, summary, markdown, html, changelog, published_at`
 
-// AddRevision stores rev as the next revision and returns its number. The number is assigned inside the
-// transaction so two concurrent publishers cannot take the same one.
-func (s *Store) AddRevision(ctx context.Context, rev Revision) (int, error) {
-	var number int
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
-		number, err = addRevisionTx(ctx, tx, rev)
-		return err
-	})
-	return number, err
-}
-
-// AddRevisionTx is AddRevision inside a caller's transaction, so the revision and its outgoing activities commit
+// AddRevision is Store.AddRevision in a transaction, so that the revision and its outgoing activities commit
 // together.
-func (s *Store) AddRevisionTx(ctx context.Context, tx *sqlx.Tx, rev Revision) (int, error) {
-	return addRevisionTx(ctx, tx, rev)
-}
-
-func addRevisionTx(ctx context.Context, tx *sqlx.Tx, rev Revision) (int, error) {
-	if tx.DriverName() == "pgx" {
+func (t *Tx) AddRevision(ctx context.Context, rev Revision) (int, error) {
+	if t.tx.DriverName() == "pgx" {
 		// Serialise publishers: MAX+1 under READ COMMITTED would hand two of them the same number. SQLite
 		// transactions here start IMMEDIATE, which already serialises writers.
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(727275)`); err != nil {
+		if _, err := t.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(727275)`); err != nil {
 			return 0, fmt.Errorf("lock revisions: %w", err)
 		}
 	}
 	var last sql.NullInt64
-	if err := tx.GetContext(ctx, &last, `SELECT MAX(number) FROM revisions`); err != nil {
+	if err := t.tx.GetContext(ctx, &last, `SELECT MAX(number) FROM revisions`); err != nil {
 		return 0, fmt.Errorf("read last revision: %w", err)
 	}
 	number := int(last.Int64) + 1
 	if rev.PublishedAt.IsZero() {
 		rev.PublishedAt = time.Now()
 	}
-	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO revisions (`+revisionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+	_, err := t.tx.ExecContext(ctx, t.tx.Rebind(`INSERT INTO revisions (`+revisionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 		number, rev.Title, rev.Summary, rev.Markdown, rev.HTML, rev.Changelog, ms(rev.PublishedAt))
 	if err != nil {
 		return 0, fmt.Errorf("insert revision %d: %w", number, err)

@@ -25,7 +25,7 @@ func TestRevisions(t *testing.T) {
 		if err := s.SeedRevision(ctx, storage.Revision{Title: "other", PublishedAt: first}); err != nil {
 			t.Fatal(err)
 		}
-		n, err := s.AddRevision(ctx, storage.Revision{Title: "T2", Summary: "S", Markdown: "# T2", HTML: "<h1>T2</h1>", Changelog: "typo"})
+		n, err := storagetest.AddRevision(ctx, s, storage.Revision{Title: "T2", Summary: "S", Markdown: "# T2", HTML: "<h1>T2</h1>", Changelog: "typo"})
 		if err != nil || n != 2 {
 			t.Fatalf("AddRevision = %d, %v; want 2", n, err)
 		}
@@ -56,7 +56,7 @@ func TestConcurrentPublishersGetDistinctNumbers(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				n, err := s.AddRevision(ctx, storage.Revision{Title: "x", HTML: "x", Markdown: "x"})
+				n, err := storagetest.AddRevision(ctx, s, storage.Revision{Title: "x", HTML: "x", Markdown: "x"})
 				if err != nil {
 					t.Error(err)
 					return

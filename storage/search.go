@@ -7,8 +7,6 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/content"
 )
 
@@ -145,7 +143,7 @@ func (s *Store) searchFor(ctx context.Context, q string) (searchSQL, error) {
 
 // denseMatches is how many matches make a PostgreSQL search walk the rows in id order (see searchFor).
 func denseMatches(ctx context.Context, s *Store) int {
-	t, err := s.SignatureTally(ctx)
+	t, err := s.CountSignatures(ctx)
 	if err != nil {
 		return 1000
 	}
@@ -186,9 +184,9 @@ func (s *Store) prefixWords(ctx context.Context, w string) ([]string, int64, err
 	return words, rows, nil
 }
 
-// addSearchWordsTx records the words of a search_text in search_words and counts one more row for each: a
+// addSearchWords records the words of a search_text in search_words and counts one more row for each: a
 // count of the rows that ever had the word, enough to tell a rare word from a common one.
-func addSearchWordsTx(ctx context.Context, tx *sqlx.Tx, text string) error {
+func (t *Tx) addSearchWords(ctx context.Context, text string) error {
 	seen := map[string]bool{}
 	var args []any
 	for _, w := range strings.Fields(text) {
@@ -202,7 +200,7 @@ func addSearchWordsTx(ctx context.Context, tx *sqlx.Tx, text string) error {
 	}
 	q := `INSERT INTO search_words (word, rows) VALUES ` + strings.TrimSuffix(strings.Repeat("(?, 1),", len(args)), ",") +
 		` ON CONFLICT (word) DO UPDATE SET rows = search_words.rows + 1`
-	if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+	if _, err := t.tx.ExecContext(ctx, t.tx.Rebind(q), args...); err != nil {
 		return fmt.Errorf("record search words: %w", err)
 	}
 	return nil
@@ -243,16 +241,16 @@ func (s *Store) refreshSearchText(ctx context.Context) error {
 		if len(rows) == 0 {
 			break
 		}
-		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		err := s.InTx(ctx, func(t *Tx) error {
 			for _, r := range rows {
 				text := SearchTextOf(r.DisplayName, r.Handle, r.Domain, r.Content)
-				if err := addSearchWordsTx(ctx, tx, text); err != nil {
+				if err := t.addSearchWords(ctx, text); err != nil {
 					return err
 				}
 				if text == r.SearchText {
 					continue
 				}
-				if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE signatures SET search_text = ? WHERE id = ?`), text, r.ID); err != nil {
+				if _, err := t.tx.ExecContext(ctx, t.tx.Rebind(`UPDATE signatures SET search_text = ? WHERE id = ?`), text, r.ID); err != nil {
 					return fmt.Errorf("refresh search text of %d: %w", r.ID, err)
 				}
 			}

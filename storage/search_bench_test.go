@@ -25,7 +25,7 @@ func seedSearch(b *testing.B, s *storage.Store, n int) {
 	cols := `(actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, evidence, signed_at, withdrawn_at, search_text)`
 	row := `(?, 'Person', ?, ?, ?, ?, ?, 'https://memo.example/memo', ?, 1, ?, 'active', '', ?, ?, ?)`
 	for txStart := 0; txStart < n; txStart += perTx {
-		err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		err := s.InRawTx(ctx, func(tx *sqlx.Tx) error {
 			for start := txStart; start < min(txStart+perTx, n); start += batch {
 				end := min(start+batch, n)
 				var args []any

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // Re-checks of standing signatures (migration 0011): the note of each is fetched again, because a deletion or an
@@ -82,26 +80,17 @@ WHERE `+standingWhere+` AND next_check_at <= ?
 ORDER BY next_check_at, id LIMIT ?`, ms(now), limit)
 }
 
-// CountStandingSignatures is the number of signatures the re-check walks (from the counters, not a scan).
-func (s *Store) CountStandingSignatures(ctx context.Context) (int, error) {
-	c, err := s.CountSignatures(ctx)
-	if err != nil {
-		return 0, err
-	}
-	return c.Total(), nil
-}
-
 // RecordSignatureCheck stores the outcome of a re-check that left the signature standing (or could not tell).
 func (s *Store) RecordSignatureCheck(ctx context.Context, id int64, c SignatureCheck) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error { return recordCheckTx(ctx, tx, id, c) })
+	return s.InTx(ctx, func(t *Tx) error { return t.recordCheck(ctx, id, c) })
 }
 
-func recordCheckTx(ctx context.Context, tx *sqlx.Tx, id int64, c SignatureCheck) error {
+func (t *Tx) recordCheck(ctx context.Context, id int64, c SignatureCheck) error {
 	failed := 0
 	if c.Failed {
 		failed = 1
 	}
-	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE signatures SET checked_at = ?, check_result = ?, next_check_at = ?,
+	_, err := t.tx.ExecContext(ctx, t.tx.Rebind(`UPDATE signatures SET checked_at = ?, check_result = ?, next_check_at = ?,
 check_failures = CASE WHEN ? = 1 THEN check_failures + 1 ELSE 0 END WHERE id = ?`),
 		ms(c.At), truncate(c.Result, 500), ms(c.Next), failed, id)
 	if err != nil {
@@ -114,8 +103,8 @@ check_failures = CASE WHEN ? = 1 THEN check_failures + 1 ELSE 0 END WHERE id = ?
 // and records why, together. It tells whether it withdrew it (false when it was withdrawn meanwhile).
 func (s *Store) WithdrawCheckedSignature(ctx context.Context, g Signature, c SignatureCheck) (bool, error) {
 	withdrawn := false
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		_, err := s.WithdrawSignatureTx(ctx, tx, g.ActorIRI, g.NoteIRI)
+	err := s.InTx(ctx, func(t *Tx) error {
+		_, err := t.WithdrawSignature(ctx, g.ActorIRI, g.NoteIRI)
 		if errors.Is(err, ErrNotFound) {
 			return nil
 		}
@@ -123,7 +112,7 @@ func (s *Store) WithdrawCheckedSignature(ctx context.Context, g Signature, c Sig
 			return err
 		}
 		withdrawn = true
-		return recordCheckTx(ctx, tx, g.ID, c)
+		return t.recordCheck(ctx, g.ID, c)
 	})
 	return withdrawn, err
 }

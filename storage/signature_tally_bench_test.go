@@ -23,7 +23,7 @@ func BenchmarkSignaturesPageQueries(b *testing.B) {
 			seedSignatures(b, s, rows)
 			b.Run(fmt.Sprintf("%s/%d/tally", be.Name, rows), func(b *testing.B) {
 				for b.Loop() {
-					if t, err := s.SignatureTally(ctx); err != nil || t.Listed == 0 {
+					if t, err := s.CountSignatures(ctx); err != nil || t.Public == 0 {
 						b.Fatalf("tally = %+v, %v", t, err)
 					}
 				}

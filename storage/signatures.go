@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // Signatures: one row per actor (actor_iri is unique). A row stands while withdrawn_at is NULL and status is not
@@ -106,9 +104,9 @@ const signatureListCols = `id, actor_iri, actor_type, handle, display_name, doma
 // is hidden, it returns ErrAlreadySigned and changes nothing.
 func (s *Store) AddSignature(ctx context.Context, g Signature) (Signature, error) {
 	var id int64
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.InTx(ctx, func(t *Tx) error {
 		var err error
-		id, err = s.AddSignatureTx(ctx, tx, g)
+		id, err = t.AddSignature(ctx, g)
 		return err
 	})
 	if err != nil {
@@ -117,9 +115,9 @@ func (s *Store) AddSignature(ctx context.Context, g Signature) (Signature, error
 	return s.SignatureByID(ctx, id)
 }
 
-// AddSignatureTx is AddSignature inside the caller's transaction (the inbox records the reply, the signature and
+// AddSignature is Store.AddSignature inside a transaction (the inbox records the reply, the signature and
 // the acknowledgement together). It returns the signature's id.
-func (s *Store) AddSignatureTx(ctx context.Context, tx *sqlx.Tx, g Signature) (int64, error) {
+func (t *Tx) AddSignature(ctx context.Context, g Signature) (int64, error) {
 	if g.ActorIRI == "" || g.NoteIRI == "" || g.Handle == "" || g.Domain == "" || g.Revision < 1 {
 		return 0, fmt.Errorf("add signature: actor, note, handle, domain and revision are required")
 	}
@@ -132,7 +130,7 @@ func (s *Store) AddSignatureTx(ctx context.Context, tx *sqlx.Tx, g Signature) (i
 		g.ReceivedAt = g.SignedAt
 	}
 	if g.ReceivedAt.IsZero() {
-		g.ReceivedAt = s.now()
+		g.ReceivedAt = t.s.now()
 	}
 	if g.SignedAt.IsZero() {
 		g.SignedAt = g.ReceivedAt
@@ -140,7 +138,7 @@ func (s *Store) AddSignatureTx(ctx context.Context, tx *sqlx.Tx, g Signature) (i
 	// The reply was read at reception: its first re-check is due a period later.
 	nextCheck := ms(g.ReceivedAt.Add(SignatureRecheckDue))
 	search := searchTextOf(g)
-	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO signatures (actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, via_copy, evidence, signed_at, search_text, received_at, next_check_at)
+	res, err := t.tx.ExecContext(ctx, t.tx.Rebind(`INSERT INTO signatures (actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, via_copy, evidence, signed_at, search_text, received_at, next_check_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?) ON CONFLICT (actor_iri) DO NOTHING`),
 		g.ActorIRI, g.ActorType, g.Handle, g.DisplayName, g.Domain, g.ProfileURL, g.NoteIRI, g.InReplyTo, g.Content,
 		g.Revision, g.Visibility, g.ViaCopy, g.Evidence, ms(g.SignedAt), search, ms(g.ReceivedAt), nextCheck)
@@ -149,7 +147,7 @@ func (s *Store) AddSignatureTx(ctx context.Context, tx *sqlx.Tx, g Signature) (i
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		// The actor has a row: re-activate it if it was withdrawn, else this reply is a comment.
-		res, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE signatures SET actor_type = ?, handle = ?, display_name = ?, domain = ?, profile_url = ?,
+		res, err = t.tx.ExecContext(ctx, t.tx.Rebind(`UPDATE signatures SET actor_type = ?, handle = ?, display_name = ?, domain = ?, profile_url = ?,
 			note_iri = ?, in_reply_to = ?, content = ?, revision = ?, visibility = ?, via_copy = ?, evidence = ?, signed_at = ?, search_text = ?, withdrawn_at = NULL,
 			received_at = ?, next_check_at = ?, check_failures = 0
 			WHERE actor_iri = ? AND withdrawn_at IS NOT NULL`),
@@ -162,11 +160,11 @@ func (s *Store) AddSignatureTx(ctx context.Context, tx *sqlx.Tx, g Signature) (i
 			return 0, ErrAlreadySigned
 		}
 	}
-	if err := addSearchWordsTx(ctx, tx, search); err != nil {
+	if err := t.addSearchWords(ctx, search); err != nil {
 		return 0, err
 	}
 	var id int64
-	if err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM signatures WHERE actor_iri = ?`), g.ActorIRI); err != nil {
+	if err := t.tx.GetContext(ctx, &id, t.tx.Rebind(`SELECT id FROM signatures WHERE actor_iri = ?`), g.ActorIRI); err != nil {
 		return 0, fmt.Errorf("read signature id of %s: %w", g.ActorIRI, err)
 	}
 	return id, nil
@@ -175,11 +173,6 @@ func (s *Store) AddSignatureTx(ctx context.Context, tx *sqlx.Tx, g Signature) (i
 // SignatureByID returns a whole row, evidence included, whatever its state.
 func (s *Store) SignatureByID(ctx context.Context, id int64) (Signature, error) {
 	return s.signatureWhere(ctx, `id = ?`, id)
-}
-
-// SignatureByActor returns the actor's signature row, whatever its state.
-func (s *Store) SignatureByActor(ctx context.Context, actorIRI string) (Signature, error) {
-	return s.signatureWhere(ctx, `actor_iri = ?`, actorIRI)
 }
 
 // SignatureByNote returns the signature carried by a reply, whatever its state.
@@ -200,9 +193,9 @@ func (s *Store) signatureWhere(ctx context.Context, where string, arg any) (Sign
 // reply, or an Update that removed the phrase). ErrNotFound when there is none to withdraw.
 func (s *Store) WithdrawSignature(ctx context.Context, actorIRI, noteIRI string) (Signature, error) {
 	var id int64
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.InTx(ctx, func(t *Tx) error {
 		var err error
-		id, err = s.WithdrawSignatureTx(ctx, tx, actorIRI, noteIRI)
+		id, err = t.WithdrawSignature(ctx, actorIRI, noteIRI)
 		return err
 	})
 	if err != nil {
@@ -211,33 +204,21 @@ func (s *Store) WithdrawSignature(ctx context.Context, actorIRI, noteIRI string)
 	return s.SignatureByID(ctx, id)
 }
 
-// WithdrawSignatureTx is WithdrawSignature in the caller's transaction; it returns the signature's id.
-func (s *Store) WithdrawSignatureTx(ctx context.Context, tx *sqlx.Tx, actorIRI, noteIRI string) (int64, error) {
+// WithdrawSignature is Store.WithdrawSignature in a transaction; it returns the signature's id.
+func (t *Tx) WithdrawSignature(ctx context.Context, actorIRI, noteIRI string) (int64, error) {
 	var id int64
-	if err := getRow(ctx, tx, &id, "find signature "+noteIRI, tx.Rebind(`SELECT id FROM signatures WHERE note_iri = ? AND actor_iri = ? AND withdrawn_at IS NULL`), noteIRI, actorIRI); err != nil {
+	if err := getRow(ctx, t.tx, &id, "find signature "+noteIRI, t.tx.Rebind(`SELECT id FROM signatures WHERE note_iri = ? AND actor_iri = ? AND withdrawn_at IS NULL`), noteIRI, actorIRI); err != nil {
 		return 0, err
 	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE signatures SET withdrawn_at = ? WHERE id = ?`), ms(s.now()), id); err != nil {
+	if _, err := t.tx.ExecContext(ctx, t.tx.Rebind(`UPDATE signatures SET withdrawn_at = ? WHERE id = ?`), ms(t.s.now()), id); err != nil {
 		return 0, fmt.Errorf("withdraw signature %d: %w", id, err)
 	}
 	return id, nil
 }
 
-// EraseSignature deletes the actor's signature row entirely (the actor was deleted). It tells whether there was
-// one.
-func (s *Store) EraseSignature(ctx context.Context, actorIRI string) (bool, error) {
-	var erased bool
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
-		erased, err = s.EraseSignatureTx(ctx, tx, actorIRI)
-		return err
-	})
-	return erased, err
-}
-
-// EraseSignatureTx is EraseSignature in the caller's transaction.
-func (s *Store) EraseSignatureTx(ctx context.Context, tx *sqlx.Tx, actorIRI string) (bool, error) {
-	res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM signatures WHERE actor_iri = ?`), actorIRI)
+// eraseSignature is Store.EraseSignature in a transaction.
+func (t *Tx) EraseSignature(ctx context.Context, actorIRI string) (bool, error) {
+	res, err := t.tx.ExecContext(ctx, t.tx.Rebind(`DELETE FROM signatures WHERE actor_iri = ?`), actorIRI)
 	if err != nil {
 		return false, fmt.Errorf("erase signature of %s: %w", actorIRI, err)
 	}
@@ -269,7 +250,8 @@ type SignatureCounts struct {
 	Hidden    int `db:"hidden"`    // hidden by a moderator (and not withdrawn)
 }
 
-// Total is the number of signatures that count: public and private.
+// Total is the number of signatures that count, the number every page and collection announces: public and
+// private.
 func (c SignatureCounts) Total() int { return c.Public + c.Private }
 
 // CountSignatures counts signatures by state.
@@ -429,36 +411,36 @@ func (g Signature) NoteAuthor() string {
 	return g.ActorIRI
 }
 
-// Outcomes of MoveSignatureTx other than success.
+// Outcomes of MoveSignature other than success.
 var (
 	// ErrTargetSigned: the account moved to has a signature of its own; nothing is carried over (see
-	// MoveSignatureTx for which one stands).
+	// MoveSignature for which one stands).
 	ErrTargetSigned = errors.New("the new account has a signature of its own")
 	// ErrMovedBefore: the signature was carried over by a Move already; it is carried over once.
 	ErrMovedBefore = errors.New("the signature was carried over by a Move already")
 )
 
-// Moved is what MoveSignatureTx did: the signature that stands for the signer (its id), and the one withdrawn
+// Moved is what MoveSignature did: the signature that stands for the signer (its id), and the one withdrawn
 // because the signer had two (0 for none).
 type Moved struct {
 	ID, Withdrawn int64
 }
 
-// MoveSignatureTx carries from's signature over to the account to, which its signer moved to: the same row, so
+// MoveSignature carries from's signature over to the account to, which its signer moved to: the same row, so
 // the number, the note, the evidence and the state are kept; the actor and what is shown of it become to's, and
 // moved_from keeps from (the note's author). ErrNotFound when from has no signature, ErrMovedBefore when from's
 // signature was carried over already. ErrTargetSigned when to has a signature of its own: nothing is carried over,
 // and if both stand, the signer has signed twice and the older (the lower number) is kept, the newer withdrawn.
-func (s *Store) MoveSignatureTx(ctx context.Context, tx *sqlx.Tx, from string, to Signature) (Moved, error) {
+func (t *Tx) MoveSignature(ctx context.Context, from string, to Signature) (Moved, error) {
 	var g Signature
-	if err := getRow(ctx, tx, &g, "signature of "+from, tx.Rebind(`SELECT id, moved_from, withdrawn_at FROM signatures WHERE actor_iri = ?`), from); err != nil {
+	if err := getRow(ctx, t.tx, &g, "signature of "+from, t.tx.Rebind(`SELECT id, moved_from, withdrawn_at FROM signatures WHERE actor_iri = ?`), from); err != nil {
 		return Moved{}, err
 	}
 	if g.MovedFrom != "" {
 		return Moved{ID: g.ID}, ErrMovedBefore
 	}
 	var other Signature
-	err := getRow(ctx, tx, &other, "signature of "+to.ActorIRI, tx.Rebind(`SELECT id, withdrawn_at FROM signatures WHERE actor_iri = ?`), to.ActorIRI)
+	err := getRow(ctx, t.tx, &other, "signature of "+to.ActorIRI, t.tx.Rebind(`SELECT id, withdrawn_at FROM signatures WHERE actor_iri = ?`), to.ActorIRI)
 	if err == nil {
 		kept, newer := g, other
 		if other.ID < g.ID {
@@ -471,7 +453,7 @@ func (s *Store) MoveSignatureTx(ctx context.Context, tx *sqlx.Tx, from string, t
 			}
 			return Moved{ID: g.ID}, ErrTargetSigned
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE signatures SET withdrawn_at = ? WHERE id = ?`), ms(s.now()), newer.ID); err != nil {
+		if _, err := t.tx.ExecContext(ctx, t.tx.Rebind(`UPDATE signatures SET withdrawn_at = ? WHERE id = ?`), ms(t.s.now()), newer.ID); err != nil {
 			return Moved{}, fmt.Errorf("withdraw signature %d: %w", newer.ID, err)
 		}
 		return Moved{ID: kept.ID, Withdrawn: newer.ID}, ErrTargetSigned
@@ -479,7 +461,7 @@ func (s *Store) MoveSignatureTx(ctx context.Context, tx *sqlx.Tx, from string, t
 	if !errors.Is(err, ErrNotFound) {
 		return Moved{}, err
 	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE signatures SET actor_iri = ?, actor_type = ?, handle = ?, display_name = ?, domain = ?, profile_url = ?, search_text = ?, moved_from = ? WHERE id = ?`),
+	if _, err := t.tx.ExecContext(ctx, t.tx.Rebind(`UPDATE signatures SET actor_iri = ?, actor_type = ?, handle = ?, display_name = ?, domain = ?, profile_url = ?, search_text = ?, moved_from = ? WHERE id = ?`),
 		to.ActorIRI, to.ActorType, to.Handle, to.DisplayName, to.Domain, to.ProfileURL, searchTextOf(to), from, g.ID); err != nil {
 		return Moved{}, fmt.Errorf("move signature %d to %s: %w", g.ID, to.ActorIRI, err)
 	}

@@ -34,7 +34,7 @@ func seedSignatures(tb testing.TB, s *storage.Store, n int) {
 	const batch = 500
 	cols := `(actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, evidence, signed_at, withdrawn_at, search_text)`
 	row := `(?, 'Person', ?, ?, ?, ?, ?, 'https://memo.example/memo', 'je signe', 1, ?, 'active', '', ?, ?, ?)`
-	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.InRawTx(ctx, func(tx *sqlx.Tx) error {
 		for start := 0; start < n; start += batch {
 			end := min(start+batch, n)
 			var args []any

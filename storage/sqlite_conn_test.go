@@ -109,7 +109,7 @@ func TestStatementCache(t *testing.T) {
 			var err error
 			switch g % 3 {
 			case 0:
-				err = s.InTx(ctx, func(tx *sqlx.Tx) error {
+				err = s.InRawTx(ctx, func(tx *sqlx.Tx) error {
 					var v int
 					if err := tx.GetContext(ctx, &v, `SELECT n FROM cache_counter WHERE id = 1`); err != nil {
 						return err

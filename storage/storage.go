@@ -137,8 +137,23 @@ func (s *Store) Close() error {
 // Dialect tells which engine this store runs on.
 func (s *Store) Dialect() Dialect { return s.dialect }
 
-// DB exposes the handle for packages that need a query this package does not offer yet; prefer adding a method.
+// DB exposes the handle to tests, which set up and inspect rows by SQL; everything else goes through methods.
 func (s *Store) DB() *sqlx.DB { return s.db }
+
+// Ping tells whether the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// PostgresBytes is the size on disk of the PostgreSQL schema's tables and their indexes.
+func (s *Store) PostgresBytes(ctx context.Context) (int64, error) {
+	if s.dialect != Postgres {
+		return 0, errors.New("database size: PostgreSQL only")
+	}
+	var n int64
+	if err := s.db.GetContext(ctx, &n, `SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'`); err != nil {
+		return 0, fmt.Errorf("database size: %w", err)
+	}
+	return n, nil
+}
 
 // SetClock replaces the clock used for timestamps (tests inject one).
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
@@ -163,29 +178,13 @@ func fromNullMS(v sql.NullInt64) time.Time {
 }
 
 // getRow reads one row into dest: ErrNotFound when there is none, any other error wrapped with what was read.
-func getRow(ctx context.Context, q sqlx.QueryerContext, dest any, what, query string, args ...any) error {
+func getRow(ctx context.Context, q querier, dest any, what, query string, args ...any) error {
 	err := sqlx.GetContext(ctx, q, dest, query, args...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
-	}
-	return nil
-}
-
-// inTx runs fn in a transaction, committing when it returns nil.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
 }

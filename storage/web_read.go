@@ -9,34 +9,12 @@ import (
 )
 
 // The web pages read signatures with these rules: a row counts while it stands (not withdrawn, not hidden by a
-// moderator, as SignatureTotal counts); it is listed by name only when its reply was 'public' or 'unlisted'
+// moderator, as CountSignatures counts); it is listed by name only when its reply was 'public' or 'unlisted'
 // (followers-only and direct replies are private signatures, counted but never named).
 const (
 	activeWhere = `withdrawn_at IS NULL AND status <> 'hidden'`
 	listedWhere = activeWhere + ` AND visibility IN ('public', 'unlisted')`
 )
-
-// SignatureTally is the live count of signatures shown on the pages.
-type SignatureTally struct {
-	Listed  int // public and unlisted, shown by name
-	Private int // followers-only and direct, counted only
-}
-
-// Total is what the pages announce as the number of signatures.
-func (t SignatureTally) Total() int { return t.Listed + t.Private }
-
-// SignatureTally counts the active signatures.
-func (s *Store) SignatureTally(ctx context.Context) (SignatureTally, error) {
-	var row struct {
-		Listed sql.NullInt64 `db:"listed"`
-		All    int           `db:"total"`
-	}
-	err := s.db.GetContext(ctx, &row, `SELECT public AS listed, public + private AS total FROM signature_counts WHERE id = 1`)
-	if err != nil {
-		return SignatureTally{}, fmt.Errorf("count signatures: %w", err)
-	}
-	return SignatureTally{Listed: int(row.Listed.Int64), Private: row.All - int(row.Listed.Int64)}, nil
-}
 
 // ListedSignature is what the web shows of one signature: public profile data only, never the evidence.
 type ListedSignature struct {
@@ -101,8 +79,8 @@ func (s *Store) ListedSignatures(ctx context.Context, q SignatureQuery) ([]Liste
 	return out, nil
 }
 
-// CountListedSignatures counts the listed signatures a search matches.
-func (s *Store) CountListedSignatures(ctx context.Context, search string) (int, error) {
+// countListedSignatures counts the listed signatures a search matches.
+func (s *Store) countListedSignatures(ctx context.Context, search string) (int, error) {
 	sq, err := s.searchFor(ctx, search)
 	if err != nil {
 		return 0, err
@@ -130,7 +108,7 @@ func (s *Store) CountListedSignaturesUpTo(ctx context.Context, search string, li
 	}
 	where, args := sq.and(), sq.args
 	if where == "" {
-		n, err := s.CountListedSignatures(ctx, "")
+		n, err := s.countListedSignatures(ctx, "")
 		return min(n, limit+1), err
 	}
 	args = append(args, limit+1)

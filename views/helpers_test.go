@@ -15,6 +15,7 @@ import (
 	"github.com/memo-fediverse/memo/federation/fetch"
 	"github.com/memo-fediverse/memo/federation/interact"
 	"github.com/memo-fediverse/memo/storage"
+	"github.com/memo-fediverse/memo/storage/storagetest"
 )
 
 const testBase = "https://memo.example"
@@ -56,7 +57,7 @@ func publish(t testing.TB, store *storage.Store, md, changelog string, at time.T
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := store.AddRevision(context.Background(), storage.Revision{
+	n, err := storagetest.AddRevision(context.Background(), store, storage.Revision{
 		Title: doc.Title, Summary: content.Abstract, Markdown: doc.Markdown, HTML: doc.HTML, Changelog: changelog, PublishedAt: at,
 	})
 	if err != nil {

@@ -63,7 +63,7 @@ const maxCountedMatches = 1000
 const topInstances = 10
 
 type signaturesData struct {
-	Tally            storage.SignatureTally
+	Tally            storage.SignatureCounts
 	Query            string
 	MaxQuery         int
 	Matches          int
@@ -99,13 +99,13 @@ func (s *Site) signatures(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	tally, err := s.store.SignatureTally(ctx)
+	tally, err := s.store.CountSignatures(ctx)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	d := signaturesData{Tally: tally, Query: search, MaxQuery: maxSearchRunes}
-	if tally.Listed > 0 {
+	if tally.Public > 0 {
 		if d.Instances, err = s.store.SignaturesPerInstance(ctx, topInstances); err != nil {
 			s.serverError(w, r, err)
 			return

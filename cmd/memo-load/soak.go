@@ -257,8 +257,7 @@ func databaseMB(ctx context.Context, dsn string) (float64, error) {
 		return 0, err
 	}
 	defer s.Close()
-	var bytes int64
-	err = s.DB().GetContext(ctx, &bytes, `SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'`)
+	bytes, err := s.PostgresBytes(ctx)
 	return float64(bytes) / (1 << 20), err
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/memo-fediverse/memo/federation/fedtest"
 	"github.com/memo-fediverse/memo/storage"
+	"github.com/memo-fediverse/memo/storage/storagetest"
 )
 
 // These tests run `memo serve` processes for the origin and the copy, each with its own database and its own
@@ -323,7 +324,7 @@ func TestOriginVerifiesRelayedSignatures(t *testing.T) {
 	if resp := r.relay(r.copyAct, "Add", r.note(carol, r.social, copyMemo, "je signe")); resp.Status != http.StatusForbidden {
 		t.Fatalf("relay of a blocked copy: %d %s", resp.Status, resp.Body)
 	}
-	if _, err := r.store.SignatureByActor(context.Background(), carol.IRI); err == nil {
+	if _, err := storagetest.SignatureByActor(context.Background(), r.store, carol.IRI); err == nil {
 		t.Fatal("a blocked copy's relay was recorded")
 	}
 
@@ -340,10 +341,10 @@ func TestOriginVerifiesRelayedSignatures(t *testing.T) {
 	if out := memoRun(t, r.env, "copies", "recheck"); !strings.Contains(out, "1 relayed signatures withdrawn") {
 		t.Fatalf("memo copies recheck: %s", out)
 	}
-	if g, err := r.store.SignatureByActor(context.Background(), erin.IRI); err != nil || g.Standing() {
+	if g, err := storagetest.SignatureByActor(context.Background(), r.store, erin.IRI); err != nil || g.Standing() {
 		t.Fatalf("erin's signature stands although her reply is gone (err %v)", err)
 	}
-	if g, err := r.store.SignatureByActor(context.Background(), fay.IRI); err != nil || !g.Standing() {
+	if g, err := storagetest.SignatureByActor(context.Background(), r.store, fay.IRI); err != nil || !g.Standing() {
 		t.Fatalf("fay's signature was withdrawn although her reply stands (err %v)", err)
 	}
 }

@@ -60,7 +60,7 @@ func TestCopyNetworkEndToEnd(t *testing.T) {
 	var g storage.Signature
 	waitUntil(t, "alice to count on the origin", func() bool {
 		var err error
-		g, err = ostore.SignatureByActor(ctx, alice.IRI)
+		g, err = storagetest.SignatureByActor(ctx, ostore, alice.IRI)
 		return err == nil
 	})
 	if g.ViaCopy != copyActor || g.NoteIRI != aliceNote || !g.Standing() {
@@ -90,7 +90,7 @@ func TestCopyNetworkEndToEnd(t *testing.T) {
 	if c, err := ostore.CountSignatures(ctx); err != nil || c.Public != 2 {
 		t.Fatalf("origin counts %+v, want alice and bob once each (err %v)", c, err)
 	}
-	if got, err := ostore.SignatureByActor(ctx, bob.IRI); err != nil || got.NoteIRI != bobOrigin || got.ViaCopy != "" {
+	if got, err := storagetest.SignatureByActor(ctx, ostore, bob.IRI); err != nil || got.NoteIRI != bobOrigin || got.ViaCopy != "" {
 		t.Fatalf("bob's signature on the origin is not his first: %+v (err %v)", got, err)
 	}
 
@@ -98,7 +98,7 @@ func TestCopyNetworkEndToEnd(t *testing.T) {
 	social.Handle(strings.TrimPrefix(aliceNote, social.Base), func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "gone", http.StatusGone) })
 	postDelete(t, alice, cp, aliceNote)
 	waitUntil(t, "alice's withdrawal to reach the origin", func() bool {
-		got, err := ostore.SignatureByActor(ctx, alice.IRI)
+		got, err := storagetest.SignatureByActor(ctx, ostore, alice.IRI)
 		return err == nil && !got.Standing()
 	})
 

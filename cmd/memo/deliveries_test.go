@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/go-fed/httpsig"
-	"github.com/jmoiron/sqlx"
 
 	"github.com/memo-fediverse/memo/federation/sigs"
 	"github.com/memo-fediverse/memo/storage"
@@ -314,7 +313,7 @@ func verifySigned(r *http.Request, body []byte, pub *rsa.PublicKey) error {
 // the others (GoToSocial-like) each through their own inbox.
 func addFollowers(t *testing.T, s *storage.Store, remotes []*remote, perRemote int) (inboxes int) {
 	t.Helper()
-	err := s.InTx(context.Background(), func(tx *sqlx.Tx) error {
+	err := s.InTx(context.Background(), func(tx *storage.Tx) error {
 		for i, r := range remotes {
 			shared := i < len(remotes)/2
 			if shared {
@@ -330,7 +329,7 @@ func addFollowers(t *testing.T, s *storage.Store, remotes []*remote, perRemote i
 				if shared {
 					f.SharedInbox = r.srv.URL + "/inbox"
 				}
-				if err := s.AddFollowerTx(context.Background(), tx, f); err != nil {
+				if err := tx.AddFollower(context.Background(), f); err != nil {
 					return err
 				}
 			}

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -30,8 +28,8 @@ func TestReportsCommand(t *testing.T) {
 	}
 	defer store.Close()
 	for i, c := range []string{"first", "Spam bot\nsecond line \x1b[2J"} {
-		err := store.InTx(ctx, func(tx *sqlx.Tx) error {
-			_, err := store.AddReportTx(ctx, tx, storage.Report{
+		err := store.InTx(ctx, func(tx *storage.Tx) error {
+			_, err := tx.AddReport(ctx, storage.Report{
 				ActivityIRI: "https://mod.example/reports/" + c[:1], ActorIRI: "https://mod.example/actor", Domain: "mod.example",
 				Objects: []string{"http://localhost:8080/users/memo", "http://localhost:8080/notes/how-to-sign"}, Comment: c,
 				ReceivedAt: time.Date(2026, 12, 1, 10, i, 0, 0, time.UTC),

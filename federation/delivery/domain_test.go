@@ -40,7 +40,7 @@ func TestDomainUnavailableAndRecovery(t *testing.T) {
 				t.Fatalf("attempt %d: instance saw %d requests", attempt, got)
 			}
 			var err error
-			dom, err = s.DomainStatus(ctx, inst.host)
+			dom, err = storagetest.DomainStatus(ctx, s, inst.host)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,7 +81,7 @@ func TestDomainUnavailableAndRecovery(t *testing.T) {
 		if inst.total() != 9 {
 			t.Fatalf("probe: instance saw %d requests, want 9", inst.total())
 		}
-		dom, err := s.DomainStatus(ctx, inst.host)
+		dom, err := storagetest.DomainStatus(ctx, s, inst.host)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +98,7 @@ func TestDomainUnavailableAndRecovery(t *testing.T) {
 				t.Fatalf("%s after recovery: %+v", a, d)
 			}
 		}
-		if _, err := s.DomainStatus(ctx, inst.host); !errors.Is(err, storage.ErrNotFound) {
+		if _, err := storagetest.DomainStatus(ctx, s, inst.host); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("domain still marked after a success: %v", err)
 		}
 		if inst.total() != 11 {
@@ -121,7 +121,7 @@ func TestClearDomainReleasesParkedDeliveries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if d, err := s.DomainStatus(ctx, inst.host); err != nil || !d.Unavailable() {
+	if d, err := storagetest.DomainStatus(ctx, s, inst.host); err != nil || !d.Unavailable() {
 		t.Fatalf("set-up: %+v, %v", d, err)
 	}
 	publish(t, s, "http://memo.test/activities/3")
@@ -165,7 +165,7 @@ func TestGiveUpAfterAWeek(t *testing.T) {
 			return
 		}
 		next := d.NextAttemptAt()
-		if dom, err := s.DomainStatus(ctx, inst.host); err == nil && dom.Unavailable() && dom.NextAttemptAt().After(next) {
+		if dom, err := storagetest.DomainStatus(ctx, s, inst.host); err == nil && dom.Unavailable() && dom.NextAttemptAt().After(next) {
 			next = dom.NextAttemptAt()
 		}
 		clk.Set(next)

@@ -265,7 +265,7 @@ func TestRequestTimeout(t *testing.T) {
 	if d.State != storage.DeliveryPending || d.Attempts != 1 || !strings.Contains(d.LastError, "deadline") || silent.count("/inbox") != 1 {
 		t.Fatalf("after a timeout: %+v, %d requests", d, silent.count("/inbox"))
 	}
-	if dom, err := s.DomainStatus(context.Background(), silent.host); err != nil || dom.Failures != 1 {
+	if dom, err := storagetest.DomainStatus(context.Background(), s, silent.host); err != nil || dom.Failures != 1 {
 		t.Fatalf("a timeout counts against the domain: %+v, %v", dom, err)
 	}
 }

@@ -20,9 +20,9 @@ import (
 	"time"
 
 	"github.com/go-fed/httpsig"
-	"github.com/jmoiron/sqlx"
 
 	"github.com/memo-fediverse/memo/storage"
+	"github.com/memo-fediverse/memo/storage/storagetest"
 )
 
 const testKeyID = "http://memo.test/users/memo#main-key"
@@ -237,7 +237,7 @@ func verifyDelivery(r *http.Request, body []byte, pub *rsa.PublicKey) error {
 func follow(t testing.TB, s *storage.Store, i *instance, n int, shared bool) []storage.Follower {
 	t.Helper()
 	var out []storage.Follower
-	err := s.InTx(context.Background(), func(tx *sqlx.Tx) error {
+	err := s.InTx(context.Background(), func(tx *storage.Tx) error {
 		for k := 0; k < n; k++ {
 			f := storage.Follower{
 				ActorIRI:  fmt.Sprintf("%s/users/u%d", i.srv.URL, k),
@@ -248,7 +248,7 @@ func follow(t testing.TB, s *storage.Store, i *instance, n int, shared bool) []s
 			if shared {
 				f.SharedInbox = i.srv.URL + "/inbox"
 			}
-			if err := s.AddFollowerTx(context.Background(), tx, f); err != nil {
+			if err := tx.AddFollower(context.Background(), f); err != nil {
 				return err
 			}
 			out = append(out, f)
@@ -265,12 +265,12 @@ func follow(t testing.TB, s *storage.Store, i *instance, n int, shared bool) []s
 func publish(t testing.TB, s *storage.Store, iri string) {
 	t.Helper()
 	body := fmt.Sprintf(`{"@context":"https://www.w3.org/ns/activitystreams","id":%q,"type":"Update","actor":"http://memo.test/users/memo","object":{"id":"http://memo.test/memo","type":"Article"}}`, iri)
-	err := s.InTx(context.Background(), func(tx *sqlx.Tx) error {
-		rs, err := s.FollowerRecipientsTx(context.Background(), tx)
+	err := s.InTx(context.Background(), func(tx *storage.Tx) error {
+		rs, err := tx.FollowerRecipients(context.Background())
 		if err != nil {
 			return err
 		}
-		return s.InsertActivityTx(context.Background(), tx, storage.Activity{IRI: iri, Type: "Update", Body: body, InOutbox: true}, rs)
+		return tx.InsertActivity(context.Background(), storage.Activity{IRI: iri, Type: "Update", Body: body, InOutbox: true}, rs)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -343,7 +343,7 @@ func startWorker(t testing.TB, cfg Config) *Worker {
 
 func deliveryByInbox(t testing.TB, s *storage.Store, activity, inbox string) storage.Delivery {
 	t.Helper()
-	rows, err := s.DeliveriesOf(context.Background(), activity)
+	rows, err := storagetest.DeliveriesOf(context.Background(), s, activity)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func TestWorkersShareOnePostgresQueue(t *testing.T) {
 			byUA[ua] += n
 		}
 	}
-	rows, err := a.DeliveriesOf(t.Context(), act)
+	rows, err := storagetest.DeliveriesOf(t.Context(), a, act)
 	if err != nil || len(rows) == 0 {
 		t.Fatalf("deliveries of %s: %d rows, %v", act, len(rows), err)
 	}

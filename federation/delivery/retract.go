@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/storage"
 )
@@ -53,8 +51,8 @@ func Retract(ctx context.Context, store *storage.Store, urls content.URLs, slug 
 	if err != nil {
 		return r, err
 	}
-	err = store.InTx(ctx, func(tx *sqlx.Tx) error {
-		recipients, err := store.FollowerRecipientsTx(ctx, tx)
+	err = store.InTx(ctx, func(tx *storage.Tx) error {
+		recipients, err := tx.FollowerRecipients(ctx)
 		if err != nil {
 			return err
 		}
@@ -63,7 +61,7 @@ func Retract(ctx context.Context, store *storage.Store, urls content.URLs, slug 
 			inboxes[rc.Inbox] = true
 		}
 		r.Recipients = len(inboxes)
-		return store.InsertActivityTx(ctx, tx, storage.Activity{
+		return tx.InsertActivity(ctx, storage.Activity{
 			IRI: r.ActivityIRI, Type: "Delete", ObjectIRI: urls.Impulse(slug), Body: string(body), PublishedAt: imp.RetractedAt,
 		}, recipients)
 	})

@@ -61,7 +61,7 @@ func TestRetractQueuesDeleteTombstone(t *testing.T) {
 		if shared.count("/inbox") != 1 || shared.total() != 1 || personal.count(pathOf(0)) != 1 || personal.count(pathOf(1)) != 1 {
 			t.Fatalf("Delete deliveries: shared %v, personal %v", shared.hits, personal.hits)
 		}
-		rows, err := s.DeliveriesOf(ctx, r.ActivityIRI)
+		rows, err := storagetest.DeliveriesOf(ctx, s, r.ActivityIRI)
 		if err != nil || len(rows) == 0 {
 			t.Fatalf("deliveries of %s: %d rows, %v", r.ActivityIRI, len(rows), err)
 		}

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -33,7 +31,7 @@ func TestNeverAnsweringHostUnavailableAfterThreeFailures(t *testing.T) {
 		start := clk.Now()
 		for attempt := 1; attempt <= 3; attempt++ {
 			waitIdle(t, s, clk)
-			d, err := s.DomainStatus(ctx, gone.host)
+			d, err := storagetest.DomainStatus(ctx, s, gone.host)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,7 +41,7 @@ func TestNeverAnsweringHostUnavailableAfterThreeFailures(t *testing.T) {
 			if d.Unavailable() != (attempt == 3) {
 				t.Fatalf("attempt %d, %v after the first: unavailable %v, want it from the 3rd on", attempt, clk.Now().Sub(start), d.Unavailable())
 			}
-			if a, err := s.DomainStatus(ctx, answering.host); err != nil || a.Unavailable() || a.UnreachableOnly {
+			if a, err := storagetest.DomainStatus(ctx, s, answering.host); err != nil || a.Unavailable() || a.UnreachableOnly {
 				t.Fatalf("attempt %d: the host that answers 503: %+v, %v", attempt, a, err)
 			}
 			if attempt < 3 {
@@ -93,11 +91,8 @@ func TestRecordDomainUnreachable(t *testing.T) {
 			}
 		}
 		// A host to which a delivery succeeded before.
-		if err := s.InTx(ctx, func(tx *sqlx.Tx) error {
-			_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO deliveries (activity_iri, inbox, domain, state, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0, 0)`),
-				"http://memo.test/activities/0", "https://known.example/inbox", "known.example", storage.DeliveryDelivered)
-			return err
-		}); err != nil {
+		if _, err := s.DB().ExecContext(ctx, s.DB().Rebind(`INSERT INTO deliveries (activity_iri, inbox, domain, state, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0, 0)`),
+			"http://memo.test/activities/0", "https://known.example/inbox", "known.example", storage.DeliveryDelivered); err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range []int{0, 1, 6, 36} {
@@ -105,7 +100,7 @@ func TestRecordDomainUnreachable(t *testing.T) {
 				t.Fatalf("a host that once took a delivery was marked early: %+v", d)
 			}
 		}
-		if _, err := s.DomainStatus(ctx, "nothing.example"); !errors.Is(err, storage.ErrNotFound) {
+		if _, err := storagetest.DomainStatus(ctx, s, "nothing.example"); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("status of an unknown domain: %v", err)
 		}
 	})

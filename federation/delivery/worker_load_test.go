@@ -152,7 +152,7 @@ func TestQueuedRowsGoBackBeforeTheirLease(t *testing.T) {
 			c, _ := s.DeliveryCounts(t.Context())
 			return c[storage.DeliveryDelivered] == 8
 		})
-		rows, err := s.DeliveriesOf(t.Context(), "http://memo.test/activities/update-queued")
+		rows, err := storagetest.DeliveriesOf(t.Context(), s, "http://memo.test/activities/update-queued")
 		if err != nil {
 			t.Fatal(err)
 		}

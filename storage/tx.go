@@ -1,0 +1,45 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Tx is one transaction on a Store. Its methods are the writes that must commit together with others (the inbox
+// applies an activity's effects and marks it processed at once; publishing stores a revision with its outgoing
+// activities), and the reads those writes depend on.
+type Tx struct {
+	tx *sqlx.Tx
+	s  *Store
+}
+
+// InTx runs fn in one transaction, committed when fn returns nil and rolled back otherwise.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(&Tx{tx: tx, s: s}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// querier is what a read needs of a connection. Both the pool and a transaction offer it, so a read made alone
+// and the same read inside a transaction share one implementation.
+type querier interface {
+	sqlx.ExtContext
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+}
+
+var (
+	_ querier = (*sqlx.DB)(nil)
+	_ querier = (*sqlx.Tx)(nil)
+)
