@@ -58,3 +58,17 @@ func Shares(objectIRI string) string  { return objectIRI + "/shares" }
 
 // HowToSignSlug names the pinned note that explains how to sign.
 const HowToSignSlug = "how-to-sign"
+
+// OriginURLs reads the address scheme of an origin from its actor IRI: an origin runs this software, whose actor
+// is BASE/users/NAME.
+func OriginURLs(actorIRI string) (URLs, error) {
+	u, err := url.Parse(actorIRI)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return URLs{}, fmt.Errorf("origin actor %q is not an http(s) URL", actorIRI)
+	}
+	name, ok := strings.CutPrefix(u.Path, "/users/")
+	if !ok || name == "" || strings.Contains(name, "/") || u.RawQuery != "" {
+		return URLs{}, fmt.Errorf("origin actor %q is not a memo actor (BASE/users/NAME)", actorIRI)
+	}
+	return URLs{Base: u.Scheme + "://" + u.Host, Username: name}, nil
+}

@@ -53,7 +53,7 @@ type originRef struct {
 // (BASE/users/NAME) or a handle (NAME@HOST, with or without a leading @).
 func CheckOrigin(origin string) error {
 	if strings.HasPrefix(origin, "http://") || strings.HasPrefix(origin, "https://") {
-		_, err := originURLs(origin)
+		_, err := content.OriginURLs(origin)
 		return err
 	}
 	user, host, ok := strings.Cut(strings.TrimPrefix(origin, "@"), "@")
@@ -189,7 +189,7 @@ func (c *Copy) start(ctx context.Context) error {
 		c.log.Warn("copy: origin unreachable, using what was cached", "err", err)
 		actor = cached
 	}
-	ourls, err := originURLs(actor.IRI)
+	ourls, err := content.OriginURLs(actor.IRI)
 	if err != nil {
 		return err
 	}
@@ -201,20 +201,6 @@ func (c *Copy) start(ctx context.Context) error {
 		return err
 	}
 	return c.follow(ctx)
-}
-
-// originURLs reads the address scheme of an origin from its actor IRI: an origin runs this software, whose actor
-// is BASE/users/NAME.
-func originURLs(actorIRI string) (content.URLs, error) {
-	u, err := url.Parse(actorIRI)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return content.URLs{}, fmt.Errorf("origin actor %q is not an http(s) URL", actorIRI)
-	}
-	name, ok := strings.CutPrefix(u.Path, "/users/")
-	if !ok || name == "" || strings.Contains(name, "/") || u.RawQuery != "" {
-		return content.URLs{}, fmt.Errorf("origin actor %q is not a memo actor (BASE/users/NAME)", actorIRI)
-	}
-	return content.URLs{Base: u.Scheme + "://" + u.Host, Username: name}, nil
 }
 
 // resolve turns a handle into an actor IRI with WebFinger; an URL is taken as the actor's.

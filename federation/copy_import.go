@@ -125,7 +125,7 @@ func (d articleDoc) revision(n int, want string) (storage.Revision, error) {
 	if i := strings.LastIndex(body, attributionMark); i >= 0 {
 		body = body[:i]
 	}
-	body = sanitize(body)
+	body = content.SanitizeHTML(body)
 	summary := html.UnescapeString(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(d.Summary), "<p>"), "</p>"))
 	if summary == "" {
 		summary = content.Abstract

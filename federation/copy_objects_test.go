@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/as"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -16,7 +17,7 @@ func TestCopyObjectsPointToOrigin(t *testing.T) {
 	ctx := context.Background()
 	store := storagetest.Open(t, storagetest.SQLiteDSN(t))
 	urls := content.URLs{Base: "https://copy.example", Username: "memo"}
-	o := objects{urls: urls, store: store}
+	o := as.New(urls, store, nil)
 	then := time.Date(2020, 5, 3, 12, 0, 0, 0, time.UTC)
 	if _, err := storagetest.AddRevision(ctx, store, storage.Revision{Title: "Memo", Summary: "s", Markdown: "# Memo", HTML: "<h1>Memo</h1>", PublishedAt: then}); err != nil {
 		t.Fatal(err)
@@ -33,13 +34,13 @@ func TestCopyObjectsPointToOrigin(t *testing.T) {
 			t.Fatal(err)
 		}
 		for name, id := range map[string]string{"memo": urls.Memo(), "revision": urls.Revision(1)} {
-			m, err := o.article(ctx, rev, rev, id)
+			m, err := o.Article(ctx, rev, rev, id)
 			if err != nil {
 				t.Fatal(err)
 			}
 			out[name] = m
 		}
-		m, err := o.impulseNote(ctx, imp, "Memo")
+		m, err := o.ImpulseNote(ctx, imp, "Memo")
 		if err != nil {
 			t.Fatal(err)
 		}

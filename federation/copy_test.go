@@ -13,20 +13,20 @@ import (
 )
 
 func TestOriginURLs(t *testing.T) {
-	u, err := originURLs("https://memo.example/users/memo")
+	u, err := content.OriginURLs("https://memo.example/users/memo")
 	if err != nil || u.Base != "https://memo.example" || u.Username != "memo" {
 		t.Fatalf("originURLs = %+v, %v", u, err)
 	}
 	for _, bad := range []string{"", "ftp://memo.example/users/memo", "https://memo.example/@memo", "https://memo.example/users/", "https://memo.example/users/a/b", "https:///users/memo", "https://memo.example/users/memo?x=1"} {
-		if _, err := originURLs(bad); err == nil {
-			t.Errorf("originURLs(%q) accepted", bad)
+		if _, err := content.OriginURLs(bad); err == nil {
+			t.Errorf("content.OriginURLs(%q) accepted", bad)
 		}
 	}
 }
 
 func TestImportedRevisionFromArticle(t *testing.T) {
-	o := objects{urls: content.URLs{Base: "https://origin.example", Username: "memo"}}
-	want := o.urls.Revision(2)
+	origin := content.URLs{Base: "https://origin.example", Username: "memo"}
+	want := origin.Revision(2)
 	d := articleDoc{
 		ID: want, Type: "Article", Name: "Titre", Summary: "<p>L’abrégé &amp; la suite</p>", Published: "2026-05-01T10:00:00Z",
 		Content: `<p>Texte.</p><script>alert(1)</script>` + `<hr/><p><em>Révision 2 du 1 mai 2026. Texte sous licence…</em></p>`,
@@ -52,7 +52,7 @@ func TestImportedRevisionFromArticle(t *testing.T) {
 		t.Fatalf("markdown from HTML = %q (err %v)", rev.Markdown, err)
 	}
 	for name, bad := range map[string]articleDoc{
-		"another id":     {ID: o.urls.Revision(3), Type: "Article", Name: "T", Published: d.Published},
+		"another id":     {ID: origin.Revision(3), Type: "Article", Name: "T", Published: d.Published},
 		"not a revision": {ID: want, Type: "Note", Name: "T", Published: d.Published},
 		"no title":       {ID: want, Type: "Article", Published: d.Published},
 		"no date":        {ID: want, Type: "Article", Name: "T"},

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/fetch"
 	"github.com/memo-fediverse/memo/federation/inbound"
 	"github.com/memo-fediverse/memo/federation/signing"
@@ -127,7 +128,7 @@ func (r relayCheck) decide(ctx context.Context, note signing.Note) (signing.Deci
 	if err != nil {
 		return signing.Decision{}, ra, refuse(http.StatusBadRequest, "signer %s: %v", author, err)
 	}
-	copyURLs, err := originURLs(r.copyActor)
+	copyURLs, err := content.OriginURLs(r.copyActor)
 	if err != nil {
 		return signing.Decision{}, ra, refuse(http.StatusBadRequest, "%v", err)
 	}

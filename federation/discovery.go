@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/as"
 )
 
 // Discovery: WebFinger (how `@memo@HOST` is found), host-meta (its older pointer) and NodeInfo (what software
@@ -49,21 +50,21 @@ func (s *Server) resolveWebfinger(resource string) (webfingerDoc, error) {
 	urls := s.cfg.URLs
 	resource = strings.TrimSpace(resource)
 	if resource == "" {
-		return webfingerDoc{}, badRequest("the resource parameter is required, e.g. resource=acct:%s@%s", urls.Username, urls.Host())
+		return webfingerDoc{}, as.BadRequest("the resource parameter is required, e.g. resource=acct:%s@%s", urls.Username, urls.Host())
 	}
 	subject := "acct:" + urls.Username + "@" + urls.Host()
 	switch {
 	case resource == urls.Actor() || resource == urls.Home() || resource == urls.Base:
 	case strings.HasPrefix(resource, "http://") || strings.HasPrefix(resource, "https://"):
-		return webfingerDoc{}, notFound("no account at %s", resource)
+		return webfingerDoc{}, as.NotFound("no account at %s", resource)
 	default:
 		acct := strings.TrimPrefix(strings.TrimPrefix(resource, "acct:"), "@")
 		user, host, ok := strings.Cut(acct, "@")
 		if !ok || user == "" || host == "" {
-			return webfingerDoc{}, badRequest("resource %q: use acct:USER@HOST or the actor's URL", resource)
+			return webfingerDoc{}, as.BadRequest("resource %q: use acct:USER@HOST or the actor's URL", resource)
 		}
 		if !strings.EqualFold(user, urls.Username) || !strings.EqualFold(host, urls.Host()) {
-			return webfingerDoc{}, notFound("no account %s here; this server has only %s", resource, subject)
+			return webfingerDoc{}, as.NotFound("no account %s here; this server has only %s", resource, subject)
 		}
 	}
 	return webfingerDoc{
@@ -81,8 +82,8 @@ func (s *Server) resolveWebfinger(resource string) (webfingerDoc, error) {
 func (s *Server) handleWebfinger(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	doc, err := s.resolveWebfinger(r.URL.Query().Get("resource"))
-	if p, ok := err.(*problem); ok {
-		writeError(w, p.status, p.reason)
+	if p, ok := err.(*as.Problem); ok {
+		writeError(w, p.Status, p.Reason)
 		return
 	}
 	w.Header().Set("Cache-Control", cacheControl)
@@ -185,4 +186,11 @@ func (s *Server) handleNodeInfo(version string) http.HandlerFunc {
 		}
 		writeJSON(w, http.StatusOK, `application/json; profile="`+profile+`#"`, doc)
 	}
+}
+
+func (s *Server) handleActor(r *http.Request) (map[string]any, error) {
+	if r.PathValue("username") != s.cfg.URLs.Username {
+		return nil, as.NotFound("no actor %q here; this server has only %s", r.PathValue("username"), s.cfg.URLs.Actor())
+	}
+	return s.objs.Actor(r.Context())
 }

@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/microcosm-cc/bluemonday"
-
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/fetch"
 	"github.com/memo-fediverse/memo/federation/inbound"
@@ -243,7 +241,7 @@ func (in *Inbox) apply(ctx context.Context, tx *storage.Tx, row storage.InboxAct
 		// Every reply is in the thread (the replies collection), whether it signs or not.
 		added, err := tx.AddInteraction(ctx, storage.Interaction{
 			ActivityIRI: act.ID, Kind: storage.KindReply, ActorIRI: author, ObjectIRI: note.InReplyTo,
-			NoteIRI: note.ID, Content: sanitize(note.Content), Visibility: replyVisibility(act, note, author, cached, sig),
+			NoteIRI: note.ID, Content: content.SanitizeHTML(note.Content), Visibility: replyVisibility(act, note, author, cached, sig),
 		})
 		if err != nil {
 			return "", err
@@ -277,7 +275,7 @@ func (in *Inbox) apply(ctx context.Context, tx *storage.Tx, row storage.InboxAct
 			if sig != nil && sig.refused != "" {
 				return "refused: " + sig.refused, nil
 			}
-			updated, err := tx.UpdateReply(ctx, inner.ID, act.Actor, sanitize(inner.Content), replyVisibility(act, inner, act.Actor, cached, sig))
+			updated, err := tx.UpdateReply(ctx, inner.ID, act.Actor, content.SanitizeHTML(inner.Content), replyVisibility(act, inner, act.Actor, cached, sig))
 			if err != nil {
 				return "", err
 			}
@@ -431,11 +429,6 @@ func interactionVisibility(act *inbound.Activity) string {
 	}
 	return string(signing.Addressed(act.To, act.Cc, act.DirectMessage, ""))
 }
-
-var replyPolicy = bluemonday.UGCPolicy()
-
-// sanitize keeps a remote note's HTML safe to show on our pages.
-func sanitize(html string) string { return replyPolicy.Sanitize(html) }
 
 // withSigning applies what the signing rules decided about a reply (nil: nothing to decide) and adds it to result.
 func (in *Inbox) withSigning(ctx context.Context, tx *storage.Tx, act *inbound.Activity, sig *signingInput, result string) (string, error) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/memo-fediverse/memo/federation/as"
 	"github.com/memo-fediverse/memo/federation/fetch"
 	"github.com/memo-fediverse/memo/federation/inbound"
 	"github.com/memo-fediverse/memo/federation/signing"
@@ -246,13 +247,13 @@ func (in *Inbox) queueAcknowledgement(ctx context.Context, tx *storage.Tx, g sto
 	if _, err := tx.InsertNote(ctx, n); err != nil {
 		return err
 	}
-	o := objects{urls: in.cfg.URLs, store: in.cfg.Store}
-	note, err := o.newNote(n)
+	o := as.New(in.cfg.URLs, in.cfg.Store, nil)
+	note, err := o.NewNote(n)
 	if err != nil {
 		return fmt.Errorf("acknowledgement of signature %d: %w", g.ID, err)
 	}
-	id := o.activityIRI(createNoteName(n.Slug))
-	body, err := encodeJSON(topLevel(in.cfg.URLs, map[string]any{
+	id := o.ActivityIRI(as.CreateNoteName(n.Slug))
+	body, err := as.EncodeJSON(as.TopLevel(in.cfg.URLs, map[string]any{
 		"id": id, "type": "Create", "actor": in.cfg.URLs.Actor(), "published": note["published"],
 		"to": n.To, "cc": n.Cc, "object": note,
 	}))

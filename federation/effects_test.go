@@ -97,7 +97,7 @@ func TestVisibilityShapes(t *testing.T) {
 
 func TestSanitize(t *testing.T) {
 	in := `<p>Je signe <script>alert(1)</script><a href="javascript:alert(2)" onclick="x()">lien</a> <img src=x onerror=y()><span class="h-card"><a href="https://a.example/@u">@u</a></span></p>`
-	out := sanitize(in)
+	out := content.SanitizeHTML(in)
 	for _, bad := range []string{"<script", "javascript:", "onclick", "onerror"} {
 		if strings.Contains(out, bad) {
 			t.Errorf("sanitised reply still has %q: %s", bad, out)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/as"
 	"github.com/memo-fediverse/memo/federation/sigs"
 	"github.com/memo-fediverse/memo/storage"
 )
@@ -130,7 +131,7 @@ func (s *Server) registerFollowersSync(mux *http.ServeMux) {
 				return
 			}
 		}
-		body, err := encodeJSON(topLevel(s.cfg.URLs, map[string]any{
+		body, err := as.EncodeJSON(as.TopLevel(s.cfg.URLs, map[string]any{
 			"id": followersSyncURL(s.cfg.URLs), "type": "OrderedCollection", "totalItems": len(iris), "orderedItems": iris,
 		}))
 		if err != nil {

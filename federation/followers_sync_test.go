@@ -109,7 +109,7 @@ func TestFollowersSynchronization(t *testing.T) {
 		// An announcement to the followers, delivered to each server's shared inbox.
 		body, _ := json.Marshal(map[string]any{
 			"@context": "https://www.w3.org/ns/activitystreams", "id": urls.Activity(4242), "type": "Create",
-			"actor": urls.Actor(), "to": []string{asPublic}, "cc": []string{urls.Followers()},
+			"actor": urls.Actor(), "to": []string{content.PublicAudience}, "cc": []string{urls.Followers()},
 			"object": map[string]any{"id": urls.Note("sync"), "type": "Note", "content": "hello"},
 		})
 		if err := store.InsertActivity(ctx, storage.Activity{IRI: urls.Activity(4242), Type: "Create", ObjectIRI: urls.Note("sync"), Body: string(body)},

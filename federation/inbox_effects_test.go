@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/fedtest"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
@@ -147,10 +148,10 @@ func (h *inboxHarness) runImplementation(t *testing.T, f implFixtures) {
 			}
 			json.Unmarshal(upd, &m)
 			h.send(t, a, style, upd)
-			var content string
-			h.store.DB().Get(&content, h.store.DB().Rebind(`SELECT content FROM interactions WHERE note_iri = ?`), reply.NoteIRI)
-			if content == reply.Content || content != sanitize(m.Object.Content) {
-				t.Errorf("reply after Update{Note}: %q, want %q", content, sanitize(m.Object.Content))
+			var stored string
+			h.store.DB().Get(&stored, h.store.DB().Rebind(`SELECT content FROM interactions WHERE note_iri = ?`), reply.NoteIRI)
+			if stored == reply.Content || stored != content.SanitizeHTML(m.Object.Content) {
+				t.Errorf("reply after Update{Note}: %q, want %q", stored, content.SanitizeHTML(m.Object.Content))
 			}
 		}
 		if f.deleteNote != "" {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/memo-fediverse/memo/federation/as"
 	"github.com/memo-fediverse/memo/federation/fedtest"
 	"github.com/memo-fediverse/memo/federation/signing"
 	"github.com/memo-fediverse/memo/storage"
@@ -31,11 +32,11 @@ func TestCustomPhraseSignsAndIsAdvertised(t *testing.T) {
 			t.Errorf("the default phrase signed although the phrases were replaced (err %v)", err)
 		}
 
-		n := howToSignNote(h.urls, phrases, store.Now())
+		n := as.HowToSignNote(h.urls, phrases, store.Now())
 		if !strings.Contains(n.Content, "« je soutiens »") || strings.Contains(n.Content, "je signe") {
 			t.Errorf("how-to-sign note with custom phrases: %s", n.Content)
 		}
-		def := howToSignNote(h.urls, nil, store.Now())
+		def := as.HowToSignNote(h.urls, nil, store.Now())
 		for _, p := range signing.DefaultPhrases {
 			if !strings.Contains(def.Content, "« "+p+" »") {
 				t.Errorf("the default how-to-sign note does not list %q", p)

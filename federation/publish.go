@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/as"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -18,8 +18,8 @@ import (
 //
 // phrases are the configured signing phrases (none: the defaults), quoted by the texts that say how to sign.
 func EnsurePublished(ctx context.Context, store *storage.Store, urls content.URLs, phrases ...string) error {
-	o := objects{urls: urls, store: store, phrases: phrases}
-	seed := howToSignNote(urls, phrases, store.Now())
+	o := as.New(urls, store, phrases)
+	seed := as.HowToSignNote(urls, phrases, store.Now())
 	if _, err := store.InsertNote(ctx, seed); err != nil {
 		return fmt.Errorf("seed the how-to-sign note: %w", err)
 	}
@@ -31,8 +31,8 @@ func EnsurePublished(ctx context.Context, store *storage.Store, urls content.URL
 	if err != nil {
 		return fmt.Errorf("ensure published: %w", err)
 	}
-	if err := o.ensureCreated(ctx, createMemoName(), first.PublishedAt, func() (map[string]any, error) {
-		return o.article(ctx, first, first, urls.Memo())
+	if err := o.EnsureCreated(ctx, as.CreateMemoName(), first.PublishedAt, func() (map[string]any, error) {
+		return o.Article(ctx, first, first, urls.Memo())
 	}); err != nil {
 		return err
 	}
@@ -45,8 +45,8 @@ func EnsurePublished(ctx context.Context, store *storage.Store, urls content.URL
 		if imp.Retracted() {
 			continue
 		}
-		if err := o.ensureCreated(ctx, createImpulseName(imp.Slug), imp.PublishedAt, func() (map[string]any, error) {
-			return o.impulseNote(ctx, imp, first.Title)
+		if err := o.EnsureCreated(ctx, as.CreateImpulseName(imp.Slug), imp.PublishedAt, func() (map[string]any, error) {
+			return o.ImpulseNote(ctx, imp, first.Title)
 		}); err != nil {
 			return err
 		}
@@ -63,31 +63,9 @@ func EnsurePublished(ctx context.Context, store *storage.Store, urls content.URL
 		slog.Warn("the pinned how-to-sign note quotes other signing phrases than the configured ones; it is kept as published",
 			"note", urls.Note(content.HowToSignSlug))
 	}
-	return o.ensureCreated(ctx, createNoteName(howto.Slug), howto.PublishedAt, func() (map[string]any, error) {
-		return o.storedNote(ctx, howto)
+	return o.EnsureCreated(ctx, as.CreateNoteName(howto.Slug), howto.PublishedAt, func() (map[string]any, error) {
+		return o.StoredNote(ctx, howto)
 	})
-}
-
-// ensureCreated stores a Create of the object build returns, under activity name, unless one is stored already.
-func (o objects) ensureCreated(ctx context.Context, name string, published time.Time, build func() (map[string]any, error)) error {
-	id := o.activityIRI(name)
-	if _, err := o.store.ActivityByIRI(ctx, id); err == nil {
-		return nil
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("ensure %s: %w", name, err)
-	}
-	obj, err := build()
-	if err != nil {
-		return fmt.Errorf("build the object of %s: %w", name, err)
-	}
-	create, err := o.activity("Create", id, obj, published)
-	if err != nil {
-		return err
-	}
-	if err := o.store.InsertActivity(ctx, create, nil); err != nil {
-		return fmt.Errorf("ensure %s: %w", name, err)
-	}
-	return nil
 }
 
 // PublishRevision stores doc as the next revision with its outgoing activities and returns its number. In one
@@ -97,14 +75,14 @@ func (o objects) ensureCreated(ctx context.Context, name string, published time.
 //
 // phrases are the configured signing phrases (none: the defaults), quoted by the summary and the attribution.
 func PublishRevision(ctx context.Context, store *storage.Store, urls content.URLs, doc content.Document, changelog string, phrases ...string) (int, error) {
-	o := objects{urls: urls, store: store, phrases: phrases}
+	o := as.New(urls, store, phrases)
 	first, err := store.Revision(ctx, 1)
 	if err != nil {
 		return 0, fmt.Errorf("publish: the memo has no revision 1 yet: %w", err)
 	}
 	now := store.Now()
 	rev := storage.Revision{
-		Title: doc.Title, Summary: content.AbstractWith(o.signPhrase()), Markdown: doc.Markdown, HTML: doc.HTML,
+		Title: doc.Title, Summary: content.AbstractWith(o.SignPhrase()), Markdown: doc.Markdown, HTML: doc.HTML,
 		Changelog: changelog, PublishedAt: now,
 	}
 	var number int
@@ -119,11 +97,11 @@ func PublishRevision(ctx context.Context, store *storage.Store, urls content.URL
 			return err
 		}
 
-		article, err := o.article(ctx, rev, first, urls.Memo())
+		article, err := o.Article(ctx, rev, first, urls.Memo())
 		if err != nil {
 			return fmt.Errorf("build revision %d: %w", n, err)
 		}
-		update, err := o.activity("Update", o.activityIRI(updateMemoName(n)), article, now)
+		update, err := o.Activity("Update", o.ActivityIRI(as.UpdateMemoName(n)), article, now)
 		if err != nil {
 			return err
 		}
@@ -131,16 +109,16 @@ func PublishRevision(ctx context.Context, store *storage.Store, urls content.URL
 			return err
 		}
 
-		announce := revisionNote(urls, rev, now)
+		announce := as.RevisionNote(urls, rev, now)
 		if _, err := tx.InsertNote(ctx, announce); err != nil {
 			return err
 		}
 		announce.Tags = "[]"
-		note, err := o.newNote(announce)
+		note, err := o.NewNote(announce)
 		if err != nil {
 			return fmt.Errorf("build the announcement of revision %d: %w", n, err)
 		}
-		create, err := o.activity("Create", o.activityIRI(createNoteName(announce.Slug)), note, now)
+		create, err := o.Activity("Create", o.ActivityIRI(as.CreateNoteName(announce.Slug)), note, now)
 		if err != nil {
 			return err
 		}

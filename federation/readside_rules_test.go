@@ -1,12 +1,12 @@
 package federation
 
 import (
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/as"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -39,40 +39,18 @@ func TestResolveWebfingerRules(t *testing.T) {
 		case c.status == 0 && doc.Subject != "acct:memo@memo.example":
 			t.Errorf("%q: subject %q", c.resource, doc.Subject)
 		case c.status != 0:
-			p, ok := err.(*problem)
-			if !ok || p.status != c.status || p.reason == "" {
+			p, ok := err.(*as.Problem)
+			if !ok || p.Status != c.status || p.Reason == "" {
 				t.Errorf("%q: err %v, want %d with a reason", c.resource, err, c.status)
 			}
 		}
 	}
 }
 
-func TestPageAndCursorRules(t *testing.T) {
-	for q, want := range map[string]int{"": 1, "page=true": 1, "page=1": 1, "page=7": 7, "page=0": -1, "page=-2": -1, "page=x": -1, "page=99999999": -1} {
-		v, _ := url.ParseQuery(q)
-		n, err := pageNumber(v)
-		if want < 0 {
-			if err == nil {
-				t.Errorf("%q: page %d accepted", q, n)
-			}
-			continue
-		}
-		if err != nil || n != want {
-			t.Errorf("%q: %d, %v; want %d", q, n, err, want)
-		}
-	}
-	for q, want := range map[string]int64{"": 0, "before=42": 42, "before=0": -1, "before=-1": -1, "before=4x": -1, "before=": -1} {
-		v, _ := url.ParseQuery(q)
-		if got := cursor(v, "before"); got != want {
-			t.Errorf("%q: cursor %d, want %d", q, got, want)
-		}
-	}
-}
-
 func TestRevisionNoteEscapesTheChangelog(t *testing.T) {
 	urls := content.URLs{Base: "https://memo.example", Username: "memo"}
-	n := revisionNote(urls, revisionFixture(3, `<script>alert(1)</script> & "quotes"`), rsRulesClock)
-	if n.Slug != "revision-3" || !n.Public || len(n.To) != 1 || n.To[0] != asPublic {
+	n := as.RevisionNote(urls, revisionFixture(3, `<script>alert(1)</script> & "quotes"`), rsRulesClock)
+	if n.Slug != "revision-3" || !n.Public || len(n.To) != 1 || n.To[0] != content.PublicAudience {
 		t.Fatalf("note = %+v", n)
 	}
 	for _, bad := range []string{"<script>", `"quotes"`} {

@@ -1,14 +1,11 @@
 package federation
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/memo-fediverse/memo/content"
-	"github.com/memo-fediverse/memo/storage"
+	"github.com/memo-fediverse/memo/federation/as"
 )
 
 // activityJSONType is what every ActivityPub answer carries; Mastodon refuses documents served under another type.
@@ -17,42 +14,6 @@ const activityJSONType = content.ActivityJSON + "; charset=utf-8"
 // cacheControl lets caches keep an answer briefly without hiding a new revision for long; the documents are cheap to
 // build from the database, so nothing is cached on our side.
 const cacheControl = "public, max-age=60"
-
-// problem is an answer other than 200 that an object builder chooses: a 4xx with its reason, or 410 with a
-// Tombstone body.
-type problem struct {
-	status int
-	reason string
-	body   map[string]any
-}
-
-func (p *problem) Error() string { return fmt.Sprintf("%d: %s", p.status, p.reason) }
-
-func notFound(format string, args ...any) error {
-	return &problem{status: http.StatusNotFound, reason: fmt.Sprintf(format, args...)}
-}
-
-func badRequest(format string, args ...any) error {
-	return &problem{status: http.StatusBadRequest, reason: fmt.Sprintf(format, args...)}
-}
-
-func gone(tombstone map[string]any) error {
-	return &problem{status: http.StatusGone, reason: "deleted", body: tombstone}
-}
-
-// isProblem tells whether err is an answer chosen for the client (404, 410…) rather than a failure.
-func isProblem(err error) bool {
-	var p *problem
-	return errors.As(err, &p)
-}
-
-// storeErr turns a storage lookup failure into a 404 when the row is missing.
-func storeErr(err error, format string, args ...any) error {
-	if errors.Is(err, storage.ErrNotFound) {
-		return notFound(format, args...)
-	}
-	return err
-}
 
 // objectHandler is the body of a negotiated route: it builds the JSON document for the request.
 type objectHandler func(r *http.Request) (map[string]any, error)
@@ -73,13 +34,13 @@ func (s *Server) negotiated(pages http.Handler, build objectHandler) http.Handle
 // serveDocument writes build's document, or the problem it reports, as JSON.
 func (s *Server) serveDocument(w http.ResponseWriter, r *http.Request, build objectHandler) {
 	doc, err := build(r)
-	var p *problem
+	var p *as.Problem
 	switch {
-	case errors.As(err, &p) && p.body != nil:
+	case errors.As(err, &p) && p.Body != nil:
 		w.Header().Set("Cache-Control", cacheControl)
-		writeJSON(w, p.status, activityJSONType, p.body)
+		writeJSON(w, p.Status, activityJSONType, p.Body)
 	case errors.As(err, &p):
-		writeError(w, p.status, p.reason)
+		writeError(w, p.Status, p.Reason)
 	case err != nil:
 		s.log.Error("build document", "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusInternalServerError, "internal error")
@@ -97,7 +58,7 @@ func writeError(w http.ResponseWriter, status int, reason string) {
 
 // writeJSON encodes v without escaping HTML, so content fields stay readable; JSON is still valid either way.
 func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
-	body, err := encodeJSON(v)
+	body, err := as.EncodeJSON(v)
 	if err != nil {
 		http.Error(w, "encode: "+err.Error(), http.StatusInternalServerError)
 		return
@@ -105,14 +66,4 @@ func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(status)
 	w.Write(body)
-}
-
-func encodeJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("encode JSON: %w", err)
-	}
-	return buf.Bytes(), nil
 }

@@ -7,10 +7,12 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
-	"github.com/memo-fediverse/memo/federation/signing"
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/memo-fediverse/memo/federation/as"
+	"github.com/memo-fediverse/memo/federation/signing"
 
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/clientaddr"
@@ -44,7 +46,7 @@ type Server struct {
 	cfg   Config
 	store *storage.Store
 	log   *slog.Logger
-	objs  objects
+	objs  as.Builder
 	inbox inboxState
 	// matcher recognises signing phrases (nil: the defaults).
 	matcher *signing.Matcher
@@ -69,7 +71,7 @@ func New(cfg Config, store *storage.Store) (*Server, error) {
 		}
 		matcher = m
 	}
-	return &Server{cfg: cfg, store: store, log: cfg.Logger, objs: objects{urls: cfg.URLs, store: store, cache: newDocCache(), phrases: cfg.SigningPhrases}, matcher: matcher}, nil
+	return &Server{cfg: cfg, store: store, log: cfg.Logger, objs: as.NewServing(cfg.URLs, store, cfg.SigningPhrases, cfg.DisplayName, &cfg.Key.PublicKey), matcher: matcher}, nil
 }
 
 // Register adds the ActivityPub routes to mux. Object URLs are negotiated: requests that do not ask for
@@ -95,7 +97,7 @@ func (s *Server) Register(mux *http.ServeMux, pages http.Handler) {
 			if err != nil {
 				return nil, err
 			}
-			return s.top(s.objs.replies(r.Context(), id, r.URL.Query()))
+			return s.top(s.objs.Replies(r.Context(), id, r.URL.Query()))
 		})
 		for _, kind := range []string{"likes", "shares"} {
 			object("GET "+prefix+"/"+kind, func(r *http.Request) (map[string]any, error) {
@@ -103,7 +105,7 @@ func (s *Server) Register(mux *http.ServeMux, pages http.Handler) {
 				if err != nil {
 					return nil, err
 				}
-				return s.top(s.objs.countOnly(r.Context(), id, kind))
+				return s.top(s.objs.CountOnly(r.Context(), id, kind))
 			})
 		}
 	}
@@ -112,61 +114,61 @@ func (s *Server) Register(mux *http.ServeMux, pages http.Handler) {
 	actorCollection := func(name string, build func(r *http.Request) (map[string]any, error)) {
 		object("GET /users/{username}/"+name, func(r *http.Request) (map[string]any, error) {
 			if r.PathValue("username") != s.cfg.URLs.Username {
-				return nil, notFound("no actor %q here", r.PathValue("username"))
+				return nil, as.NotFound("no actor %q here", r.PathValue("username"))
 			}
 			return s.top(build(r))
 		})
 	}
-	actorCollection("outbox", func(r *http.Request) (map[string]any, error) { return s.objs.outbox(r.Context(), r.URL.Query()) })
-	actorCollection("followers", func(r *http.Request) (map[string]any, error) { return s.objs.followers(r.Context(), r.URL.Query()) })
-	actorCollection("following", func(r *http.Request) (map[string]any, error) { return s.objs.following(r.Context(), r.URL.Query()) })
-	actorCollection("featured", func(r *http.Request) (map[string]any, error) { return s.objs.featured(r.Context()) })
+	actorCollection("outbox", func(r *http.Request) (map[string]any, error) { return s.objs.Outbox(r.Context(), r.URL.Query()) })
+	actorCollection("followers", func(r *http.Request) (map[string]any, error) { return s.objs.Followers(r.Context(), r.URL.Query()) })
+	actorCollection("following", func(r *http.Request) (map[string]any, error) { return s.objs.Following(r.Context(), r.URL.Query()) })
+	actorCollection("featured", func(r *http.Request) (map[string]any, error) { return s.objs.Featured(r.Context()) })
 
-	object("GET /memo", func(r *http.Request) (map[string]any, error) { return s.top(s.objs.memoArticle(r.Context())) })
+	object("GET /memo", func(r *http.Request) (map[string]any, error) { return s.top(s.objs.MemoArticle(r.Context())) })
 	interactions("/memo", func(r *http.Request) (string, error) {
 		if _, err := s.store.CurrentRevision(r.Context()); err != nil {
-			return "", storeErr(err, "the memo is not published yet")
+			return "", as.StoreErr(err, "the memo is not published yet")
 		}
 		return s.cfg.URLs.Memo(), nil
 	})
-	object("GET /memo/revisions", func(r *http.Request) (map[string]any, error) { return s.top(s.objs.revisions(r.Context())) })
+	object("GET /memo/revisions", func(r *http.Request) (map[string]any, error) { return s.top(s.objs.Revisions(r.Context())) })
 	object("GET /memo/revisions/{n}", func(r *http.Request) (map[string]any, error) {
-		n, err := revisionNumber(r)
+		n, err := as.RevisionNumber(r)
 		if err != nil {
 			return nil, err
 		}
-		return s.top(s.objs.revisionArticle(r.Context(), n))
+		return s.top(s.objs.RevisionArticle(r.Context(), n))
 	})
 	interactions("/memo/revisions/{n}", func(r *http.Request) (string, error) {
-		n, err := revisionNumber(r)
+		n, err := as.RevisionNumber(r)
 		if err != nil {
 			return "", err
 		}
 		if _, err := s.store.Revision(r.Context(), n); err != nil {
-			return "", storeErr(err, "no revision %d", n)
+			return "", as.StoreErr(err, "no revision %d", n)
 		}
 		return s.cfg.URLs.Revision(n), nil
 	})
 
-	object("GET /impulses", func(r *http.Request) (map[string]any, error) { return s.top(s.objs.impulses(r.Context())) })
+	object("GET /impulses", func(r *http.Request) (map[string]any, error) { return s.top(s.objs.Impulses(r.Context())) })
 	object("GET /impulses/{slug}", func(r *http.Request) (map[string]any, error) {
-		return s.top(s.objs.impulse(r.Context(), r.PathValue("slug")))
+		return s.top(s.objs.Impulse(r.Context(), r.PathValue("slug")))
 	})
 	interactions("/impulses/{slug}", func(r *http.Request) (string, error) {
 		imp, err := s.store.Impulse(r.Context(), r.PathValue("slug"))
 		if err != nil || imp.Retracted() {
-			return "", storeErr(orNotFound(err), "no impulse %q", r.PathValue("slug"))
+			return "", as.StoreErr(orNotFound(err), "no impulse %q", r.PathValue("slug"))
 		}
 		return s.cfg.URLs.Impulse(imp.Slug), nil
 	})
 
 	object("GET /notes/{slug}", func(r *http.Request) (map[string]any, error) {
-		return s.top(s.objs.note(r.Context(), r.PathValue("slug")))
+		return s.top(s.objs.Note(r.Context(), r.PathValue("slug")))
 	})
 	interactions("/notes/{slug}", func(r *http.Request) (string, error) {
 		n, err := s.store.NoteBySlug(r.Context(), r.PathValue("slug"))
 		if err != nil || !n.Public || n.Deleted() {
-			return "", storeErr(orNotFound(err), "no note %q", r.PathValue("slug"))
+			return "", as.StoreErr(orNotFound(err), "no note %q", r.PathValue("slug"))
 		}
 		return s.cfg.URLs.Note(n.Slug), nil
 	})
@@ -188,7 +190,7 @@ func (s *Server) top(m map[string]any, err error) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return topLevel(s.cfg.URLs, m), nil
+	return as.TopLevel(s.cfg.URLs, m), nil
 }
 
 // orNotFound stands for "exists but is not to be shown" (retracted, private), answered like a missing row.
@@ -201,11 +203,11 @@ func orNotFound(err error) error {
 
 // serveStoredActivity answers an activity's stored body byte for byte: what was delivered is what is fetched.
 func (s *Server) serveStoredActivity(w http.ResponseWriter, r *http.Request) {
-	body, err := s.objs.storedActivity(r.Context(), r.PathValue("name"))
-	var p *problem
+	body, err := s.objs.StoredActivity(r.Context(), r.PathValue("name"))
+	var p *as.Problem
 	switch {
 	case errors.As(err, &p):
-		writeError(w, p.status, p.reason)
+		writeError(w, p.Status, p.Reason)
 	case err != nil:
 		s.log.Error("stored activity", "name", r.PathValue("name"), "err", err)
 		writeError(w, http.StatusInternalServerError, "internal error")

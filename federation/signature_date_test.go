@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/memo-fediverse/memo/federation/as"
 	"github.com/memo-fediverse/memo/federation/fedtest"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
@@ -15,7 +16,7 @@ import (
 func TestSignatureDateThroughInbox(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
 		h := newInboxHarness(t, store, inboxHarnessOpts{})
-		o := objects{urls: h.urls, store: store}
+		o := as.New(h.urls, store, nil)
 		now := time.Now().UTC().Truncate(time.Second)
 		revisionAt := now.Add(-10 * 24 * time.Hour)
 		if _, err := store.DB().Exec(store.DB().Rebind(`UPDATE revisions SET published_at = ?`), revisionAt.UnixMilli()); err != nil {
@@ -48,7 +49,7 @@ func TestSignatureDateThroughInbox(t *testing.T) {
 			if !g.SignedAt.Equal(want) {
 				t.Errorf("%s: signed at %v, want %v (published %v, received %v)", c.user, g.SignedAt, want, c.published, g.ReceivedAt)
 			}
-			if got := o.signatureObject(g)["published"]; got != want.Truncate(time.Second).Format(time.RFC3339) {
+			if got := o.SignatureObject(g)["published"]; got != want.Truncate(time.Second).Format(time.RFC3339) {
 				t.Errorf("%s: collection item published %v, want %v", c.user, got, want)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/fedtest"
 	"github.com/memo-fediverse/memo/federation/fetch"
 	"github.com/memo-fediverse/memo/storage"
@@ -42,7 +43,7 @@ func (w *recheckWorld) trust(inst *fedtest.Instance) {
 // serveNote publishes a's note at id with text on a's instance.
 func serveNote(t *testing.T, a *fedtest.Actor, id, text string, vis string) {
 	t.Helper()
-	to := []string{asPublic}
+	to := []string{content.PublicAudience}
 	if vis == "direct" {
 		to = []string{recheckMemo}
 	}
@@ -226,7 +227,7 @@ func TestRecheckPublic404IsConfirmedSigned(t *testing.T) {
 				return
 			}
 			rw.Header().Set("Content-Type", "application/activity+json")
-			rw.Write(mustJSON(t, map[string]any{"id": id, "type": "Note", "attributedTo": a.IRI, "content": "je signe", "to": []string{asPublic}}))
+			rw.Write(mustJSON(t, map[string]any{"id": id, "type": "Note", "attributedTo": a.IRI, "content": "je signe", "to": []string{content.PublicAudience}}))
 		})
 		g := w.sign(a, id, "public", time.Now().Add(-40*24*time.Hour))
 		o, err := w.rc.Check(context.Background(), g)
@@ -296,7 +297,7 @@ func TestRecheckScheduleOrderAndRate(t *testing.T) {
 		}
 		var order []string
 		record := func(inst *fedtest.Instance, a *fedtest.Actor, id string) {
-			note := mustJSON(t, map[string]any{"id": id, "type": "Note", "attributedTo": a.IRI, "content": "je signe", "to": []string{asPublic}})
+			note := mustJSON(t, map[string]any{"id": id, "type": "Note", "attributedTo": a.IRI, "content": "je signe", "to": []string{content.PublicAudience}})
 			inst.Handle(strings.TrimPrefix(id, inst.Base), func(rw http.ResponseWriter, r *http.Request) {
 				mu.Lock()
 				hits = append(hits, struct {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/delivery"
 	"github.com/memo-fediverse/memo/federation/fedtest"
 	"github.com/memo-fediverse/memo/storage"
@@ -20,7 +21,7 @@ import (
 type replyAudience struct{ to, cc []string }
 
 func publicTo(a *fedtest.Actor) replyAudience {
-	return replyAudience{to: []string{asPublic}, cc: []string{a.IRI + "/followers"}}
+	return replyAudience{to: []string{content.PublicAudience}, cc: []string{a.IRI + "/followers"}}
 }
 
 func directTo(h *inboxHarness) replyAudience {
@@ -66,7 +67,7 @@ func activityOf(t *testing.T, actor *fedtest.Actor, typ string, object any) []by
 	t.Helper()
 	b, err := json.Marshal(map[string]any{
 		"@context": "https://www.w3.org/ns/activitystreams", "id": actor.Instance.NextID("activities"), "type": typ,
-		"actor": actor.IRI, "to": []string{asPublic}, "object": object,
+		"actor": actor.IRI, "to": []string{content.PublicAudience}, "object": object,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/as"
 	"github.com/memo-fediverse/memo/federation/fedtest"
 	"github.com/memo-fediverse/memo/federation/signing"
 	"github.com/memo-fediverse/memo/storage"
@@ -31,7 +33,7 @@ func TestSignByReplyEachImplementation(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
 		ctx := context.Background()
 		h := newInboxHarness(t, store, inboxHarnessOpts{})
-		o := objects{urls: h.urls, store: store}
+		o := as.New(h.urls, store, nil)
 		for _, shape := range replyShapes {
 			t.Run(shape.impl, func(t *testing.T) {
 				inst := fedtest.NewInstance(t, shape.impl)
@@ -88,7 +90,7 @@ func TestSignByReplyEachImplementation(t *testing.T) {
 					t.Errorf("carol's comment stored %d times, want 1", n)
 				}
 
-				page, err := o.signatures(ctx, url.Values{"page": {"1"}})
+				page, err := o.Signatures(ctx, url.Values{"page": {"1"}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -166,7 +168,7 @@ func TestAcknowledgementDelivered(t *testing.T) {
 				t.Errorf("no Mention of %s in %v", c.who.Username, obj["tag"])
 			}
 			all := append(append(strs(obj["to"]), strs(obj["cc"])...), append(strs(act["to"]), strs(act["cc"])...)...)
-			if slices.Contains(all, asPublic) != c.public {
+			if slices.Contains(all, content.PublicAudience) != c.public {
 				t.Errorf("acknowledgement to %s addressed %v: public collection present = %v, want %v", c.who.Username, all, !c.public, c.public)
 			}
 		}

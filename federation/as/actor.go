@@ -1,11 +1,10 @@
-package federation
+package as
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"html"
-	"net/http"
 
 	"github.com/go-fed/activity/streams"
 
@@ -15,14 +14,14 @@ import (
 )
 
 // actorSummary is the profile text: what the account is, how to sign, and the licence with its attribution.
-func (s *Server) actorSummary() string {
-	urls := s.cfg.URLs
+func (o Builder) actorSummary() string {
+	urls := o.urls
 	return fmt.Sprintf(`<p>Ce compte publie le mémorandum « Pour du libre et de l’open en conscience » (2020), ses 6 enseignements et ses 7 mesures, et recueille les signatures de celles et ceux qui le soutiennent.</p>`+
 		`<p>Pour signer : répondez au mémo (ou à une de ses impulsions) avec « %s ». La liste des signatures : <a href="%s">%s</a>.</p>`+
 		`<p><em>This account publishes a French memorandum on free software, open knowledge and digital commons. To sign it, reply with %s.</em></p>`+
 		`<p>Texte sous licence <a href="%s">%s</a>, par %s. Original : <a href="%s">%s</a>.</p>`,
-		html.EscapeString(s.objs.signPhrase()), html.EscapeString(urls.Signatures()), html.EscapeString(urls.Signatures()),
-		englishPhrase(s.objs.phrases), content.LicenceURL, content.Licence, html.EscapeString(content.Authors), content.OriginalURL, content.OriginalURL)
+		html.EscapeString(o.SignPhrase()), html.EscapeString(urls.Signatures()), html.EscapeString(urls.Signatures()),
+		englishPhrase(o.phrases), content.LicenceURL, content.Licence, html.EscapeString(content.Authors), content.OriginalURL, content.OriginalURL)
 }
 
 // englishPhrase quotes the phrase the English sentences suggest: "I sign" when it is configured (the default
@@ -38,8 +37,8 @@ func englishPhrase(configured []string) string {
 }
 
 // profileFields are the PropertyValue attachments Mastodon shows as a table under the profile.
-func (s *Server) profileFields() []any {
-	urls := s.cfg.URLs
+func (o Builder) profileFields() []any {
+	urls := o.urls
 	link := func(href, text string) string {
 		return fmt.Sprintf(`<a href="%s" rel="me nofollow noopener noreferrer" target="_blank">%s</a>`, html.EscapeString(href), html.EscapeString(text))
 	}
@@ -50,19 +49,19 @@ func (s *Server) profileFields() []any {
 	}
 }
 
-// actor builds the publication's one actor: a Service (the bot flag in Mastodon) with everything Mastodon reads.
+// Actor builds the publication's one Actor: a Service (the bot flag in Mastodon) with everything Mastodon reads.
 // It depends only on the settings and on revision 1's date, so it is built once revision 1 exists.
-func (s *Server) actor(ctx context.Context) (map[string]any, error) {
-	if m, ok := s.objs.cache.get(actorKey); ok {
+func (o Builder) Actor(ctx context.Context) (map[string]any, error) {
+	if m, ok := o.cache.get(actorKey); ok {
 		return m, nil
 	}
-	urls := s.cfg.URLs
-	pemText, err := sigs.PublicKeyPEM(&s.cfg.Key.PublicKey)
+	urls := o.urls
+	pemText, err := sigs.PublicKeyPEM(o.publicKey)
 	if err != nil {
 		return nil, fmt.Errorf("actor: %w", err)
 	}
 	created, final := content.FirstRevisionDate, false
-	if first, err := s.store.Revision(ctx, 1); err == nil {
+	if first, err := o.store.Revision(ctx, 1); err == nil {
 		created, final = first.PublishedAt, true
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return nil, fmt.Errorf("actor: %w", err)
@@ -73,8 +72,8 @@ func (s *Server) actor(ctx context.Context) (map[string]any, error) {
 	username := streams.NewActivityStreamsPreferredUsernameProperty()
 	username.SetXMLSchemaString(urls.Username)
 	a.SetActivityStreamsPreferredUsername(username)
-	a.SetActivityStreamsName(nameProp(s.cfg.DisplayName))
-	a.SetActivityStreamsSummary(summaryProp(s.actorSummary()))
+	a.SetActivityStreamsName(nameProp(o.displayName))
+	a.SetActivityStreamsSummary(summaryProp(o.actorSummary()))
 	a.SetActivityStreamsUrl(urlProp(urls.Home()))
 	a.SetActivityStreamsPublished(publishedProp(created))
 
@@ -91,15 +90,15 @@ func (s *Server) actor(ctx context.Context) (map[string]any, error) {
 	outbox := streams.NewActivityStreamsOutboxProperty()
 	outbox.SetIRI(iri(urls.Outbox()))
 	a.SetActivityStreamsOutbox(outbox)
-	followers := streams.NewActivityStreamsFollowersProperty()
-	followers.SetIRI(iri(urls.Followers()))
-	a.SetActivityStreamsFollowers(followers)
-	following := streams.NewActivityStreamsFollowingProperty()
-	following.SetIRI(iri(urls.Following()))
-	a.SetActivityStreamsFollowing(following)
-	featured := streams.NewTootFeaturedProperty()
-	featured.SetIRI(iri(urls.Featured()))
-	a.SetTootFeatured(featured)
+	Followers := streams.NewActivityStreamsFollowersProperty()
+	Followers.SetIRI(iri(urls.Followers()))
+	a.SetActivityStreamsFollowers(Followers)
+	Following := streams.NewActivityStreamsFollowingProperty()
+	Following.SetIRI(iri(urls.Following()))
+	a.SetActivityStreamsFollowing(Following)
+	Featured := streams.NewTootFeaturedProperty()
+	Featured.SetIRI(iri(urls.Featured()))
+	a.SetTootFeatured(Featured)
 	discoverable := streams.NewTootDiscoverableProperty()
 	discoverable.Set(true)
 	a.SetTootDiscoverable(discoverable)
@@ -131,20 +130,13 @@ func (s *Server) actor(ctx context.Context) (map[string]any, error) {
 	m["indexable"] = true
 	m["attributionDomains"] = []string{urls.Host()}
 	m["alsoKnownAs"] = []string{}
-	m["attachment"] = s.profileFields()
+	m["attachment"] = o.profileFields()
 	m["tag"] = []any{}
-	m = topLevel(urls, m)
+	m = TopLevel(urls, m)
 	if final {
-		m = s.objs.cache.put(actorKey, m)
+		m = o.cache.put(actorKey, m)
 	}
 	return m, nil
 }
 
 const actorKey = "actor"
-
-func (s *Server) handleActor(r *http.Request) (map[string]any, error) {
-	if r.PathValue("username") != s.cfg.URLs.Username {
-		return nil, notFound("no actor %q here; this server has only %s", r.PathValue("username"), s.cfg.URLs.Actor())
-	}
-	return s.actor(r.Context())
-}

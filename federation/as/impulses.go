@@ -1,4 +1,4 @@
-package federation
+package as
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 
 // hashtagLinks is how Mastodon writes hashtags in content; it only shows a tag of the tag list if the content
 // links it.
-func (o objects) hashtagLinks() string {
+func (o Builder) hashtagLinks() string {
 	out := ""
 	for i, h := range content.Hashtags {
 		if i > 0 {
@@ -27,14 +27,14 @@ func (o objects) hashtagLinks() string {
 // impulseLabel names an impulse for people: "Enseignement 3", "Mesure 7".
 func impulseLabel(imp storage.Impulse) string { return content.ImpulseTitle(imp.Kind, imp.Position) }
 
-// impulseNote builds one impulse as a Note of its own, boostable on its own, linked to the memo by context. Its
+// ImpulseNote builds one impulse as a Note of its own, boostable on its own, linked to the memo by context. Its
 // label goes in name and at the head of the content, not in summary, which Mastodon would turn into a content
 // warning hiding the text.
-func (o objects) impulseNote(ctx context.Context, imp storage.Impulse, memoTitle string) (map[string]any, error) {
+func (o Builder) ImpulseNote(ctx context.Context, imp storage.Impulse, memoTitle string) (map[string]any, error) {
 	id := o.urls.Impulse(imp.Slug)
 	label := impulseLabel(imp)
 	body := fmt.Sprintf(`<p><strong>%s</strong> — extrait du mémo « <a href="%s">%s</a> »</p>%s<p>Licence %s. Pour signer le mémo, répondez « %s ». %s</p>`,
-		html.EscapeString(label), html.EscapeString(o.urls.Memo()), html.EscapeString(memoTitle), imp.HTML, content.Licence, html.EscapeString(o.signPhrase()), o.hashtagLinks())
+		html.EscapeString(label), html.EscapeString(o.urls.Memo()), html.EscapeString(memoTitle), imp.HTML, content.Licence, html.EscapeString(o.SignPhrase()), o.hashtagLinks())
 
 	n := streams.NewActivityStreamsNote()
 	n.SetJSONLDId(idProp(id))
@@ -64,27 +64,27 @@ func (o objects) impulseNote(ctx context.Context, imp storage.Impulse, memoTitle
 	return m, nil
 }
 
-// impulse serves one impulse: its Note, or a Tombstone (410) once retracted.
-func (o objects) impulse(ctx context.Context, slug string) (map[string]any, error) {
+// Impulse serves one Impulse: its Note, or a Tombstone (410) once retracted.
+func (o Builder) Impulse(ctx context.Context, slug string) (map[string]any, error) {
 	imp, err := o.store.Impulse(ctx, slug)
 	if err != nil {
-		return nil, storeErr(err, "no impulse %q", slug)
+		return nil, StoreErr(err, "no impulse %q", slug)
 	}
 	if imp.Retracted() {
 		t, err := o.tombstone(o.urls.Impulse(slug), "Note", imp.RetractedAt)
 		if err != nil {
 			return nil, err
 		}
-		return nil, gone(t)
+		return nil, Gone(t)
 	}
 	title, err := o.memoTitle(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return o.impulseNote(ctx, imp, title)
+	return o.ImpulseNote(ctx, imp, title)
 }
 
-func (o objects) memoTitle(ctx context.Context) (string, error) {
+func (o Builder) memoTitle(ctx context.Context) (string, error) {
 	cur, err := o.store.CurrentRevision(ctx)
 	if err != nil {
 		return "", fmt.Errorf("memo title: %w", err)
@@ -92,8 +92,8 @@ func (o objects) memoTitle(ctx context.Context) (string, error) {
 	return cur.Title, nil
 }
 
-// impulses is the OrderedCollection of the impulses that stand, lessons then measures.
-func (o objects) impulses(ctx context.Context) (map[string]any, error) {
+// Impulses is the OrderedCollection of the Impulses that stand, lessons then measures.
+func (o Builder) Impulses(ctx context.Context) (map[string]any, error) {
 	list, err := o.store.Impulses(ctx)
 	if err != nil {
 		return nil, err

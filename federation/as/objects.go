@@ -1,7 +1,8 @@
-package federation
+package as
 
 import (
 	"context"
+	"crypto/rsa"
 	"fmt"
 	"time"
 
@@ -12,19 +13,22 @@ import (
 	"github.com/memo-fediverse/memo/storage"
 )
 
-// objects builds the documents of our objects from the database. The HTTP side serves them and publishing stores
+// Builder builds the documents of our Builder from the database. The HTTP side serves them and publishing stores
 // them inside activities, so both see the same shapes. Nothing is cached: a new revision shows at once.
-type objects struct {
+type Builder struct {
 	urls  content.URLs
 	store *storage.Store
 	cache *docCache // nil: build every time (one-off uses: publishing, acknowledgements)
 	// phrases are the configured signing phrases (content.DefaultSigningPhrases when empty): the texts that say
 	// how to sign quote them, so they never advertise a phrase the inbox refuses.
 	phrases []string
+	// displayName and publicKey are the actor's, for its document (the servers' builder only).
+	displayName string
+	publicKey   *rsa.PublicKey
 }
 
-// signPhrase is the phrase the objects' texts quote: the first configured one.
-func (o objects) signPhrase() string { return content.SigningPhrases(o.phrases)[0] }
+// SignPhrase is the phrase the objects' texts quote: the first configured one.
+func (o Builder) SignPhrase() string { return content.SigningPhrases(o.phrases)[0] }
 
 // addressed is what every public object of ours carries: its author and a public audience with the followers in
 // copy (Mastodon's "public" visibility).
@@ -34,7 +38,7 @@ type addressed interface {
 	SetActivityStreamsCc(vocab.ActivityStreamsCcProperty)
 }
 
-func (o objects) addressPublic(t addressed) {
+func (o Builder) addressPublic(t addressed) {
 	t.SetActivityStreamsAttributedTo(attributedToProp(o.urls.Actor()))
 	t.SetActivityStreamsTo(toProp(asPublic))
 	t.SetActivityStreamsCc(ccProp(o.urls.Followers()))
@@ -48,7 +52,7 @@ func keepAudienceArrays(m map[string]any) {
 
 // interactionCollections are the replies, likes and shares of an object, embedded with their totals: Mastodon reads
 // the like and boost counts from likes.totalItems and shares.totalItems, and pages through replies from first.
-func (o objects) interactionCollections(ctx context.Context, objectIRI string) (replies, likes, shares map[string]any, err error) {
+func (o Builder) interactionCollections(ctx context.Context, objectIRI string) (replies, likes, shares map[string]any, err error) {
 	counts, err := o.store.InteractionCounts(ctx, objectIRI)
 	if err != nil {
 		return nil, nil, nil, err
@@ -83,7 +87,7 @@ func countCollection(id string, total int) (map[string]any, error) {
 }
 
 // withInteractions adds an object's replies, likes and shares to its serialised map.
-func (o objects) withInteractions(ctx context.Context, m map[string]any, objectIRI string) error {
+func (o Builder) withInteractions(ctx context.Context, m map[string]any, objectIRI string) error {
 	replies, likes, shares, err := o.interactionCollections(ctx, objectIRI)
 	if err != nil {
 		return fmt.Errorf("interactions of %s: %w", objectIRI, err)
@@ -104,7 +108,7 @@ func withNoInteractions(m map[string]any, objectIRI string) error {
 }
 
 // tombstone stands for a withdrawn object; its URL answers 410 with it.
-func (o objects) tombstone(id, formerType string, deleted time.Time) (map[string]any, error) {
+func (o Builder) tombstone(id, formerType string, deleted time.Time) (map[string]any, error) {
 	t := streams.NewActivityStreamsTombstone()
 	t.SetJSONLDId(idProp(id))
 	ft := streams.NewActivityStreamsFormerTypeProperty()
@@ -119,5 +123,16 @@ func (o objects) tombstone(id, formerType string, deleted time.Time) (map[string
 	if err != nil {
 		return nil, err
 	}
-	return topLevel(o.urls, m), nil
+	return TopLevel(o.urls, m), nil
+}
+
+// New is a builder for one-off documents (publishing, acknowledgements): nothing is kept between calls.
+func New(urls content.URLs, store *storage.Store, phrases []string) Builder {
+	return Builder{urls: urls, store: store, phrases: phrases}
+}
+
+// NewServing is the server's builder: it also builds the actor's document, and keeps the documents that cannot
+// change (the actor once revision 1 exists, each revision's Article) between requests.
+func NewServing(urls content.URLs, store *storage.Store, phrases []string, displayName string, key *rsa.PublicKey) Builder {
+	return Builder{urls: urls, store: store, phrases: phrases, displayName: displayName, publicKey: key, cache: newDocCache()}
 }

@@ -1,4 +1,4 @@
-package federation
+package as
 
 import (
 	"fmt"
@@ -71,8 +71,8 @@ func serialize(t vocab.Type) (map[string]any, error) {
 	return m, nil
 }
 
-// topLevel adds the @context a document served or sent on its own needs.
-func topLevel(urls content.URLs, m map[string]any) map[string]any {
+// TopLevel adds the @context a document served or sent on its own needs.
+func TopLevel(urls content.URLs, m map[string]any) map[string]any {
 	m["@context"] = ldContext(urls)
 	return m
 }

@@ -1,4 +1,4 @@
-package federation
+package as
 
 import (
 	"context"
@@ -23,20 +23,20 @@ func frenchDate(rev storage.Revision) string {
 
 // attributionHTML closes every rendering of the memo: which revision, the licence, the authors, the original, and
 // how to sign. Mastodon drops an Article's content, but other servers show it whole.
-func (o objects) attributionHTML(rev storage.Revision) string {
+func (o Builder) attributionHTML(rev storage.Revision) string {
 	return fmt.Sprintf(`<hr/><p><em>Révision %d du %s. Texte sous licence <a href="%s">%s</a>, par %s ; original : <a href="%s">%s</a>. `+
 		`Pour signer, répondez à ce message en écrivant « %s » ; les signatures : <a href="%s">%s</a>.</em></p>`,
 		rev.Number, frenchDate(rev), content.LicenceURL, content.Licence, html.EscapeString(content.Authors),
-		content.OriginalURL, content.OriginalURL, html.EscapeString(o.signPhrase()), html.EscapeString(o.urls.Signatures()), html.EscapeString(o.urls.Signatures()))
+		content.OriginalURL, content.OriginalURL, html.EscapeString(o.SignPhrase()), html.EscapeString(o.urls.Signatures()), html.EscapeString(o.urls.Signatures()))
 }
 
 // articleContentLimit bounds the HTML an Article carries. content and contentMap both hold it, and the document
 // must stay under Mastodon's 1 MB fetch limit; a longer text is replaced by its abstract and a link to the page.
 const articleContentLimit = 320 << 10
 
-// article builds the memo as an Article. With id urls.Memo() it is the living memo (published on revision 1's
+// Article builds the memo as an Article. With id urls.Memo() it is the living memo (published on revision 1's
 // date, updated on rev's); with id urls.Revision(n) it is the snapshot of revision n.
-func (o objects) article(ctx context.Context, rev storage.Revision, first storage.Revision, id string) (map[string]any, error) {
+func (o Builder) Article(ctx context.Context, rev storage.Revision, first storage.Revision, id string) (map[string]any, error) {
 	m, ok := o.cache.get(articleKey(id, rev.Number))
 	if !ok {
 		fixed, err := o.articleText(rev, first, id)
@@ -50,7 +50,7 @@ func (o objects) article(ctx context.Context, rev storage.Revision, first storag
 
 // articleLive adds to an Article what changes without a new revision: its counts, and the origin's address when
 // this server is a copy.
-func (o objects) articleLive(ctx context.Context, m map[string]any, id string) (map[string]any, error) {
+func (o Builder) articleLive(ctx context.Context, m map[string]any, id string) (map[string]any, error) {
 	o.pointToOrigin(ctx, m, id) // copy_objects.go
 	if err := o.withInteractions(ctx, m, id); err != nil {
 		return nil, err
@@ -64,7 +64,7 @@ func (o objects) articleLive(ctx context.Context, m map[string]any, id string) (
 }
 
 // articleText is the part of an Article that only a new revision changes.
-func (o objects) articleText(rev storage.Revision, first storage.Revision, id string) (map[string]any, error) {
+func (o Builder) articleText(rev storage.Revision, first storage.Revision, id string) (map[string]any, error) {
 	a := streams.NewActivityStreamsArticle()
 	a.SetJSONLDId(idProp(id))
 	a.SetActivityStreamsName(nameProp(rev.Title))
@@ -123,7 +123,7 @@ func (o objects) articleText(rev storage.Revision, first storage.Revision, id st
 }
 
 // signaturesSummary is the signatures collection as the Article embeds it: its address and count.
-func (o objects) signaturesSummary(ctx context.Context) (map[string]any, error) {
+func (o Builder) signaturesSummary(ctx context.Context) (map[string]any, error) {
 	counts, err := o.store.CountSignatures(ctx)
 	if err != nil {
 		return nil, err
@@ -136,37 +136,37 @@ func (o objects) signaturesSummary(ctx context.Context) (map[string]any, error) 
 	return serialize(c)
 }
 
-// memoArticle is the living memo at its current revision. Once built, only the revision's number is read.
-func (o objects) memoArticle(ctx context.Context) (map[string]any, error) {
+// MemoArticle is the living memo at its current revision. Once built, only the revision's number is read.
+func (o Builder) MemoArticle(ctx context.Context) (map[string]any, error) {
 	n, err := o.store.CurrentRevisionNumber(ctx)
 	if err != nil {
-		return nil, storeErr(err, "the memo is not published yet")
+		return nil, StoreErr(err, "the memo is not published yet")
 	}
 	if m, ok := o.cache.get(articleKey(o.urls.Memo(), n)); ok {
 		return o.articleLive(ctx, m, o.urls.Memo())
 	}
 	cur, err := o.store.CurrentRevision(ctx)
 	if err != nil {
-		return nil, storeErr(err, "the memo is not published yet")
+		return nil, StoreErr(err, "the memo is not published yet")
 	}
 	first, err := o.store.Revision(ctx, 1)
 	if err != nil {
 		return nil, fmt.Errorf("memo: revision 1: %w", err)
 	}
-	return o.article(ctx, cur, first, o.urls.Memo())
+	return o.Article(ctx, cur, first, o.urls.Memo())
 }
 
-// revisionArticle is the snapshot of revision n.
-func (o objects) revisionArticle(ctx context.Context, n int) (map[string]any, error) {
+// RevisionArticle is the snapshot of revision n.
+func (o Builder) RevisionArticle(ctx context.Context, n int) (map[string]any, error) {
 	rev, err := o.store.Revision(ctx, n)
 	if err != nil {
-		return nil, storeErr(err, "no revision %d", n)
+		return nil, StoreErr(err, "no revision %d", n)
 	}
-	return o.article(ctx, rev, rev, o.urls.Revision(n))
+	return o.Article(ctx, rev, rev, o.urls.Revision(n))
 }
 
-// revisions is the OrderedCollection of every revision's Article, newest first, by address.
-func (o objects) revisions(ctx context.Context) (map[string]any, error) {
+// Revisions is the OrderedCollection of every revision's Article, newest first, by address.
+func (o Builder) Revisions(ctx context.Context) (map[string]any, error) {
 	list, err := o.store.Revisions(ctx)
 	if err != nil {
 		return nil, err
@@ -189,11 +189,11 @@ func (o objects) revisions(ctx context.Context) (map[string]any, error) {
 	return m, nil
 }
 
-// revisionNumber reads the {n} of a revision URL; anything but a positive integer is a 404, like a missing one.
-func revisionNumber(r *http.Request) (int, error) {
+// RevisionNumber reads the {n} of a revision URL; anything but a positive integer is a 404, like a missing one.
+func RevisionNumber(r *http.Request) (int, error) {
 	n, err := strconv.Atoi(r.PathValue("n"))
 	if err != nil || n < 1 || strconv.Itoa(n) != r.PathValue("n") {
-		return 0, notFound("no revision %q", r.PathValue("n"))
+		return 0, NotFound("no revision %q", r.PathValue("n"))
 	}
 	return n, nil
 }

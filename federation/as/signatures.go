@@ -1,8 +1,7 @@
-package federation
+package as
 
 import (
 	"context"
-	"net/http"
 	"net/url"
 	"strconv"
 	"time"
@@ -27,8 +26,8 @@ var signatureContext = map[string]any{
 	"revision":   map[string]any{"@id": "memo:revision", "@type": "@id"},
 }
 
-// signatures serves the collection (no query) or one of its pages.
-func (o objects) signatures(ctx context.Context, q url.Values) (map[string]any, error) {
+// Signatures serves the collection (no query) or one of its pages.
+func (o Builder) Signatures(ctx context.Context, q url.Values) (map[string]any, error) {
 	// Counted by state from the partial indexes: a COUNT over the whole table grows with it.
 	counts, err := o.store.CountSignatures(ctx)
 	if err != nil {
@@ -56,7 +55,7 @@ func (o objects) signatures(ctx context.Context, q url.Values) (map[string]any, 
 	}
 	items := make([]any, 0, len(rows))
 	for _, g := range rows {
-		items = append(items, o.signatureObject(g))
+		items = append(items, o.SignatureObject(g))
 	}
 	pageID := id + "?page=1"
 	if before > 0 {
@@ -74,37 +73,37 @@ func (o objects) signatures(ctx context.Context, q url.Values) (map[string]any, 
 // signaturesCursor reads ?before=ID; ?page=1 and ?page=true name the first page.
 func signaturesCursor(q url.Values) (int64, error) {
 	if v := q.Get("page"); q.Has("page") && v != "true" && v != "1" {
-		return 0, badRequest("page=%q: the first page is ?page=1, the next ones ?before=ID", v)
+		return 0, BadRequest("page=%q: the first page is ?page=1, the next ones ?before=ID", v)
 	}
 	if !q.Has("before") {
 		return 0, nil
 	}
 	n, err := strconv.ParseInt(q.Get("before"), 10, 64)
 	if err != nil || n < 1 {
-		return 0, badRequest("before=%q: use a signature number from 1", q.Get("before"))
+		return 0, BadRequest("before=%q: use a signature number from 1", q.Get("before"))
 	}
 	return n, nil
 }
 
-// signature serves one public signature; private, withdrawn and hidden ones are not found.
-func (o objects) signature(ctx context.Context, idText string) (map[string]any, error) {
+// Signature serves one public Signature; private, withdrawn and hidden ones are not found.
+func (o Builder) Signature(ctx context.Context, idText string) (map[string]any, error) {
 	id, err := strconv.ParseInt(idText, 10, 64)
 	if err != nil || id < 1 {
-		return nil, badRequest("signature %q: use a signature number", idText)
+		return nil, BadRequest("signature %q: use a signature number", idText)
 	}
 	g, err := o.store.SignatureByID(ctx, id)
 	if err != nil {
-		return nil, storeErr(err, "no signature %d", id)
+		return nil, StoreErr(err, "no signature %d", id)
 	}
 	if !g.Listed() || !g.Standing() {
-		return nil, notFound("no signature %d", id)
+		return nil, NotFound("no signature %d", id)
 	}
-	return o.signatureObject(g), nil
+	return o.SignatureObject(g), nil
 }
 
-// signatureObject is a signature as JSON: who signed (attributedTo, name, handle, instance, the kind of actor),
+// SignatureObject is a signature as JSON: who signed (attributedTo, name, handle, instance, the kind of actor),
 // when, which revision, and the reply that carries it (url). Every string was sanitised when stored.
-func (o objects) signatureObject(g storage.Signature) map[string]any {
+func (o Builder) SignatureObject(g storage.Signature) map[string]any {
 	m := map[string]any{
 		"id": o.urls.Signature(g.ID), "type": "Signature", "attributedTo": g.ActorIRI, "name": g.DisplayName,
 		"handle": g.Handle, "instance": g.Domain, "signerType": g.ActorType,
@@ -117,28 +116,10 @@ func (o objects) signatureObject(g storage.Signature) map[string]any {
 	return m
 }
 
-// withSignatureContext adds the signature terms to a served document's @context.
-func withSignatureContext(m map[string]any) map[string]any {
+// WithSignatureContext adds the signature terms to a served document's @context.
+func WithSignatureContext(m map[string]any) map[string]any {
 	if ctx, ok := m["@context"].([]any); ok {
 		m["@context"] = append(ctx, signatureContext)
 	}
 	return m
-}
-
-// registerSignatures adds the signatures collection and each signature's JSON to mux.
-func (s *Server) registerSignatures(mux *http.ServeMux, pages http.Handler) {
-	mux.HandleFunc("GET /signatures", s.negotiated(pages, func(r *http.Request) (map[string]any, error) {
-		m, err := s.top(s.objs.signatures(r.Context(), r.URL.Query()))
-		if err != nil {
-			return nil, err
-		}
-		return withSignatureContext(m), nil
-	}))
-	mux.HandleFunc("GET /signatures/{id}", s.negotiated(pages, func(r *http.Request) (map[string]any, error) {
-		m, err := s.top(s.objs.signature(r.Context(), r.PathValue("id")))
-		if err != nil {
-			return nil, err
-		}
-		return withSignatureContext(m), nil
-	}))
 }

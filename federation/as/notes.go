@@ -1,4 +1,4 @@
-package federation
+package as
 
 import (
 	"context"
@@ -36,10 +36,10 @@ func howToSignHTML(urls content.URLs, configured []string) string {
 		`ones are counted without your name. Delete your reply to withdraw.</p>`
 }
 
-// howToSignNote is the seeded row of the pinned "how to sign" note. It is written once, at the first start, with
+// HowToSignNote is the seeded row of the pinned "how to sign" note. It is written once, at the first start, with
 // the phrases configured then: remote servers keep the copy they received, so the note is not rewritten when the
 // phrases change later (EnsurePublished warns when it no longer matches them).
-func howToSignNote(urls content.URLs, phrases []string, now time.Time) storage.Note {
+func HowToSignNote(urls content.URLs, phrases []string, now time.Time) storage.Note {
 	return storage.Note{
 		Slug: content.HowToSignSlug, Kind: storage.NoteHowToSign, Content: howToSignHTML(urls, phrases),
 		To: []string{asPublic}, Cc: []string{urls.Followers()}, Public: true, PublishedAt: now,
@@ -49,8 +49,8 @@ func howToSignNote(urls content.URLs, phrases []string, now time.Time) storage.N
 // revisionNoteSlug names the note announcing revision n.
 func revisionNoteSlug(n int) string { return fmt.Sprintf("revision-%d", n) }
 
-// revisionNote announces revision n and what changed in it. The changelog is the publisher's plain text.
-func revisionNote(urls content.URLs, rev storage.Revision, now time.Time) storage.Note {
+// RevisionNote announces revision n and what changed in it. The changelog is the publisher's plain text.
+func RevisionNote(urls content.URLs, rev storage.Revision, now time.Time) storage.Note {
 	body := fmt.Sprintf(`<p>Nouvelle révision du mémo « <a href="%s">%s</a> » : révision %d.</p><p>Ce qui change : %s</p><p><a href="%s">Voir les différences</a> · <a href="%s">toutes les révisions</a></p>`,
 		html.EscapeString(urls.Memo()), html.EscapeString(rev.Title), rev.Number, html.EscapeString(rev.Changelog),
 		html.EscapeString(urls.Diff(rev.Number-1, rev.Number)), html.EscapeString(urls.Revisions()))
@@ -60,8 +60,8 @@ func revisionNote(urls content.URLs, rev storage.Revision, now time.Time) storag
 	}
 }
 
-// storedNote builds a note of the notes table as a Note, with its interaction counts.
-func (o objects) storedNote(ctx context.Context, n storage.Note) (map[string]any, error) {
+// StoredNote builds a note of the notes table as a Note, with its interaction counts.
+func (o Builder) StoredNote(ctx context.Context, n storage.Note) (map[string]any, error) {
 	m, err := o.noteDocument(n)
 	if err != nil {
 		return nil, err
@@ -72,8 +72,8 @@ func (o objects) storedNote(ctx context.Context, n storage.Note) (map[string]any
 	return m, nil
 }
 
-// newNote builds a note being created inside a write transaction: no database read, no interactions yet.
-func (o objects) newNote(n storage.Note) (map[string]any, error) {
+// NewNote builds a note being created inside a write transaction: no database read, no interactions yet.
+func (o Builder) NewNote(n storage.Note) (map[string]any, error) {
 	m, err := o.noteDocument(n)
 	if err != nil {
 		return nil, err
@@ -85,26 +85,26 @@ func (o objects) newNote(n storage.Note) (map[string]any, error) {
 }
 
 // noteDocument is a note of the notes table as a Note, without its interaction collections.
-func (o objects) noteDocument(n storage.Note) (map[string]any, error) {
+func (o Builder) noteDocument(n storage.Note) (map[string]any, error) {
 	id := o.urls.Note(n.Slug)
-	note := streams.NewActivityStreamsNote()
-	note.SetJSONLDId(idProp(id))
-	note.SetActivityStreamsContent(contentProp(n.Content))
-	note.SetActivityStreamsUrl(urlProp(id))
-	note.SetActivityStreamsPublished(publishedProp(n.PublishedAt))
-	note.SetActivityStreamsAttributedTo(attributedToProp(o.urls.Actor()))
-	note.SetActivityStreamsTo(toProp(n.To...))
-	note.SetActivityStreamsCc(ccProp(n.Cc...))
+	Note := streams.NewActivityStreamsNote()
+	Note.SetJSONLDId(idProp(id))
+	Note.SetActivityStreamsContent(contentProp(n.Content))
+	Note.SetActivityStreamsUrl(urlProp(id))
+	Note.SetActivityStreamsPublished(publishedProp(n.PublishedAt))
+	Note.SetActivityStreamsAttributedTo(attributedToProp(o.urls.Actor()))
+	Note.SetActivityStreamsTo(toProp(n.To...))
+	Note.SetActivityStreamsCc(ccProp(n.Cc...))
 	if u, ok := remoteIRI(n.InReplyTo); ok {
 		irt := streams.NewActivityStreamsInReplyToProperty()
 		irt.AppendIRI(u)
-		note.SetActivityStreamsInReplyTo(irt)
+		Note.SetActivityStreamsInReplyTo(irt)
 	}
-	note.SetActivityStreamsContext(contextProp(o.urls.Memo()))
+	Note.SetActivityStreamsContext(contextProp(o.urls.Memo()))
 	if n.Kind == storage.NoteHowToSign {
-		note.SetActivityStreamsName(nameProp("Comment signer le mémo"))
+		Note.SetActivityStreamsName(nameProp("Comment signer le mémo"))
 	}
-	m, err := serialize(note)
+	m, err := serialize(Note)
 	if err != nil {
 		return nil, err
 	}
@@ -120,22 +120,22 @@ func (o objects) noteDocument(n storage.Note) (map[string]any, error) {
 	return m, nil
 }
 
-// note serves a note by slug: public ones only (others were addressed to someone and are not listed), and a
+// Note serves a Note by slug: public ones only (others were addressed to someone and are not listed), and a
 // Tombstone once deleted.
-func (o objects) note(ctx context.Context, slug string) (map[string]any, error) {
+func (o Builder) Note(ctx context.Context, slug string) (map[string]any, error) {
 	n, err := o.store.NoteBySlug(ctx, slug)
 	if err != nil {
-		return nil, storeErr(err, "no note %q", slug)
+		return nil, StoreErr(err, "no note %q", slug)
 	}
 	if !n.Public {
-		return nil, notFound("no note %q", slug)
+		return nil, NotFound("no note %q", slug)
 	}
 	if n.Deleted() {
 		t, err := o.tombstone(o.urls.Note(slug), "Note", n.DeletedAt)
 		if err != nil {
 			return nil, err
 		}
-		return nil, gone(t)
+		return nil, Gone(t)
 	}
-	return o.storedNote(ctx, n)
+	return o.StoredNote(ctx, n)
 }

@@ -1,8 +1,9 @@
-package federation
+package as
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -19,12 +20,12 @@ import (
 // the same /activities/ space as urls.Activity, so that seeding and publishing can run twice and store each once.
 // Every activity, however named, is served at its own address from the stored body.
 
-func (o objects) activityIRI(name string) string { return o.urls.Base + "/activities/" + name }
+func (o Builder) ActivityIRI(name string) string { return o.urls.Base + "/activities/" + name }
 
-func createMemoName() string               { return "create-memo" }
-func createImpulseName(slug string) string { return "create-impulse-" + slug }
-func createNoteName(slug string) string    { return "create-note-" + slug }
-func updateMemoName(revision int) string   { return "update-memo-" + strconv.Itoa(revision) }
+func CreateMemoName() string               { return "create-memo" }
+func CreateImpulseName(slug string) string { return "create-impulse-" + slug }
+func CreateNoteName(slug string) string    { return "create-note-" + slug }
+func UpdateMemoName(revision int) string   { return "update-memo-" + strconv.Itoa(revision) }
 
 // wrapped is what Create and Update have in common here.
 type wrapped interface {
@@ -37,9 +38,9 @@ type wrapped interface {
 	SetActivityStreamsObject(vocab.ActivityStreamsObjectProperty)
 }
 
-// activity wraps object (an already built map) in a Create or Update by the actor, public with followers in copy,
+// Activity wraps object (an already built map) in a Create or Update by the actor, public with followers in copy,
 // and returns it ready to store: with @context, as JSON.
-func (o objects) activity(kind, id string, object map[string]any, published time.Time) (storage.Activity, error) {
+func (o Builder) Activity(kind, id string, object map[string]any, published time.Time) (storage.Activity, error) {
 	var a wrapped
 	switch kind {
 	case "Create":
@@ -65,7 +66,7 @@ func (o objects) activity(kind, id string, object map[string]any, published time
 	// go-fed cannot carry the extension fields of our objects, so the built map replaces the IRI placeholder.
 	m["object"] = object
 	m["to"], m["cc"] = []any{asPublic}, []any{o.urls.Followers()}
-	body, err := encodeJSON(topLevel(o.urls, m))
+	body, err := EncodeJSON(TopLevel(o.urls, m))
 	if err != nil {
 		return storage.Activity{}, fmt.Errorf("activity %s: %w", id, err)
 	}
@@ -76,9 +77,9 @@ func (o objects) activity(kind, id string, object map[string]any, published time
 // memo, so a page holds fewer of them.
 const outboxPageBytes = 512 << 10
 
-// outbox serves the outbox collection (without query) or one of its pages: ?page=true is the newest, ?before=ID
+// Outbox serves the Outbox collection (without query) or one of its pages: ?page=true is the newest, ?before=ID
 // continues towards older activities and ?after=ID goes back towards newer ones.
-func (o objects) outbox(ctx context.Context, q url.Values) (map[string]any, error) {
+func (o Builder) Outbox(ctx context.Context, q url.Values) (map[string]any, error) {
 	id := o.urls.Outbox()
 	total, err := o.store.OutboxCount(ctx)
 	if err != nil {
@@ -86,7 +87,7 @@ func (o objects) outbox(ctx context.Context, q url.Values) (map[string]any, erro
 	}
 	before, after := cursor(q, "before"), cursor(q, "after")
 	if before < 0 || after < 0 {
-		return nil, badRequest("before and after take an activity number, e.g. ?before=42")
+		return nil, BadRequest("before and after take an activity number, e.g. ?before=42")
 	}
 	if !q.Has("page") && !q.Has("before") && !q.Has("after") {
 		c := streams.NewActivityStreamsOrderedCollection()
@@ -171,14 +172,36 @@ func cursor(q url.Values, name string) int64 {
 	return n
 }
 
-// storedActivity serves one activity of the outbox from its stored body, exactly as it was sent.
-func (o objects) storedActivity(ctx context.Context, name string) ([]byte, error) {
-	a, err := o.store.ActivityByIRI(ctx, o.activityIRI(name))
+// StoredActivity serves one activity of the outbox from its stored body, exactly as it was sent.
+func (o Builder) StoredActivity(ctx context.Context, name string) ([]byte, error) {
+	a, err := o.store.ActivityByIRI(ctx, o.ActivityIRI(name))
 	if err != nil {
-		return nil, storeErr(err, "no activity %q", name)
+		return nil, StoreErr(err, "no activity %q", name)
 	}
 	if !a.InOutbox {
-		return nil, notFound("no activity %q", name)
+		return nil, NotFound("no activity %q", name)
 	}
 	return []byte(a.Body), nil
+}
+
+// EnsureCreated stores a Create of the object build returns, under activity name, unless one is stored already.
+func (o Builder) EnsureCreated(ctx context.Context, name string, published time.Time, build func() (map[string]any, error)) error {
+	id := o.ActivityIRI(name)
+	if _, err := o.store.ActivityByIRI(ctx, id); err == nil {
+		return nil
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("ensure %s: %w", name, err)
+	}
+	obj, err := build()
+	if err != nil {
+		return fmt.Errorf("build the object of %s: %w", name, err)
+	}
+	create, err := o.Activity("Create", id, obj, published)
+	if err != nil {
+		return err
+	}
+	if err := o.store.InsertActivity(ctx, create, nil); err != nil {
+		return fmt.Errorf("ensure %s: %w", name, err)
+	}
+	return nil
 }

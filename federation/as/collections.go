@@ -1,4 +1,4 @@
-package federation
+package as
 
 import (
 	"context"
@@ -24,13 +24,13 @@ func pageNumber(q url.Values) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > 1_000_000 {
-		return 0, badRequest("page=%q: use a page number from 1", v)
+		return 0, BadRequest("page=%q: use a page number from 1", v)
 	}
 	return n, nil
 }
 
 // collection is an OrderedCollection that shows its count and links its first page, items only on pages.
-func (o objects) collection(id string, total int) (map[string]any, error) {
+func (o Builder) collection(id string, total int) (map[string]any, error) {
 	c := streams.NewActivityStreamsOrderedCollection()
 	c.SetJSONLDId(idProp(id))
 	c.SetActivityStreamsTotalItems(totalItemsProp(total))
@@ -39,7 +39,7 @@ func (o objects) collection(id string, total int) (map[string]any, error) {
 }
 
 // numberedPage is page n of a collection whose items are IRIs; more tells whether a page n+1 exists.
-func (o objects) numberedPage(collectionID string, n, total int, items []string, more bool) (map[string]any, error) {
+func (o Builder) numberedPage(collectionID string, n, total int, items []string, more bool) (map[string]any, error) {
 	p := streams.NewActivityStreamsOrderedCollectionPage()
 	p.SetJSONLDId(idProp(collectionID + "?page=" + strconv.Itoa(n)))
 	p.SetActivityStreamsPartOf(partOfProp(collectionID))
@@ -67,7 +67,7 @@ func (o objects) numberedPage(collectionID string, n, total int, items []string,
 
 // pagedIRIs serves a collection of IRIs: the collection itself without ?page, page n with it. list returns the
 // items from offset, at most limit.
-func (o objects) pagedIRIs(ctx context.Context, id string, q url.Values, total int, list func(ctx context.Context, offset, limit int) ([]string, error)) (map[string]any, error) {
+func (o Builder) pagedIRIs(ctx context.Context, id string, q url.Values, total int, list func(ctx context.Context, offset, limit int) ([]string, error)) (map[string]any, error) {
 	if !q.Has("page") {
 		return o.collection(id, total)
 	}
@@ -86,8 +86,8 @@ func (o objects) pagedIRIs(ctx context.Context, id string, q url.Values, total i
 	return o.numberedPage(id, n, total, items, more)
 }
 
-// followers lists who follows the actor, on pages.
-func (o objects) followers(ctx context.Context, q url.Values) (map[string]any, error) {
+// Followers lists who follows the actor, on pages.
+func (o Builder) Followers(ctx context.Context, q url.Values) (map[string]any, error) {
 	total, err := o.store.FollowersCount(ctx)
 	if err != nil {
 		return nil, err
@@ -95,13 +95,13 @@ func (o objects) followers(ctx context.Context, q url.Values) (map[string]any, e
 	return o.pagedIRIs(ctx, o.urls.Followers(), q, total, o.store.FollowersCollectionPage)
 }
 
-// following is empty: the memo follows no one.
-func (o objects) following(ctx context.Context, q url.Values) (map[string]any, error) {
+// Following is empty: the memo follows no one.
+func (o Builder) Following(ctx context.Context, q url.Values) (map[string]any, error) {
 	return o.pagedIRIs(ctx, o.urls.Following(), q, 0, func(context.Context, int, int) ([]string, error) { return nil, nil })
 }
 
-// replies lists the public replies to one of our objects.
-func (o objects) replies(ctx context.Context, objectIRI string, q url.Values) (map[string]any, error) {
+// Replies lists the public Replies to one of our objects.
+func (o Builder) Replies(ctx context.Context, objectIRI string, q url.Values) (map[string]any, error) {
 	counts, err := o.store.InteractionCounts(ctx, objectIRI)
 	if err != nil {
 		return nil, err
@@ -112,8 +112,8 @@ func (o objects) replies(ctx context.Context, objectIRI string, q url.Values) (m
 	})
 }
 
-// countOnly serves the likes or shares of an object: only their number is published.
-func (o objects) countOnly(ctx context.Context, objectIRI, kind string) (map[string]any, error) {
+// CountOnly serves the likes or shares of an object: only their number is published.
+func (o Builder) CountOnly(ctx context.Context, objectIRI, kind string) (map[string]any, error) {
 	counts, err := o.store.InteractionCounts(ctx, objectIRI)
 	if err != nil {
 		return nil, err
@@ -124,17 +124,17 @@ func (o objects) countOnly(ctx context.Context, objectIRI, kind string) (map[str
 	return countCollection(content.Shares(objectIRI), counts.Shares)
 }
 
-// featured pins the memo and the "how to sign" note, embedded so a profile shows them without more fetches.
-func (o objects) featured(ctx context.Context) (map[string]any, error) {
+// Featured pins the memo and the "how to sign" note, embedded so a profile shows them without more fetches.
+func (o Builder) Featured(ctx context.Context) (map[string]any, error) {
 	var items []any
-	memo, err := o.memoArticle(ctx)
+	memo, err := o.MemoArticle(ctx)
 	if err != nil {
 		return nil, err
 	}
 	items = append(items, memo)
-	if howto, err := o.note(ctx, content.HowToSignSlug); err == nil {
+	if howto, err := o.Note(ctx, content.HowToSignSlug); err == nil {
 		items = append(items, howto)
-	} else if !isProblem(err) {
+	} else if !IsProblem(err) {
 		return nil, err
 	}
 	c := streams.NewActivityStreamsOrderedCollection()
