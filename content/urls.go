@@ -72,3 +72,12 @@ func OriginURLs(actorIRI string) (URLs, error) {
 	}
 	return URLs{Base: u.Scheme + "://" + u.Host, Username: name}, nil
 }
+
+// Origin is an URL's scheme and authority (scheme://host[:port]), "" when it has none.
+func Origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return strings.ToLower(u.Scheme) + "://" + u.Host
+}

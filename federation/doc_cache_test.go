@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/memo-fediverse/memo/content"
-	"github.com/memo-fediverse/memo/federation"
+	"github.com/memo-fediverse/memo/federation/outbox"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -48,7 +48,7 @@ func TestMemoArticleCacheStaysLive(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, err := federation.PublishRevision(ctx, store, site.urls, doc, "Nouveau texte.")
+		n, err := outbox.PublishRevision(ctx, store, site.urls, doc, "Nouveau texte.")
 		if err != nil {
 			t.Fatal(err)
 		}

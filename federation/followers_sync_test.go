@@ -20,30 +20,7 @@ import (
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
 
-// TestFollowersDigestFEPExample: the digest of FEP-8fcf's own example (its "Partial follower collection digest"
-// section), each SHA-256 and their XOR.
-func TestFollowersDigestFEPExample(t *testing.T) {
-	if got := FollowersDigest([]string{"https://testing.example.org/users/1"}); got != "3a06e99569547f444c352ab7f52e4bab207abec5ca6f07b0045cfdc9723f8fa9" {
-		t.Errorf("digest of users/1 = %s", got)
-	}
-	if got := FollowersDigest([]string{"https://testing.example.org/users/2"}); got != "f939a1585d4a8f02ee339210dbe7315d7003476663d6095f7d996fc4bc7a49b6" {
-		t.Errorf("digest of users/2 = %s", got)
-	}
-	want := "c33f48cd341ef046a206b8a72ec97af65079f9a3a9b90eef79c5920dce45c61f"
-	for _, order := range [][]string{
-		{"https://testing.example.org/users/1", "https://testing.example.org/users/2"},
-		{"https://testing.example.org/users/2", "https://testing.example.org/users/1"},
-	} {
-		if got := FollowersDigest(order); got != want {
-			t.Errorf("digest of %v = %s, want %s", order, got, want)
-		}
-	}
-	if got := FollowersDigest(nil); got != strings.Repeat("0", 64) {
-		t.Errorf("digest of nobody = %s", got)
-	}
-}
-
-// xorSHA256 is the FEP's formula written out again, independently of FollowersDigest.
+// xorSHA256 is the FEP's formula written out again, independently of outbox.FollowersDigest.
 func xorSHA256(iris ...string) string {
 	out := make([]byte, sha256.Size)
 	for _, iri := range iris {
@@ -78,7 +55,7 @@ func TestFollowersSynchronization(t *testing.T) {
 		ctx := context.Background()
 		hs := httptest.NewUnstartedServer(nil)
 		urls := content.URLs{Base: "http://" + hs.Listener.Addr().String(), Username: "memo"}
-		srv, err := New(Config{URLs: urls, Version: "test", AllowPrivate: true, Key: inboxTestKey(t), Logger: slog.New(slog.DiscardHandler)}, store)
+		srv, err := New(Config{URLs: urls, Version: "test", AllowPrivate: true, Key: fedtest.ServerKey(), Fetch: testFetch(urls), Logger: slog.New(slog.DiscardHandler)}, store)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +73,7 @@ func TestFollowersSynchronization(t *testing.T) {
 		a1, a2, b1 := one.NewActor("a1"), one.NewActor("a2"), two.NewActor("b1")
 		for _, a := range []*fedtest.Actor{a1, a2, b1} {
 			follow := a.Shape(t, fedtest.Fixture(t, "mastodon/follow.json"), fedtest.Target{Object: urls.Actor()})
-			mustAccept(t, a.Post(t, urls.SharedInbox(), follow, fedtest.SignOptions{}))
+			fedtest.MustAccept(t, a.Post(t, urls.SharedInbox(), follow, fedtest.SignOptions{}))
 		}
 		accepts := one.WaitReceived(t, 2, 10*time.Second)
 		two.WaitReceived(t, 1, 10*time.Second)

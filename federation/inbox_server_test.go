@@ -20,7 +20,7 @@ func TestServerWiresTheInbox(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
 		hs := httptest.NewUnstartedServer(nil)
 		urls := content.URLs{Base: "http://" + hs.Listener.Addr().String(), Username: "memo"}
-		srv, err := New(Config{URLs: urls, Version: "test", AllowPrivate: true, Key: inboxTestKey(t), Logger: slog.New(slog.DiscardHandler)}, store)
+		srv, err := New(Config{URLs: urls, Version: "test", AllowPrivate: true, Key: fedtest.ServerKey(), Fetch: testFetch(urls), Logger: slog.New(slog.DiscardHandler)}, store)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -37,7 +37,7 @@ func TestServerWiresTheInbox(t *testing.T) {
 		inst := fedtest.NewInstance(t, "mastodon")
 		a := inst.NewActor("alice")
 		follow := a.Shape(t, fedtest.Fixture(t, "mastodon/follow.json"), fedtest.Target{Object: urls.Actor()})
-		mustAccept(t, a.Post(t, urls.Inbox(), follow, fedtest.SignOptions{}))
+		fedtest.MustAccept(t, a.Post(t, urls.Inbox(), follow, fedtest.SignOptions{}))
 		deadline := time.Now().Add(10 * time.Second)
 		for time.Now().Before(deadline) {
 			if n, _ := store.FollowersCount(ctx); n == 1 {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/memo-fediverse/memo/content"
-	"github.com/memo-fediverse/memo/federation"
+	"github.com/memo-fediverse/memo/federation/outbox"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -33,7 +33,7 @@ func TestEnsurePublishedIsIdempotent(t *testing.T) {
 		}
 		store.SetClock(func() time.Time { return rsClock.Add(time.Hour) })
 		for i := 0; i < 2; i++ {
-			if err := federation.EnsurePublished(ctx, store, s.urls); err != nil {
+			if err := outbox.EnsurePublished(ctx, store, s.urls); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -82,7 +82,7 @@ func TestPublishRevision(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, err := federation.PublishRevision(ctx, store, s.urls, doc, "Ajout d’une postface <b>courte</b>.")
+		n, err := outbox.PublishRevision(ctx, store, s.urls, doc, "Ajout d’une postface <b>courte</b>.")
 		if err != nil || n != 2 {
 			t.Fatalf("PublishRevision = %d, %v", n, err)
 		}
@@ -163,7 +163,7 @@ func TestPublishRevision(t *testing.T) {
 		}
 
 		// Seeding again after a revision adds nothing, and the followers collection counts the followers.
-		if err := federation.EnsurePublished(ctx, store, s.urls); err != nil {
+		if err := outbox.EnsurePublished(ctx, store, s.urls); err != nil {
 			t.Fatal(err)
 		}
 		if n := outboxCount(t, store); n != 17 {
@@ -187,7 +187,7 @@ func TestPublishRevisionNeedsRevisionOne(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := federation.PublishRevision(context.Background(), store, urls, doc, "x"); err == nil {
+		if _, err := outbox.PublishRevision(context.Background(), store, urls, doc, "x"); err == nil {
 			t.Fatal("published a revision on an empty database")
 		}
 		if revs, err := store.Revisions(context.Background()); err != nil || len(revs) != 0 {
@@ -267,7 +267,7 @@ func TestLargeRevisionsStayUnderOneMegabyte(t *testing.T) {
 			return doc
 		}
 		for i, doc := range []content.Document{big("Deux", 25000), big("Trois", 25000), big("Quatre", 60000)} {
-			if _, err := federation.PublishRevision(ctx, store, s.urls, doc, fmt.Sprintf("révision %d", i+2)); err != nil {
+			if _, err := outbox.PublishRevision(ctx, store, s.urls, doc, fmt.Sprintf("révision %d", i+2)); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -16,6 +16,8 @@ import (
 
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation"
+	"github.com/memo-fediverse/memo/federation/fetch"
+	"github.com/memo-fediverse/memo/federation/outbox"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -73,12 +75,13 @@ func startReadSite(t testing.TB, store *storage.Store) *readSite {
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(ts.Close)
 	urls := content.URLs{Base: ts.URL, Username: "memo"}
-	if err := federation.Seed(context.Background(), store, urls); err != nil {
+	if err := outbox.Seed(context.Background(), store, urls); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
 	key := rsKey(t)
 	fed, err := federation.New(federation.Config{
 		URLs: urls, DisplayName: "Pour du libre et de l’open en conscience", Version: "1.2.3", Key: key,
+		Fetch:  fetch.New(fetch.Config{UserAgent: "test", AllowPrivate: true, Key: key, KeyID: urls.KeyID()}),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}, store)
 	if err != nil {

@@ -11,8 +11,7 @@ import (
 // activityJSONType is what every ActivityPub answer carries; Mastodon refuses documents served under another type.
 const activityJSONType = content.ActivityJSON + "; charset=utf-8"
 
-// cacheControl lets caches keep an answer briefly without hiding a new revision for long; the documents are cheap to
-// build from the database, so nothing is cached on our side.
+// cacheControl lets caches keep an answer briefly without hiding a new revision for long.
 const cacheControl = "public, max-age=60"
 
 // objectHandler is the body of a negotiated route: it builds the JSON document for the request.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/memo-fediverse/memo/federation/as"
+	"github.com/memo-fediverse/memo/federation/outbox"
 	"github.com/memo-fediverse/memo/federation/signing"
 
 	"github.com/memo-fediverse/memo/content"
@@ -33,6 +34,9 @@ type Config struct {
 	SigningPhrases    []string
 	NoAcknowledgement bool
 	Logger            *slog.Logger
+	// Fetch makes every GET to other servers (actors, keys, notes); it is shared so that one pool and one memory
+	// of the hosts that want signed fetches serve the whole process.
+	Fetch *fetch.Client
 	// TrustedProxies, RefusedMaxAge, RefusedMaxRows and FollowLimit go to the inbox (InboxConfig); zero values
 	// pick its defaults.
 	TrustedProxies *clientaddr.Proxies
@@ -50,6 +54,7 @@ type Server struct {
 	inbox inboxState
 	// matcher recognises signing phrases (nil: the defaults).
 	matcher *signing.Matcher
+	actors  *fetch.Actors
 }
 
 // New builds the federation side.
@@ -59,6 +64,9 @@ func New(cfg Config, store *storage.Store) (*Server, error) {
 	}
 	if cfg.Key == nil {
 		return nil, errors.New("federation: the actor's key is missing")
+	}
+	if cfg.Fetch == nil {
+		return nil, errors.New("federation: the fetch client is missing")
 	}
 	if cfg.URLs.Base == "" || cfg.URLs.Username == "" {
 		return nil, errors.New("federation: the public URL and the username are required")
@@ -71,14 +79,14 @@ func New(cfg Config, store *storage.Store) (*Server, error) {
 		}
 		matcher = m
 	}
-	return &Server{cfg: cfg, store: store, log: cfg.Logger, objs: as.NewServing(cfg.URLs, store, cfg.SigningPhrases, cfg.DisplayName, &cfg.Key.PublicKey), matcher: matcher}, nil
+	return &Server{cfg: cfg, store: store, log: cfg.Logger, objs: as.NewServing(cfg.URLs, store, cfg.SigningPhrases, cfg.DisplayName, &cfg.Key.PublicKey), matcher: matcher, actors: fetch.NewActors(cfg.Fetch, store)}, nil
 }
 
 // Register adds the ActivityPub routes to mux. Object URLs are negotiated: requests that do not ask for
 // ActivityPub JSON go to pages, the HTML site, on the same URL.
 func (s *Server) Register(mux *http.ServeMux, pages http.Handler) {
 	s.registerInbox(mux)
-	s.registerFollowersSync(mux) // followers_sync.go
+	s.registerFollowersSync(mux)
 
 	mux.HandleFunc("GET /.well-known/webfinger", s.handleWebfinger)
 	mux.HandleFunc("GET /.well-known/host-meta", s.handleHostMeta)
@@ -220,12 +228,12 @@ func (s *Server) serveStoredActivity(w http.ResponseWriter, r *http.Request) {
 
 // Run does the background work (the inbox's effects, deliveries) until ctx ends.
 func (s *Server) Run(ctx context.Context) error {
-	ua := UserAgent(s.cfg.Version, s.cfg.URLs.Base)
+	ua := fetch.UserAgent(s.cfg.Version, s.cfg.URLs.Base)
 	// A delivery may wait 30 s for a slow inbox, but a host that is not there is known after the 5 s of connecting.
 	client := fetch.New(fetch.Config{UserAgent: ua, AllowPrivate: s.cfg.AllowPrivate, Timeout: 30 * time.Second, HeaderTimeout: 30 * time.Second,
 		DialTimeout: fetch.DefaultDialTimeout})
 	deliveries, err := delivery.New(delivery.Config{Store: s.store, Client: client.HTTP(), Key: s.cfg.Key, KeyID: s.cfg.URLs.KeyID(), UserAgent: ua, Logger: s.log,
-		Yield: s.inboxes().Busy, Synchronize: FollowersSynchronization(s.cfg.URLs, s.store)})
+		Yield: s.inboxes().Busy, Synchronize: outbox.FollowersSynchronization(s.cfg.URLs, s.store)})
 	if err != nil {
 		return err
 	}

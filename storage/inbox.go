@@ -28,7 +28,7 @@ const inboxCols = `iri, type, actor_iri, object_iri, body, headers, key_id, rece
 
 // InsertInboxActivityWithActor is InsertInboxActivity that also caches the sender's actor, fetched to check this
 // very request, in the same transaction: on first contact that is one write instead of two. actor may be nil.
-// On SQLite concurrent calls share transactions (inbox_batch.go).
+// On SQLite concurrent calls share transactions (inboxBatcher).
 func (s *Store) InsertInboxActivityWithActor(ctx context.Context, a InboxActivity, actor *RemoteActor) (bool, error) {
 	if a.ReceivedAt.IsZero() {
 		a.ReceivedAt = s.now()

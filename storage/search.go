@@ -63,9 +63,8 @@ func (s *Store) searchFor(ctx context.Context, q string) (searchSQL, error) {
 		}
 	}
 	// Each word is looked up in the index, or checked on the rows the index found: the index reads the rarest word
-	// only. Walking a word most rows have in step with a rare one costs a seek in its long list per match (an
-	// instance's name with "invalid" in every row took 140 ms at a million rows); testing the rare word's rows for
-	// it costs one comparison each. Words hold letters and digits only: quoting them is enough in both query
+	// only. Walking a word most rows have in step with a rare one costs a seek in its long list per match; testing
+	// the rare word's rows for it costs one comparison each. Words hold letters and digits only: quoting them is enough in both query
 	// languages, and they cannot hold LIKE's wildcards.
 	type lookup struct {
 		term, check string
@@ -125,7 +124,7 @@ func (s *Store) searchFor(ctx context.Context, q string) (searchSQL, error) {
 	}
 	query := strings.Join(terms, " & ")
 	// Ordered by id, PostgreSQL's planner walks the id index and tests each row until the page is full: right for
-	// a common word, but for a word on one row in a thousand that is most of the table (40 ms at 100,000 rows).
+	// a common word, but for a word on one row in a thousand that is most of the table.
 	// Walking reads about 50 × rows ÷ matches rows, finding the matches in the GIN index then sorting them about
 	// matches rows: the walk pays when there are more than √(50 × rows) matches. Counting up to that many reads
 	// the index and at most that many rows. "id + 0" is no index.

@@ -324,7 +324,7 @@ func (f SignatureFilter) where(sq searchSQL) (searchSQL, string, []any) {
 }
 
 // Signatures returns one page of signatures, newest first. It reads the signatures_listed index, so every page
-// costs about the same at a million rows; a search reads the search index (search.go).
+// costs about the same however long the list; a search reads the search index.
 func (s *Store) Signatures(ctx context.Context, f SignatureFilter) ([]Signature, error) {
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 50

@@ -15,8 +15,8 @@ import (
 // SQLite connections are wrapped for two costs measured under load (cmd/memo-load --perf); PostgreSQL needs
 // neither, since pgx caches prepared statements and the server queues writers itself.
 //
-//   - Statements. The driver prepares every query anew: parsing and planning SQL was 17 % of the server's CPU
-//     under inbox load, more than storing the rows. A connection here keeps each statement it has prepared and runs
+//   - Statements. The driver prepares every query anew: parsing and planning SQL cost more of the server's
+//     CPU under inbox load than storing the rows. A connection here keeps each statement it has prepared and runs
 //     it again with new arguments.
 //   - Writers. SQLite lets one writer in at a time; the others wait in its busy handler, which sleeps 1, 2, 5, 10,
 //     then up to 100 ms between tries however soon the lock is free. Under 64 concurrent requests that sleeping,

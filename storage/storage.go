@@ -100,7 +100,7 @@ func open(ctx context.Context, dsn string, migrate bool) (*Store, error) {
 		}
 		db = sqlx.NewDb(sql.OpenDB(connector), "sqlite")
 		db.SetMaxOpenConns(4)
-		// Idle connections are kept: each holds its prepared statements (sqlite_conn.go).
+		// Idle connections are kept: each holds its prepared statements.
 		db.SetMaxIdleConns(4)
 		db.SetConnMaxIdleTime(0)
 	}

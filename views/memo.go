@@ -140,7 +140,7 @@ func (c *memoCache) putPage(k homeKey, b []byte) {
 type memoData struct {
 	Rev   *shownRevision
 	Total int
-	Copy  *copyNote // set on a copy: whose, and Total is the network's (copies.go)
+	Copy  *copyNote // set on a copy: whose, and Total is the network's
 }
 
 // home is the front page: the memo, the live signature count and the follow box. The actor's profile URL shows

@@ -9,7 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/memo-fediverse/memo/federation"
+	"github.com/memo-fediverse/memo/federation/copies"
+	"github.com/memo-fediverse/memo/federation/recheck"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -45,7 +46,7 @@ func runCopies(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer a.close()
 	switch action {
 	case "recheck":
-		n, err := federation.NewRelayRecheck(a.cfg.urls(), a.store, a.key, a.cfg.AllowPrivate, version, a.log).Pass(ctx)
+		n, err := recheck.NewRelays(a.store, a.fetch, a.log).Pass(ctx)
 		if err != nil {
 			return err
 		}
@@ -101,13 +102,12 @@ const relayRecheckEvery = 6 * time.Hour
 // startCopy runs the copy side in the background when MEMO_COPY_OF is set, and on every instance the periodic
 // re-check of signatures copies relayed (a copy has none).
 func (a *app) startCopy(ctx context.Context) error {
-	go federation.NewRelayRecheck(a.cfg.urls(), a.store, a.key, a.cfg.AllowPrivate, version, a.log).Run(ctx, relayRecheckEvery)
+	go recheck.NewRelays(a.store, a.fetch, a.log).Run(ctx, relayRecheckEvery)
 	if a.cfg.CopyOf == "" {
 		return nil
 	}
-	c, err := federation.NewCopy(federation.CopyConfig{
-		URLs: a.cfg.urls(), Store: a.store, Key: a.key, AllowPrivate: a.cfg.AllowPrivate, Version: version,
-		Logger: a.log, Origin: a.cfg.CopyOf,
+	c, err := copies.New(copies.Config{
+		URLs: a.cfg.urls(), Store: a.store, Fetch: a.fetch, Logger: a.log, Origin: a.cfg.CopyOf,
 	})
 	if err != nil {
 		return fmt.Errorf("MEMO_COPY_OF=%q: %v", a.cfg.CopyOf, err)

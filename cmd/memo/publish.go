@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/memo-fediverse/memo/content"
-	"github.com/memo-fediverse/memo/federation"
+	"github.com/memo-fediverse/memo/federation/outbox"
 )
 
 func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -52,7 +52,7 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := refuseOnCopy(ctx, a.store); err != nil { // copies.go
 		return err
 	}
-	n, err := federation.PublishRevision(ctx, a.store, cfg.urls(), doc, strings.TrimSpace(*changelog), cfg.phrases()...)
+	n, err := outbox.PublishRevision(ctx, a.store, cfg.urls(), doc, strings.TrimSpace(*changelog), cfg.phrases()...)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/memo-fediverse/memo/federation"
+	"github.com/memo-fediverse/memo/federation/recheck"
 	"github.com/memo-fediverse/memo/federation/signing"
 	"github.com/memo-fediverse/memo/storage"
 )
@@ -53,12 +53,12 @@ func signaturesRecheck(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	rc := federation.NewSignatureRecheck(a.cfg.urls(), a.store, a.key, a.cfg.AllowPrivate, version, m, a.log)
-	rep, err := rc.Pass(ctx, q, func(o federation.CheckOutcome) {
+	rc := recheck.NewSignatures(a.store, a.fetch, m, a.log)
+	rep, err := rc.Pass(ctx, q, func(o recheck.CheckOutcome) {
 		switch o.Verdict {
-		case federation.VerdictWithdrawn:
+		case recheck.VerdictWithdrawn:
 			fmt.Fprintf(stdout, "withdrawn  signature %d (%s): %s\n", o.Signature.ID, o.Signature.Handle, o.Reason)
-		case federation.VerdictUnknown:
+		case recheck.VerdictUnknown:
 			fmt.Fprintf(stdout, "unchanged  signature %d (%s): could not check, %s; tried again later\n", o.Signature.ID, o.Signature.Handle, o.Reason)
 		}
 	})
@@ -93,6 +93,6 @@ func (a *app) startSignatureRecheck(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	go federation.NewSignatureRecheck(a.cfg.urls(), a.store, a.key, a.cfg.AllowPrivate, version, m, a.log).Run(ctx)
+	go recheck.NewSignatures(a.store, a.fetch, m, a.log).Run(ctx)
 	return nil
 }

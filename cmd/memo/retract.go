@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/memo-fediverse/memo/federation/delivery"
+	"github.com/memo-fediverse/memo/federation/outbox"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -38,7 +38,7 @@ func runRetract(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	} else if err != nil {
 		return err
 	}
-	r, err := delivery.Retract(ctx, a.store, cfg.urls(), slug)
+	r, err := outbox.Retract(ctx, a.store, cfg.urls(), slug)
 	if err != nil {
 		return err
 	}

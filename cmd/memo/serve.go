@@ -19,6 +19,7 @@ import (
 	"github.com/memo-fediverse/memo/federation/fetch"
 	"github.com/memo-fediverse/memo/federation/interact"
 	"github.com/memo-fediverse/memo/federation/metrics"
+	"github.com/memo-fediverse/memo/federation/outbox"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/views"
 )
@@ -29,6 +30,8 @@ type app struct {
 	store *storage.Store
 	key   *rsa.PrivateKey
 	log   *slog.Logger
+	// fetch is the one client that reads other servers' documents, shared by every part of the process.
+	fetch *fetch.Client
 }
 
 // openApp validates the data folder, opens (and migrates) the database, loads or creates the key and seeds the
@@ -47,7 +50,9 @@ func openApp(ctx context.Context, cfg *config, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	a := &app{cfg: cfg, store: store, key: key, log: newLogger(cfg, stderr)}
-	if err := federation.Seed(ctx, store, cfg.urls(), cfg.phrases()...); err != nil {
+	a.fetch = fetch.New(fetch.Config{UserAgent: fetch.UserAgent(version, cfg.urls().Base), AllowPrivate: cfg.AllowPrivate,
+		Key: key, KeyID: cfg.urls().KeyID()})
+	if err := outbox.Seed(ctx, store, cfg.urls(), cfg.phrases()...); err != nil {
 		store.Close()
 		return nil, err
 	}
@@ -73,9 +78,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
 	if os.Getenv("GOGC") == "" {
-		// The live heap under load is about 10 MB; Go's default lets garbage reach as much again before
-		// collecting. Collecting at half of it took the load tool's quick run from 67.7 to 58.9 MB at its peak,
-		// for a GC share of the CPU that stays a few percent (README, Performance). GOGC, when set, wins.
+		// The live heap under load is small, and Go's default lets garbage reach as much again before collecting:
+		// collecting at half of it lowers the peak memory for a small share of CPU (README, Performance). GOGC,
+		// when set, wins.
 		debug.SetGCPercent(50)
 	}
 	a, err := openChecked(ctx, cfg, finish, stderr)
@@ -168,7 +173,7 @@ func (a *app) handler() (http.Handler, *federation.Server, error) {
 	urls := a.cfg.urls()
 	// The follow box's look-ups (WebFinger, NodeInfo of the host a visitor names) are anonymous and short: the
 	// visitor waits for them.
-	lookups := fetch.New(fetch.Config{UserAgent: federation.UserAgent(version, urls.Base), AllowPrivate: a.cfg.AllowPrivate,
+	lookups := fetch.New(fetch.Config{UserAgent: fetch.UserAgent(version, urls.Base), AllowPrivate: a.cfg.AllowPrivate,
 		Timeout: interact.DefaultDeadline, HeaderTimeout: interact.DefaultDeadline, DialTimeout: 2 * time.Second})
 	site, err := views.New(views.Config{URLs: urls, DisplayName: a.cfg.DisplayName, Version: version, Logger: a.log,
 		SignPhrases: a.cfg.phrases(),
@@ -180,7 +185,7 @@ func (a *app) handler() (http.Handler, *federation.Server, error) {
 	proxies := a.cfg.proxies()
 	fed, err := federation.New(federation.Config{
 		URLs: urls, DisplayName: a.cfg.DisplayName, Version: version, AllowPrivate: a.cfg.AllowPrivate,
-		Key: a.key, Logger: a.log, SigningPhrases: a.cfg.phrases(), NoAcknowledgement: !a.cfg.acknowledge(),
+		Key: a.key, Fetch: a.fetch, Logger: a.log, SigningPhrases: a.cfg.phrases(), NoAcknowledgement: !a.cfg.acknowledge(),
 		TrustedProxies: proxies, RefusedMaxAge: refusedAge, RefusedMaxRows: refusedRows, FollowLimit: followLimit,
 	}, a.store)
 	if err != nil {

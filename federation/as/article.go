@@ -51,7 +51,7 @@ func (o Builder) Article(ctx context.Context, rev storage.Revision, first storag
 // articleLive adds to an Article what changes without a new revision: its counts, and the origin's address when
 // this server is a copy.
 func (o Builder) articleLive(ctx context.Context, m map[string]any, id string) (map[string]any, error) {
-	o.pointToOrigin(ctx, m, id) // copy_objects.go
+	o.pointToOrigin(ctx, m, id)
 	if err := o.withInteractions(ctx, m, id); err != nil {
 		return nil, err
 	}

@@ -14,7 +14,8 @@ import (
 )
 
 // Builder builds the documents of our Builder from the database. The HTTP side serves them and publishing stores
-// them inside activities, so both see the same shapes. Nothing is cached: a new revision shows at once.
+// them inside activities, so both see the same shapes. Only documents that cannot change are kept (the actor once
+// revision 1 exists, each revision's Article; see docCache), so a new revision shows at once.
 type Builder struct {
 	urls  content.URLs
 	store *storage.Store

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/outbox"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -26,10 +27,10 @@ func TestRetractQueuesDeleteTombstone(t *testing.T) {
 		follow(t, s, shared, 3, true)
 		follow(t, s, personal, 2, false)
 
-		if _, err := Retract(ctx, s, urls, "nope"); err == nil || !strings.Contains(err.Error(), "no impulse") {
+		if _, err := outbox.Retract(ctx, s, urls, "nope"); err == nil || !strings.Contains(err.Error(), "no impulse") {
 			t.Fatalf("unknown slug: %v", err)
 		}
-		r, err := Retract(ctx, s, urls, "lecon-1")
+		r, err := outbox.Retract(ctx, s, urls, "lecon-1")
 		if err != nil || r.Recipients != 3 || r.Already || r.ActivityIRI != urls.Impulse("lecon-1")+"#delete" {
 			t.Fatalf("Retract = %+v, %v", r, err)
 		}
@@ -51,7 +52,7 @@ func TestRetractQueuesDeleteTombstone(t *testing.T) {
 			t.Fatalf("Delete body: %s", a.Body)
 		}
 		// Again: nothing new.
-		again, err := Retract(ctx, s, urls, "lecon-1")
+		again, err := outbox.Retract(ctx, s, urls, "lecon-1")
 		if err != nil || !again.Already {
 			t.Fatalf("second Retract = %+v, %v", again, err)
 		}

@@ -547,3 +547,32 @@ func (a *Actor) PublicKeyPEM() string {
 	pem, _ := sigs.PublicKeyPEM(&a.Key.PublicKey)
 	return pem
 }
+
+var (
+	serverKeyOnce sync.Once
+	serverKey     *rsa.PrivateKey
+)
+
+// ServerKey is the key of the server under test: one per test process, since generating one is slow.
+func ServerKey() *rsa.PrivateKey {
+	serverKeyOnce.Do(func() { serverKey = newKey() })
+	return serverKey
+}
+
+// MustAccept fails the test unless an inbox answered 202.
+func MustAccept(t testing.TB, resp *Response) {
+	t.Helper()
+	if resp.Status != http.StatusAccepted {
+		t.Fatalf("status %d (%s), want 202", resp.Status, strings.TrimSpace(resp.Body))
+	}
+}
+
+// MustJSON encodes v or fails the test.
+func MustJSON(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

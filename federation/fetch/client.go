@@ -179,6 +179,10 @@ func New(cfg Config) *Client {
 // HTTP exposes the underlying client (same dialer policy and timeouts) for callers that build their own requests.
 func (c *Client) HTTP() *http.Client { return c.http }
 
+// AllowsPrivate tells whether the client may reach private and loopback addresses (tests and local demos), where
+// plain http is also expected.
+func (c *Client) AllowsPrivate() bool { return c.cfg.AllowPrivate }
+
 // UserAgent is the User-Agent every request carries.
 func (c *Client) UserAgent() string { return c.cfg.UserAgent }
 
@@ -436,4 +440,12 @@ func (c *Client) Post(ctx context.Context, inbox string, body []byte) (int, erro
 		return resp.StatusCode, &StatusError{URL: inbox, Code: resp.StatusCode, RetryAfter: resp.Header.Get("Retry-After")}
 	}
 	return resp.StatusCode, nil
+}
+
+// UserAgent is what every request to another server says we are: memo/VERSION (+BASE).
+func UserAgent(version, base string) string {
+	if version == "" {
+		version = "dev"
+	}
+	return "memo/" + strings.TrimPrefix(version, "v") + " (+" + base + ")"
 }

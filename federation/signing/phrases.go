@@ -182,3 +182,6 @@ func negated(w []string, start, end int) bool {
 	}
 	return false
 }
+
+// DefaultMatcher recognises the default phrases, for whoever is given none.
+var DefaultMatcher = MustMatcher(DefaultPhrases)

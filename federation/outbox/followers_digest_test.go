@@ -1,0 +1,43 @@
+package outbox
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"testing"
+)
+
+// TestFollowersDigestFEPExample: the digest of FEP-8fcf's own example (its "Partial follower collection digest"
+// section), each SHA-256 and their XOR.
+func TestFollowersDigestFEPExample(t *testing.T) {
+	if got := FollowersDigest([]string{"https://testing.example.org/users/1"}); got != "3a06e99569547f444c352ab7f52e4bab207abec5ca6f07b0045cfdc9723f8fa9" {
+		t.Errorf("digest of users/1 = %s", got)
+	}
+	if got := FollowersDigest([]string{"https://testing.example.org/users/2"}); got != "f939a1585d4a8f02ee339210dbe7315d7003476663d6095f7d996fc4bc7a49b6" {
+		t.Errorf("digest of users/2 = %s", got)
+	}
+	want := "c33f48cd341ef046a206b8a72ec97af65079f9a3a9b90eef79c5920dce45c61f"
+	for _, order := range [][]string{
+		{"https://testing.example.org/users/1", "https://testing.example.org/users/2"},
+		{"https://testing.example.org/users/2", "https://testing.example.org/users/1"},
+	} {
+		if got := FollowersDigest(order); got != want {
+			t.Errorf("digest of %v = %s, want %s", order, got, want)
+		}
+	}
+	if got := FollowersDigest(nil); got != strings.Repeat("0", 64) {
+		t.Errorf("digest of nobody = %s", got)
+	}
+}
+
+// xorSHA256 is the FEP's formula written out again, independently of FollowersDigest.
+func xorSHA256(iris ...string) string {
+	out := make([]byte, sha256.Size)
+	for _, iri := range iris {
+		sum := sha256.Sum256([]byte(iri))
+		for i, b := range sum {
+			out[i] ^= b
+		}
+	}
+	return hex.EncodeToString(out)
+}
