@@ -1,5 +1,7 @@
 package content
 
+import "slices"
+
 // Values shared by storage, views, federation and the commands: one definition each, so a page never advertises
 // what the inbox does not accept.
 
@@ -10,10 +12,11 @@ const PublicAudience = "https://www.w3.org/ns/activitystreams#Public"
 // configured list, not this one, is what the inbox, the pages and the how-to-sign note use.
 var DefaultSigningPhrases = []string{"je signe", "signé", "#jesigne", "I sign", "#isign", "firmo", "ich unterschreibe"}
 
-// SigningPhrases is the list in force: the configured phrases, or DefaultSigningPhrases when none are.
+// SigningPhrases is the list in force: the configured phrases, or a copy of DefaultSigningPhrases when none are,
+// so that a caller changing its list cannot change the defaults of every other.
 func SigningPhrases(configured []string) []string {
 	if len(configured) == 0 {
-		return DefaultSigningPhrases
+		return slices.Clone(DefaultSigningPhrases)
 	}
 	return configured
 }

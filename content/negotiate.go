@@ -14,8 +14,9 @@ const ActivityJSON = "application/activity+json"
 // `application/activity+json` or `application/ld+json; profile="https://www.w3.org/ns/activitystreams"`
 // (GoToSocial); a browser sends text/html first; a bare `*/*` gets the page, as Mastodon's own server does.
 func WantsActivityJSON(r *http.Request) bool {
-	best, bestQ := "", -1.0
-	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+	best, bestQ := "", 0.0
+	// Several Accept lines are one list (RFC 9110, 5.3).
+	for _, part := range strings.Split(strings.Join(r.Header.Values("Accept"), ","), ",") {
 		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
 		if err != nil {
 			continue
@@ -39,7 +40,8 @@ func WantsActivityJSON(r *http.Request) bool {
 		default:
 			continue
 		}
-		// On a tie the first listed wins, so "text/html, application/activity+json" stays a page.
+		// q=0 is "not acceptable" (RFC 9110, 12.4.2), so it never wins. On a tie the first listed wins, so
+		// "text/html, application/activity+json" stays a page.
 		if q > bestQ {
 			best, bestQ = kind, q
 		}

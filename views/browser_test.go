@@ -21,6 +21,7 @@ import (
 
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/fedtest"
+	"github.com/memo-fediverse/memo/internal/testwait"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
 
@@ -261,13 +262,10 @@ func TestBrowserHomeAndFollowBox(t *testing.T) {
 		t.Fatalf("the browser never requested %s", want)
 	}
 	// The navigation commits after the request: wait for the page to be the instance's.
-	landed := ""
-	for end := time.Now().Add(20 * time.Second); time.Now().Before(end) && landed != want; time.Sleep(100 * time.Millisecond) {
-		landed, _ = chromedp.Run(ctx, chromedp.Location())
-	}
-	if landed != want {
-		t.Fatalf("the page is at %q, want %q", landed, want)
-	}
+	testwait.Until(t, "the page to be at "+want, func() bool {
+		landed, _ := chromedp.Run(ctx, chromedp.Location())
+		return landed == want
+	})
 
 	// Back home, the script remembered the instance: proof that it ran under the CSP.
 	if err := chromedp.Do(ctx, chromedp.Navigate(urls.Home())); err != nil {
@@ -320,13 +318,8 @@ func TestBrowserHomeAndFollowBox(t *testing.T) {
 		}
 		return false
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !cspReported() && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if !cspReported() {
-		t.Error("an inline script blocked by the CSP went unreported: the console check is blind")
-	}
+	// Unreported, the console check is blind to an inline script the CSP blocked.
+	testwait.Until(t, "the console to report the inline script the CSP blocked", cspReported)
 }
 
 func takeScreenshots(t *testing.T, ctx context.Context, dir string, urls content.URLs) {

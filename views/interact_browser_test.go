@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/memo-fediverse/memo/federation/fedtest"
+	"github.com/memo-fediverse/memo/internal/testwait"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
 
@@ -167,13 +168,10 @@ func TestBrowserSignBox(t *testing.T) {
 
 	sign("bob@" + gts.Host)
 	// The form's navigation may still be under way: ask again until the copy page is there.
-	shown, err := "", error(nil)
-	for end := time.Now().Add(20 * time.Second); time.Now().Before(end) && shown != urls.Memo(); time.Sleep(100 * time.Millisecond) {
-		shown, err = chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById("object-url") || {}).value || ""`))
-	}
-	if shown != urls.Memo() {
-		t.Fatalf("copy page shows %q (%v), want %q", shown, err, urls.Memo())
-	}
+	testwait.Until(t, "the copy page to show "+urls.Memo(), func() bool {
+		shown, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById("object-url") || {}).value || ""`))
+		return shown == urls.Memo()
+	})
 	at, err := chromedp.Run(ctx, chromedp.Location())
 	if err != nil || !strings.HasPrefix(at, urls.Base+"/interact?") {
 		t.Fatalf("the page is at %q (%v), want our /interact", at, err)

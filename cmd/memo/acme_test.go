@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/memo-fediverse/memo/internal/testwait"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
 
@@ -106,7 +107,7 @@ func startPebble(t *testing.T, httpPort, tlsPort int, validity time.Duration) *a
 	pool.AppendCertsFromPEM(caPEM)
 	r.mgmtTrust = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	r.dir, r.mgmt = "https://"+listen+"/dir", "https://"+mgmt
-	waitUntil(t, "pebble to answer", func() bool {
+	testwait.Until(t, "pebble to answer", func() bool {
 		resp, err := r.mgmtTrust.Get(r.dir)
 		if err != nil {
 			return false
@@ -256,7 +257,7 @@ func TestBuiltInTLSObtainsServesAndRenews(t *testing.T) {
 	c := srv.client(rig)
 
 	var first string
-	waitUntil(t, "a certificate from pebble", func() bool { first = srv.serial(rig); return first != "" })
+	testwait.Until(t, "a certificate from pebble", func() bool { first = srv.serial(rig); return first != "" })
 	resp, err := c.Get("https://" + acmeDomain + "/healthz")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("GET https://%s/healthz: %v %v", acmeDomain, err, resp)
@@ -274,7 +275,7 @@ func TestBuiltInTLSObtainsServesAndRenews(t *testing.T) {
 	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || loc != "https://"+acmeDomain+"/memo" {
 		t.Fatalf("plain HTTP: %d to %q, want a redirect to https", resp.StatusCode, loc)
 	}
-	waitUntil(t, "a renewed certificate", func() bool { s := srv.serial(rig); return s != "" && s != first })
+	testwait.Until(t, "a renewed certificate", func() bool { s := srv.serial(rig); return s != "" && s != first })
 	if entries, _ := os.ReadDir(filepath.Join(data, "acme")); len(entries) < 2 {
 		t.Fatalf("the certificate cache in the data folder holds %d entries", len(entries))
 	}
@@ -307,14 +308,14 @@ func TestReplicasShareTheCertificate(t *testing.T) {
 	rig := startPebble(t, port(t, freeAddr(t)), port(t, freeAddr(t)), 90*24*time.Hour)
 	a := startTLS(t, "replica-a", rig, memoEnv(t.TempDir(), dsn, ""))
 	var serial string
-	waitUntil(t, "a certificate for replica A", func() bool { serial = a.serial(rig); return serial != "" })
+	testwait.Until(t, "a certificate for replica A", func() bool { serial = a.serial(rig); return serial != "" })
 	orders := rig.orders()
 	if orders != 1 {
 		t.Fatalf("pebble received %d orders for one certificate", orders)
 	}
 	b := startTLSOn(t, "replica-b", rig, freeAddr(t), freeAddr(t), memoEnv(t.TempDir(), dsn, ""))
 	var got string
-	waitUntil(t, "replica B to serve", func() bool { got = b.serial(rig); return got != "" })
+	testwait.Until(t, "replica B to serve", func() bool { got = b.serial(rig); return got != "" })
 	if got != serial {
 		t.Fatalf("replica B serves certificate %s, replica A %s", got, serial)
 	}

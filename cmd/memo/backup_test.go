@@ -17,6 +17,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/memo-fediverse/memo/federation/fedtest"
+	"github.com/memo-fediverse/memo/internal/testwait"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
 
@@ -114,7 +115,7 @@ func backupRoundTrip(t *testing.T, engine string) {
 	if err := sendAll(reqs[:10], 0); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the first signatures", func() bool { return signatureTotal(t, base) >= 10 })
+	testwait.Until(t, "the first signatures", func() bool { return signatureTotal(t, base) >= 10 })
 	key := actorKey(t, base)
 
 	sent := make(chan error, 1)
@@ -124,7 +125,7 @@ func backupRoundTrip(t *testing.T, engine string) {
 	if err := <-sent; err != nil {
 		t.Fatalf("signing during the backup: %v", err)
 	}
-	waitUntil(t, "every signature", func() bool { return signatureTotal(t, base) == 30 })
+	testwait.Until(t, "every signature", func() bool { return signatureTotal(t, base) == 30 })
 	if !strings.Contains(out, "backup written to "+file) {
 		t.Fatalf("memo backup said: %s", out)
 	}
@@ -177,7 +178,7 @@ func backupRoundTrip(t *testing.T, engine string) {
 	// Every activity of this test is a signature: those the snapshot held unapplied are applied by the restored
 	// server, as the original would have.
 	want := m.Signatures.Total() + m.InboxPending
-	waitUntil(t, "the restored server to apply what it received", func() bool { return signatureTotal(t, again.base) >= want })
+	testwait.Until(t, "the restored server to apply what it received", func() bool { return signatureTotal(t, again.base) >= want })
 	if got := signatureTotal(t, again.base); got != want {
 		t.Fatalf("the restored server counts %d signatures; the snapshot held %d and %d to apply", got, m.Signatures.Total(), m.InboxPending)
 	}

@@ -45,6 +45,9 @@ type config struct {
 	Domain, ACMEEmail, ACMEDirectory, HTTPListen string
 	// InboxRetention is how long processed inbox activities are kept (parseRetention).
 	InboxRetention string
+	// DeliveryLease is how long a claimed delivery stays this process's (a duration; empty: the worker's
+	// default). Tests and demos that kill a process shorten it so as not to wait the default lease out.
+	DeliveryLease string
 }
 
 // settings lists each setting once: flag name, environment variable, default and help.
@@ -72,6 +75,7 @@ var settings = []struct {
 	{"follow-limit", "MEMO_FOLLOW_LIMIT", "100", "new follows accepted per hour from one remote host, and from one client address (0: no limit)", func(c *config) *string { return &c.FollowLimit }},
 	{"copy-of", "MEMO_COPY_OF", "", "run as a copy of this origin: its actor URL or handle (memo@memo.example)", func(c *config) *string { return &c.CopyOf }},
 	{"inbox-retention", "MEMO_INBOX_RETENTION", defaultInboxRetention, "how long processed inbox activities are kept: days (30d) or a duration (720h)", func(c *config) *string { return &c.InboxRetention }},
+	{"delivery-lease", "MEMO_DELIVERY_LEASE", "", "how long a claimed delivery stays this process's before another may send it, e.g. 3s (empty: 2m)", func(c *config) *string { return &c.DeliveryLease }},
 }
 
 const allowPrivateFlag, allowPrivateEnv = "allow-private-networks", "MEMO_ALLOW_PRIVATE_NETWORKS"
@@ -183,6 +187,9 @@ func (c *config) validate() error {
 	if _, err := parseRetention(c.InboxRetention); err != nil {
 		return fmt.Errorf("MEMO_INBOX_RETENTION=%q: %v; give days (30d) or a duration (720h)", c.InboxRetention, err)
 	}
+	if _, err := c.deliveryLease(); err != nil {
+		return err
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -237,6 +244,18 @@ func (c *config) inboxBounds() (maxAge time.Duration, maxRows, followLimit int) 
 		followLimit = -1
 	}
 	return time.Duration(days) * 24 * time.Hour, maxRows, followLimit
+}
+
+// deliveryLease is the delivery worker's lease; 0 leaves the worker's default.
+func (c *config) deliveryLease() (time.Duration, error) {
+	if c.DeliveryLease == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(c.DeliveryLease)
+	if err != nil || d < 100*time.Millisecond {
+		return 0, fmt.Errorf("MEMO_DELIVERY_LEASE=%q: give a duration of at least 100ms, e.g. 3s", c.DeliveryLease)
+	}
+	return d, nil
 }
 
 func (c *config) urls() content.URLs {

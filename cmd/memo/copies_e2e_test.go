@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/memo-fediverse/memo/federation/fedtest"
+	"github.com/memo-fediverse/memo/internal/testwait"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -86,7 +87,7 @@ func TestCopyMirrorsOriginRevisions(t *testing.T) {
 	copyAddr := freeAddr(t)
 	cp := startAt(t, "copy", copyAddr, copyEnvVars)
 
-	waitUntil(t, "the copy to list 2 revisions", func() bool {
+	testwait.Until(t, "the copy to list 2 revisions", func() bool {
 		m, status := getAP(t, cp.base+"/memo/revisions")
 		return status == 200 && total(m) == 2
 	})
@@ -131,7 +132,7 @@ func TestCopyMirrorsOriginRevisions(t *testing.T) {
 	memoRun(t, append(originEnv, "MEMO_PUBLIC_URL="+origin.base), "publish", writeRevision(t, dir, 3), "--changelog", "troisième")
 	cp.kill()
 	cp = startAt(t, "copy again", copyAddr, copyEnvVars)
-	waitUntil(t, "the copy to list 3 revisions", func() bool {
+	testwait.Until(t, "the copy to list 3 revisions", func() bool {
 		m, status := getAP(t, cp.base+"/memo/revisions")
 		return status == 200 && total(m) == 3
 	})
@@ -175,7 +176,7 @@ func (r *relayRig) follow(a *fedtest.Actor) {
 	if resp := a.Post(r.t, r.origin.base+"/inbox", body, fedtest.SignOptions{}); resp.Status != http.StatusAccepted {
 		r.t.Fatalf("Follow: %d %s", resp.Status, resp.Body)
 	}
-	waitUntil(r.t, a.IRI+" to follow the origin", func() bool {
+	testwait.Until(r.t, a.IRI+" to follow the origin", func() bool {
 		_, err := r.store.Follower(context.Background(), a.IRI)
 		return err == nil
 	})
@@ -385,7 +386,7 @@ func TestCopyQueuesRelays(t *testing.T) {
 	cp := startAt(t, "copy", freeAddr(t), copyVars)
 	s := openStore(t, copyDB)
 	ctx := context.Background()
-	waitUntil(t, "the copy to follow its origin", func() bool {
+	testwait.Until(t, "the copy to follow its origin", func() bool {
 		_, err := s.ActivityByIRI(ctx, cp.base+"/activities/follow-origin")
 		return err == nil
 	})
@@ -394,7 +395,7 @@ func TestCopyQueuesRelays(t *testing.T) {
 	alice := social.NewActor("alice")
 	note := signOn(t, alice, cp, cp.base+"/memo", "Je signe !")
 	var sig storage.Signature
-	waitUntil(t, "the signature to count on the copy", func() bool {
+	testwait.Until(t, "the signature to count on the copy", func() bool {
 		var err error
 		sig, err = s.SignatureByNote(ctx, note)
 		return err == nil
@@ -404,7 +405,7 @@ func TestCopyQueuesRelays(t *testing.T) {
 	}
 	addIRI := storage.RelayAddPrefix(cp.base) + fmt.Sprint(sig.ID)
 	var inbox string
-	waitUntil(t, "the relay to be queued", func() bool {
+	testwait.Until(t, "the relay to be queued", func() bool {
 		return s.DB().GetContext(ctx, &inbox, s.DB().Rebind(`SELECT inbox FROM deliveries WHERE activity_iri = ?`), addIRI) == nil
 	})
 	if inbox != origin.base+"/inbox" {
@@ -429,7 +430,7 @@ func TestCopyQueuesRelays(t *testing.T) {
 		t.Fatalf("Delete: %d %s", resp.Status, resp.Body)
 	}
 	removeIRI := cp.base + "/activities/relay-remove-" + fmt.Sprint(sig.ID)
-	waitUntil(t, "the withdrawal to be queued", func() bool {
+	testwait.Until(t, "the withdrawal to be queued", func() bool {
 		_, err := s.ActivityByIRI(ctx, removeIRI)
 		return err == nil
 	})

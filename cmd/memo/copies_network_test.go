@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/memo-fediverse/memo/federation/fedtest"
+	"github.com/memo-fediverse/memo/internal/testwait"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -36,14 +37,14 @@ func TestCopyNetworkEndToEnd(t *testing.T) {
 	cs := openStore(t, copyDB)
 	copyActor := cp.base + "/users/memo"
 
-	waitUntil(t, "the origin to have the copy as a follower", func() bool {
+	testwait.Until(t, "the origin to have the copy as a follower", func() bool {
 		_, err := ostore.Follower(ctx, copyActor)
 		return err == nil
 	})
 
 	// A revision published on the origin reaches the running copy through the Update delivered to followers.
 	memoRun(t, originEnv, "publish", writeRevision(t, t.TempDir(), 2), "--changelog", "deuxième")
-	waitUntil(t, "the running copy to show revision 2", func() bool {
+	testwait.Until(t, "the running copy to show revision 2", func() bool {
 		m, status := getAP(t, cp.base+"/memo/revisions")
 		return status == 200 && total(m) == 2
 	})
@@ -53,12 +54,12 @@ func TestCopyNetworkEndToEnd(t *testing.T) {
 
 	// alice signs on the copy: counted there at once, on the origin once verified.
 	aliceNote := signOn(t, alice, cp, cp.base+"/memo", "Je signe !")
-	waitUntil(t, "alice to count on the copy", func() bool {
+	testwait.Until(t, "alice to count on the copy", func() bool {
 		_, err := cs.SignatureByNote(ctx, aliceNote)
 		return err == nil
 	})
 	var g storage.Signature
-	waitUntil(t, "alice to count on the origin", func() bool {
+	testwait.Until(t, "alice to count on the origin", func() bool {
 		var err error
 		g, err = storagetest.SignatureByActor(ctx, ostore, alice.IRI)
 		return err == nil
@@ -66,19 +67,19 @@ func TestCopyNetworkEndToEnd(t *testing.T) {
 	if g.ViaCopy != copyActor || g.NoteIRI != aliceNote || !g.Standing() {
 		t.Fatalf("alice on the origin: %+v", g)
 	}
-	waitUntil(t, "the copy to show the network's count", func() bool {
+	testwait.Until(t, "the copy to show the network's count", func() bool {
 		return strings.Contains(getHTML(t, cp.base+"/"), ">1 signature<")
 	})
 
 	// bob signs on the origin and on the copy: one signature on the origin, the first.
 	bobOrigin := signOn(t, bob, origin, origin.base+"/memo", "je signe")
-	waitUntil(t, "bob to count on the origin", func() bool {
+	testwait.Until(t, "bob to count on the origin", func() bool {
 		_, err := ostore.SignatureByNote(ctx, bobOrigin)
 		return err == nil
 	})
 	bobCopy := signOn(t, bob, cp, cp.base+"/memo", "je signe aussi ici")
 	var bobOnCopy storage.Signature
-	waitUntil(t, "bob's relay to be delivered", func() bool {
+	testwait.Until(t, "bob's relay to be delivered", func() bool {
 		var err error
 		if bobOnCopy, err = cs.SignatureByNote(ctx, bobCopy); err != nil {
 			return false
@@ -97,7 +98,7 @@ func TestCopyNetworkEndToEnd(t *testing.T) {
 	// alice deletes her reply: withdrawn on the copy, then on the origin.
 	social.Handle(strings.TrimPrefix(aliceNote, social.Base), func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "gone", http.StatusGone) })
 	postDelete(t, alice, cp, aliceNote)
-	waitUntil(t, "alice's withdrawal to reach the origin", func() bool {
+	testwait.Until(t, "alice's withdrawal to reach the origin", func() bool {
 		got, err := storagetest.SignatureByActor(ctx, ostore, alice.IRI)
 		return err == nil && !got.Standing()
 	})
@@ -111,12 +112,12 @@ func TestCopyNetworkEndToEnd(t *testing.T) {
 	carol, dan := social.NewActor("carol"), social.NewActor("dan")
 	for _, who := range []*fedtest.Actor{carol, dan} {
 		note := signOn(t, who, cp, cp.base+"/memo", "Je signe")
-		waitUntil(t, who.Username+" to count on the copy", func() bool {
+		testwait.Until(t, who.Username+" to count on the copy", func() bool {
 			_, err := cs.SignatureByNote(ctx, note)
 			return err == nil
 		})
 	}
-	waitUntil(t, "the relays to fail once against the stopped origin", func() bool {
+	testwait.Until(t, "the relays to fail once against the stopped origin", func() bool {
 		var n int
 		cs.DB().GetContext(ctx, &n, cs.DB().Rebind(`SELECT COUNT(*) FROM deliveries WHERE activity_iri LIKE ? AND state = 'pending' AND attempts >= 1`), storage.RelayAddPrefix(cp.base)+"%")
 		return n == 2
@@ -126,11 +127,11 @@ func TestCopyNetworkEndToEnd(t *testing.T) {
 	if _, err := cs.DB().ExecContext(ctx, cs.DB().Rebind(`UPDATE deliveries SET next_attempt_at = ? WHERE state = 'pending'`), 0); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the copy to show revision 3", func() bool {
+	testwait.Until(t, "the copy to show revision 3", func() bool {
 		m, status := getAP(t, cp.base+"/memo/revisions")
 		return status == 200 && total(m) == 3
 	})
-	waitUntil(t, "carol and dan to reach the origin", func() bool {
+	testwait.Until(t, "carol and dan to reach the origin", func() bool {
 		c, _ := ostore.CountSignatures(ctx)
 		return c.Public == 3 // bob, carol, dan
 	})
@@ -143,7 +144,7 @@ func TestCopyNetworkEndToEnd(t *testing.T) {
 	}
 	slug := strings.TrimPrefix(items[0].(string), origin.base+"/impulses/")
 	memoRun(t, originEnv, "retract", slug)
-	waitUntil(t, "the copy to retract impulse "+slug, func() bool {
+	testwait.Until(t, "the copy to retract impulse "+slug, func() bool {
 		_, status := getAP(t, cp.base+"/impulses/"+slug)
 		return status == http.StatusGone
 	})

@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -22,9 +18,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-fed/httpsig"
-
+	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/fedtest"
 	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/internal/testwait"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -126,7 +123,7 @@ func startServe(t *testing.T, name string, env []string) *server {
 func startOn(t *testing.T, name, addr string, env []string) *server {
 	t.Helper()
 	s := spawn(t, name, "http://"+addr, append(append([]string{}, env...), "MEMO_LISTEN="+addr))
-	waitUntil(t, name+" to answer /healthz", func() bool {
+	testwait.Until(t, name+" to answer /healthz", func() bool {
 		select {
 		case err := <-s.done:
 			s.done <- err
@@ -182,136 +179,33 @@ func memoRun(t *testing.T, env []string, args ...string) string {
 	return string(out)
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(25 * time.Millisecond)
+// newRemote is a simulated instance (fedtest) whose inboxes answer after delay; trustRemotes gives it our key.
+func newRemote(t *testing.T, delay time.Duration) *fedtest.Instance {
+	inst := fedtest.NewInstance(t, "remote")
+	inst.SetFailure(fedtest.Failure{Delay: delay})
+	return inst
+}
+
+// trustRemotes makes the remotes verify our deliveries with the actor's public key, and hold them to what our
+// deliveries promise (fedtest.MemoDelivery); until then they refuse every delivery.
+func trustRemotes(remotes []*fedtest.Instance, publicURL string, pub *rsa.PublicKey) {
+	keyID := content.URLs{Base: publicURL, Username: "memo"}.KeyID()
+	for _, r := range remotes {
+		r.TrustKey(keyID, pub)
+		r.SetCheck(fedtest.MemoDelivery(keyID))
 	}
 }
 
-// remote is a simulated instance that verifies our signatures with the actor's public key and counts, per
-// activity id and inbox path, the requests it received and answered.
-type remote struct {
-	srv   *httptest.Server
-	host  string
-	delay time.Duration
-
-	mu       sync.Mutex
-	key      *rsa.PublicKey
-	started  map[string]int
-	finished map[string]int
-	bad      []string
-	types    map[string]int
-}
-
-func newRemote(t *testing.T, delay time.Duration) *remote {
-	r := &remote{delay: delay, started: map[string]int{}, finished: map[string]int{}, types: map[string]int{}}
-	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
-	u, _ := url.Parse(r.srv.URL)
-	r.host = u.Host
-	t.Cleanup(func() {
-		r.srv.CloseClientConnections()
-		r.srv.Close()
-	})
-	return r
-}
-
-func (r *remote) setKey(k *rsa.PublicKey) {
-	r.mu.Lock()
-	r.key = k
-	r.mu.Unlock()
-}
-
-func (r *remote) serve(w http.ResponseWriter, req *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
-	if err != nil {
-		// The sender died mid-request (a replica killed with -9): nothing arrived to judge, and a real server
-		// would drop it the same way. The delivery stays in flight and is retried after its lease.
-		return
+// slowRemotes makes every remote answer after delay from now on.
+func slowRemotes(remotes []*fedtest.Instance, delay time.Duration) {
+	for _, r := range remotes {
+		r.SetFailure(fedtest.Failure{Delay: delay})
 	}
-	r.mu.Lock()
-	pub := r.key
-	r.mu.Unlock()
-	var act struct {
-		ID     string `json:"id"`
-		Type   string `json:"type"`
-		Object any    `json:"object"`
-	}
-	err = json.Unmarshal(body, &act)
-	if err == nil {
-		err = verifySigned(req, body, pub)
-	}
-	if err != nil {
-		r.mu.Lock()
-		r.bad = append(r.bad, err.Error())
-		r.mu.Unlock()
-		http.Error(w, err.Error(), http.StatusUnauthorized)
-		return
-	}
-	objType := ""
-	if m, ok := act.Object.(map[string]any); ok {
-		objType, _ = m["type"].(string)
-	}
-	k := act.ID + " " + req.URL.Path
-	r.mu.Lock()
-	r.started[k]++
-	r.types[act.Type+" "+objType]++
-	r.mu.Unlock()
-	select {
-	case <-time.After(r.delay):
-	case <-req.Context().Done():
-		return
-	}
-	w.WriteHeader(http.StatusAccepted)
-	r.mu.Lock()
-	r.finished[k]++
-	r.mu.Unlock()
-}
-
-func (r *remote) counts() (started, finished map[string]int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	started, finished = map[string]int{}, map[string]int{}
-	for k, v := range r.started {
-		started[k] = v
-	}
-	for k, v := range r.finished {
-		finished[k] = v
-	}
-	return
-}
-
-func verifySigned(r *http.Request, body []byte, pub *rsa.PublicKey) error {
-	if pub == nil {
-		return fmt.Errorf("no key yet")
-	}
-	if r.Header.Get("Content-Type") != "application/activity+json" || !strings.HasPrefix(r.UserAgent(), "memo/") {
-		return fmt.Errorf("content type %q, user agent %q", r.Header.Get("Content-Type"), r.UserAgent())
-	}
-	if !strings.Contains(r.Header.Get("Signature"), `headers="(request-target) host date digest"`) {
-		return fmt.Errorf("signed headers: %s", r.Header.Get("Signature"))
-	}
-	sum := sha256.Sum256(body)
-	if r.Header.Get("Digest") != "SHA-256="+base64.StdEncoding.EncodeToString(sum[:]) {
-		return fmt.Errorf("digest mismatch")
-	}
-	v, err := httpsig.NewVerifier(r)
-	if err != nil {
-		return err
-	}
-	if !strings.HasSuffix(v.KeyId(), "/users/memo#main-key") {
-		return fmt.Errorf("key id %q", v.KeyId())
-	}
-	return v.Verify(pub, httpsig.RSA_SHA256)
 }
 
 // addFollowers makes the remotes' accounts follow the memo: the first half of the remotes through a shared inbox,
 // the others (GoToSocial-like) each through their own inbox.
-func addFollowers(t *testing.T, s *storage.Store, remotes []*remote, perRemote int) (inboxes int) {
+func addFollowers(t *testing.T, s *storage.Store, remotes []*fedtest.Instance, perRemote int) (inboxes int) {
 	t.Helper()
 	err := s.InTx(context.Background(), func(tx *storage.Tx) error {
 		for i, r := range remotes {
@@ -323,11 +217,11 @@ func addFollowers(t *testing.T, s *storage.Store, remotes []*remote, perRemote i
 			}
 			for k := 0; k < perRemote; k++ {
 				f := storage.Follower{
-					ActorIRI: fmt.Sprintf("%s/users/u%d", r.srv.URL, k), FollowIRI: fmt.Sprintf("%s/follows/%d", r.srv.URL, k),
-					Inbox: fmt.Sprintf("%s/users/u%d/inbox", r.srv.URL, k), Domain: r.host,
+					ActorIRI: fmt.Sprintf("%s/users/u%d", r.Base, k), FollowIRI: fmt.Sprintf("%s/follows/%d", r.Base, k),
+					Inbox: fmt.Sprintf("%s/users/u%d/inbox", r.Base, k), Domain: r.Host,
 				}
 				if shared {
-					f.SharedInbox = r.srv.URL + "/inbox"
+					f.SharedInbox = r.SharedInbox()
 				}
 				if err := tx.AddFollower(context.Background(), f); err != nil {
 					return err
@@ -378,10 +272,10 @@ func remoteKey(d deliveryRow) string {
 	return d.Activity + " " + u.Path
 }
 
-func remoteFor(remotes []*remote, inbox string) *remote {
+func remoteFor(remotes []*fedtest.Instance, inbox string) *fedtest.Instance {
 	u, _ := url.Parse(inbox)
 	for _, r := range remotes {
-		if r.host == u.Host {
+		if r.Host == u.Host {
 			return r
 		}
 	}
@@ -403,12 +297,10 @@ func allDelivered(t *testing.T, s *storage.Store, want int) bool {
 
 // checkDeliveries asserts that every queued (activity, inbox) reached its remote, and that any one received twice
 // is in allowedTwice: only requests in flight when a process died may be repeated.
-func checkDeliveries(t *testing.T, s *storage.Store, remotes []*remote, allowedTwice map[string]bool) (repeated int) {
+func checkDeliveries(t *testing.T, s *storage.Store, remotes []*fedtest.Instance, allowedTwice map[string]bool) (repeated int) {
 	t.Helper()
 	for _, d := range queueRows(t, s) {
-		r := remoteFor(remotes, d.Inbox)
-		started, _ := r.counts()
-		n := started[remoteKey(d)]
+		n := remoteFor(remotes, d.Inbox).Tally().Activities[remoteKey(d)]
 		switch {
 		case n == 0:
 			t.Errorf("%s never reached %s", d.Activity, d.Inbox)
@@ -419,11 +311,9 @@ func checkDeliveries(t *testing.T, s *storage.Store, remotes []*remote, allowedT
 		}
 	}
 	for _, r := range remotes {
-		r.mu.Lock()
-		if len(r.bad) > 0 {
-			t.Errorf("%s refused requests: %v", r.host, r.bad)
+		if bad := r.Refused(); len(bad) > 0 {
+			t.Errorf("%s refused requests: %v", r.Host, bad)
 		}
-		r.mu.Unlock()
 	}
 	return repeated
 }
@@ -466,16 +356,14 @@ func TestKill9MidFanOutLosesNothing(t *testing.T) {
 	db := filepath.Join(data, "memo.db")
 	publicURL := "http://" + freeAddr(t)
 	env := memoEnv(data, "", publicURL)
-	var remotes []*remote
+	var remotes []*fedtest.Instance
 	for i := 0; i < 12; i++ {
 		remotes = append(remotes, newRemote(t, 300*time.Millisecond))
 	}
 
 	first := startServe(t, "serve-1", env)
 	store := openStore(t, db)
-	for _, r := range remotes {
-		r.setKey(publicKeyOf(t, store, data))
-	}
+	trustRemotes(remotes, publicURL, publicKeyOf(t, store, data))
 	inboxes := addFollowers(t, store, remotes, 4)
 	out := memoRun(t, env, "publish", writeRevision(t, data, 2), "--changelog", "test revision")
 	if !strings.Contains(out, "published revision 2") {
@@ -484,13 +372,10 @@ func TestKill9MidFanOutLosesNothing(t *testing.T) {
 	want := 2 * inboxes // Update{Article} and Create{Note} to each inbox
 
 	// The server picks the new rows up by itself; kill it once some requests are under way and none is finished.
-	waitUntil(t, "the fan-out to start", func() bool {
+	testwait.Until(t, "the fan-out to start", func() bool {
 		n := 0
 		for _, r := range remotes {
-			started, _ := r.counts()
-			for _, v := range started {
-				n += v
-			}
+			n += r.Tally().Total()
 		}
 		return n >= 8
 	})
@@ -514,7 +399,7 @@ func TestKill9MidFanOutLosesNothing(t *testing.T) {
 
 	metricsAddr := freeAddr(t)
 	second := startServe(t, "serve-2", append(append([]string{}, env...), "MEMO_METRICS_LISTEN="+metricsAddr))
-	waitUntil(t, "every delivery to be recorded after the restart", func() bool { return allDelivered(t, store, want) })
+	testwait.Until(t, "every delivery to be recorded after the restart", func() bool { return allDelivered(t, store, want) })
 	repeated := checkDeliveries(t, store, remotes, inflight)
 	t.Logf("%d deliveries in flight at the kill, %d of them sent again", len(inflight), repeated)
 
@@ -524,13 +409,11 @@ func TestKill9MidFanOutLosesNothing(t *testing.T) {
 		t.Fatalf("retract said %q", out)
 	}
 	want += inboxes
-	waitUntil(t, "the Delete to be delivered", func() bool { return allDelivered(t, store, want) })
+	testwait.Until(t, "the Delete to be delivered", func() bool { return allDelivered(t, store, want) })
 	checkDeliveries(t, store, remotes, inflight)
 	deletes := 0
 	for _, r := range remotes {
-		r.mu.Lock()
-		deletes += r.types["Delete Tombstone"]
-		r.mu.Unlock()
+		deletes += r.Tally().Kinds["Delete Tombstone"]
 	}
 	if deletes != inboxes {
 		t.Errorf("Delete{Tombstone} received %d times, want %d", deletes, inboxes)
@@ -568,13 +451,9 @@ func TestKill9MidFanOutLosesNothing(t *testing.T) {
 	}
 
 	// SIGTERM while requests hang: the server stops and puts back what it held.
-	for _, r := range remotes {
-		r.mu.Lock()
-		r.delay = time.Hour
-		r.mu.Unlock()
-	}
+	slowRemotes(remotes, time.Hour)
 	memoRun(t, env, "publish", writeRevision(t, data, 3), "--changelog", "another")
-	waitUntil(t, "deliveries of revision 3 to be in flight", func() bool {
+	testwait.Until(t, "deliveries of revision 3 to be in flight", func() bool {
 		for _, d := range queueRows(t, store) {
 			if d.State == storage.DeliveryInflight {
 				return true
@@ -610,21 +489,19 @@ func TestReplicasShareTheQueue(t *testing.T) {
 	dataA, dataB := t.TempDir(), t.TempDir()
 	envA, envB := memoEnv(dataA, dsn, publicURL), memoEnv(dataB, dsn, publicURL)
 	// More domains than one replica may hold at once (16 requests): per-domain limits then leave work for both.
-	var remotes []*remote
+	var remotes []*fedtest.Instance
 	for i := 0; i < 30; i++ {
 		remotes = append(remotes, newRemote(t, 150*time.Millisecond))
 	}
 	a := startServe(t, "replica-a", envA)
 	b := startServe(t, "replica-b", envB)
 	store := openStore(t, dsn)
-	for _, r := range remotes {
-		r.setKey(publicKeyOf(t, store, dataA))
-	}
+	trustRemotes(remotes, publicURL, publicKeyOf(t, store, dataA))
 	inboxes := addFollowers(t, store, remotes, 2)
 
 	memoRun(t, envA, "publish", writeRevision(t, dataA, 2), "--changelog", "shared queue")
 	want := 2 * inboxes
-	waitUntil(t, "the first fan-out", func() bool { return allDelivered(t, store, want) })
+	testwait.Until(t, "the first fan-out", func() bool { return allDelivered(t, store, want) })
 	if n := checkDeliveries(t, store, remotes, nil); n != 0 {
 		t.Errorf("%d deliveries sent twice in normal operation", n)
 	}
@@ -634,15 +511,11 @@ func TestReplicasShareTheQueue(t *testing.T) {
 	}
 
 	// Kill A in the middle of the next fan-out.
-	for _, r := range remotes {
-		r.mu.Lock()
-		r.delay = 600 * time.Millisecond
-		r.mu.Unlock()
-	}
+	slowRemotes(remotes, 600*time.Millisecond)
 	memoRun(t, envB, "publish", writeRevision(t, dataB, 3), "--changelog", "replica killed")
 	want *= 2
 	pidA := fmt.Sprintf("-%d-", a.cmd.Process.Pid)
-	waitUntil(t, "replica A to hold deliveries", func() bool {
+	testwait.Until(t, "replica A to hold deliveries", func() bool {
 		for _, d := range queueRows(t, store) {
 			if d.State == storage.DeliveryInflight && strings.Contains(d.LeasedBy, pidA) {
 				return true
@@ -660,7 +533,7 @@ func TestReplicasShareTheQueue(t *testing.T) {
 	if len(heldByA) == 0 {
 		t.Fatal("replica A held nothing when killed: it finished its rows already")
 	}
-	waitUntil(t, "replica B to finish everything", func() bool { return allDelivered(t, store, want) })
+	testwait.Until(t, "replica B to finish everything", func() bool { return allDelivered(t, store, want) })
 	repeated := checkDeliveries(t, store, remotes, heldByA)
 	t.Logf("replica A held %d deliveries when killed; %d reached their inbox twice", len(heldByA), repeated)
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/memo-fediverse/memo/internal/testwait"
 )
 
 // envDeploy turns on the checks of deploy/: they need systemd-analyze and podman, which .ci/run installs.
@@ -125,7 +127,7 @@ func TestContainerImage(t *testing.T) {
 	if id, err := run.Output(); err == nil {
 		running := strings.TrimSpace(string(id))
 		t.Cleanup(func() { exec.Command("podman", "rm", "-f", running).Run() })
-		waitUntil(t, "the container to answer /healthz", func() bool {
+		testwait.Until(t, "the container to answer /healthz", func() bool {
 			resp, err := http.Get("http://" + addr + "/healthz")
 			if err != nil {
 				return false
@@ -150,7 +152,7 @@ func TestContainerImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	waitUntil(t, "the image's binary to answer its own health check", func() bool {
+	testwait.Until(t, "the image's binary to answer its own health check", func() bool {
 		check := exec.Command(bin, "healthcheck")
 		check.Env = append(os.Environ(), "MEMO_DATA="+data, "MEMO_LISTEN="+addr)
 		return check.Run() == nil

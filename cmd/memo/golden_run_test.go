@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/memo-fediverse/memo/federation/fedtest"
+	"github.com/memo-fediverse/memo/internal/testwait"
 )
 
 var updateRun = flag.Bool("update-run", false, "rewrite testdata/run/ from what a scripted run serves and sends")
@@ -51,7 +52,7 @@ func TestScriptedRunIsUnchanged(t *testing.T) {
 	post(bob, map[string]any{"id": social.Base + "/boosts/1", "type": "Announce", "actor": bob.IRI, "object": srv.base + "/impulses/lesson-1",
 		"to": []string{"https://www.w3.org/ns/activitystreams#Public"}})
 	signOn(t, bob, srv, srv.base+"/impulses/measure-2", "Une remarque, sans signer.")
-	waitUntil(t, "the like, boost and comment to be applied", func() bool {
+	testwait.Until(t, "the like, boost and comment to be applied", func() bool {
 		m, _ := getAP(t, srv.base+"/impulses/measure-2")
 		replies, _ := m["replies"].(map[string]any)
 		memo, _ := getAP(t, srv.base+"/memo")

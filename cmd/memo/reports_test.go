@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/memo-fediverse/memo/internal/testwait"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -98,20 +99,13 @@ func TestPruneInboxJob(t *testing.T) {
 	jobCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); pruneInbox(jobCtx, store, 30*24*time.Hour, slog.New(slog.DiscardHandler)) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testwait.Until(t, "2 inbox rows after pruning (the recent and the pending one)", func() bool {
 		n, err := store.CountInboxActivities(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d inbox rows after pruning, want 2 (the recent and the pending one)", n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return n == 2
+	})
 	cancel()
 	<-done
 }

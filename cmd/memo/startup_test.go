@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // runCLI runs the memo command in-process and returns its exit status and output.
@@ -64,6 +66,8 @@ func TestStartupErrorsAreOneClearLine(t *testing.T) {
 		{"refused kept for no day", []string{"serve", "--data", dir, "--refused-max-days", "0"}, "MEMO_REFUSED_MAX_DAYS"},
 		{"refused rows not a number", []string{"serve", "--data", dir, "--refused-max-rows", "lots"}, "MEMO_REFUSED_MAX_ROWS="},
 		{"negative follow limit", []string{"serve", "--data", dir, "--follow-limit", "-5"}, "MEMO_FOLLOW_LIMIT="},
+		{"delivery lease not a duration", []string{"serve", "--data", dir, "--delivery-lease", "soon"}, `MEMO_DELIVERY_LEASE="soon": give a duration of at least 100ms`},
+		{"delivery lease too short", []string{"serve", "--data", dir, "--delivery-lease", "10ms"}, "MEMO_DELIVERY_LEASE="},
 		{"unknown command", []string{"frobnicate"}, "unknown command"},
 	}
 	for _, c := range cases {
@@ -93,6 +97,32 @@ func TestEnvironmentSettingsAreRead(t *testing.T) {
 	code, out, stderr := runCLI(t, "version")
 	if code != 0 || !strings.HasPrefix(out, "memo ") {
 		t.Fatalf("version: code %d out %q err %q", code, out, stderr)
+	}
+}
+
+// The delivery lease is read here, not by the worker: unset it leaves the worker's default (0), set it is the
+// duration given, from the environment or the flag.
+func TestDeliveryLeaseSetting(t *testing.T) {
+	for _, c := range []struct {
+		env, flag string
+		want      time.Duration
+	}{{"", "", 0}, {"3s", "", 3 * time.Second}, {"3s", "250ms", 250 * time.Millisecond}} {
+		t.Setenv("MEMO_DELIVERY_LEASE", c.env)
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		cfg, finish := bindConfig(fs)
+		args := []string{"--data", t.TempDir()}
+		if c.flag != "" {
+			args = append(args, "--delivery-lease", c.flag)
+		}
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		if err := finish(); err != nil {
+			t.Fatalf("env %q flag %q: %v", c.env, c.flag, err)
+		}
+		if got, err := cfg.deliveryLease(); err != nil || got != c.want {
+			t.Errorf("env %q flag %q: lease %v, %v; want %v", c.env, c.flag, got, err, c.want)
+		}
 	}
 }
 

@@ -3,12 +3,12 @@ package delivery
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/memo-fediverse/memo/federation/fedtest"
+	"github.com/memo-fediverse/memo/internal/testwait"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -20,27 +20,21 @@ func TestDomainUnavailableAndRecovery(t *testing.T) {
 		ctx := context.Background()
 		clk := newClock()
 		s.SetClock(clk.Now)
-		var up atomic.Bool
-		inst := newInstance(t, func(string, int) (int, http.Header) {
-			if up.Load() {
-				return 202, nil
-			}
-			return 503, nil
-		})
+		inst := newInstance(t, fedtest.Failure{Status: 503})
 		follow(t, s, inst, 1, false)
 		const act1, act2 = "http://memo.test/activities/1", "http://memo.test/activities/2"
 		publish(t, s, act1)
 		startWorker(t, Config{Store: s, Clock: clk.Now, Lease: 10 * time.Second})
-		inbox := inst.inbox(pathOf(0))
+		inbox := inst.Base + pathOf(0)
 
 		var dom storage.Domain
 		for attempt := 1; ; attempt++ {
 			waitIdle(t, s, clk)
-			if got := inst.total(); got != attempt {
+			if got := total(inst); got != attempt {
 				t.Fatalf("attempt %d: instance saw %d requests", attempt, got)
 			}
 			var err error
-			dom, err = storagetest.DomainStatus(ctx, s, inst.host)
+			dom, err = storagetest.DomainStatus(ctx, s, inst.Host)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -68,8 +62,8 @@ func TestDomainUnavailableAndRecovery(t *testing.T) {
 		publish(t, s, act2)
 		clk.Advance(time.Hour)
 		waitIdle(t, s, clk)
-		if inst.total() != 8 {
-			t.Fatalf("parked domain received %d requests, want still 8", inst.total())
+		if total(inst) != 8 {
+			t.Fatalf("parked domain received %d requests, want still 8", total(inst))
 		}
 		if d := deliveryByInbox(t, s, act2, inbox); d.State != storage.DeliveryPending || d.Attempts != 0 {
 			t.Fatalf("parked delivery: %+v", d)
@@ -78,10 +72,10 @@ func TestDomainUnavailableAndRecovery(t *testing.T) {
 		// The probe, 12 h after marking, fails: only act2 was due, and the next probe moves 12 h on.
 		clk.Set(marked.Add(12 * time.Hour))
 		waitIdle(t, s, clk)
-		if inst.total() != 9 {
-			t.Fatalf("probe: instance saw %d requests, want 9", inst.total())
+		if total(inst) != 9 {
+			t.Fatalf("probe: instance saw %d requests, want 9", total(inst))
 		}
-		dom, err := storagetest.DomainStatus(ctx, s, inst.host)
+		dom, err := storagetest.DomainStatus(ctx, s, inst.Host)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +84,7 @@ func TestDomainUnavailableAndRecovery(t *testing.T) {
 		}
 
 		// The instance comes back; the next probe succeeds and clears the domain, and everything parked goes out.
-		up.Store(true)
+		inst.SetFailure(fedtest.Failure{})
 		clk.Set(marked.Add(24 * time.Hour))
 		waitIdle(t, s, clk)
 		for _, a := range []string{act1, act2} {
@@ -98,11 +92,11 @@ func TestDomainUnavailableAndRecovery(t *testing.T) {
 				t.Fatalf("%s after recovery: %+v", a, d)
 			}
 		}
-		if _, err := storagetest.DomainStatus(ctx, s, inst.host); !errors.Is(err, storage.ErrNotFound) {
+		if _, err := storagetest.DomainStatus(ctx, s, inst.Host); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("domain still marked after a success: %v", err)
 		}
-		if inst.total() != 11 {
-			t.Fatalf("instance saw %d requests in all, want 11", inst.total())
+		if total(inst) != 11 {
+			t.Fatalf("instance saw %d requests in all, want 11", total(inst))
 		}
 	})
 }
@@ -113,29 +107,29 @@ func TestClearDomainReleasesParkedDeliveries(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
 	s.SetClock(clk.Now)
-	inst := newInstance(t, nil)
+	inst := newInstance(t, fedtest.Failure{})
 	follow(t, s, inst, 1, true)
 	rule := DefaultPolicy().Domain
 	for _, ago := range []int{30, 20, 10, 5, 1} {
-		if _, err := s.RecordDomainFailure(ctx, inst.host, "refused", clk.Now().Add(-time.Duration(ago)*time.Hour), rule); err != nil {
+		if _, err := s.RecordDomainFailure(ctx, inst.Host, "refused", clk.Now().Add(-time.Duration(ago)*time.Hour), rule); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if d, err := storagetest.DomainStatus(ctx, s, inst.host); err != nil || !d.Unavailable() {
+	if d, err := storagetest.DomainStatus(ctx, s, inst.Host); err != nil || !d.Unavailable() {
 		t.Fatalf("set-up: %+v, %v", d, err)
 	}
 	publish(t, s, "http://memo.test/activities/3")
 	startWorker(t, Config{Store: s, Clock: clk.Now, Lease: 10 * time.Second})
 	waitIdle(t, s, clk)
-	if inst.total() != 0 {
-		t.Fatalf("parked domain got %d requests", inst.total())
+	if total(inst) != 0 {
+		t.Fatalf("parked domain got %d requests", total(inst))
 	}
-	if err := s.ClearDomain(ctx, inst.host); err != nil {
+	if err := s.ClearDomain(ctx, inst.Host); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the released delivery", func() bool { return inst.done("/inbox") == 1 })
+	testwait.Until(t, "the released delivery", func() bool { return answered(inst, "/inbox") == 1 })
 	waitIdle(t, s, clk)
-	if d := deliveryByInbox(t, s, "http://memo.test/activities/3", inst.inbox("/inbox")); d.State != storage.DeliveryDelivered {
+	if d := deliveryByInbox(t, s, "http://memo.test/activities/3", inst.SharedInbox()); d.State != storage.DeliveryDelivered {
 		t.Fatalf("after ClearDomain: %+v", d)
 	}
 }
@@ -146,18 +140,18 @@ func TestGiveUpAfterAWeek(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
 	s.SetClock(clk.Now)
-	inst := newInstance(t, func(string, int) (int, http.Header) { return 502, nil })
+	inst := newInstance(t, fedtest.Failure{Status: 502})
 	follow(t, s, inst, 1, true)
 	const act = "http://memo.test/activities/4"
 	publish(t, s, act)
 	startWorker(t, Config{Store: s, Clock: clk.Now, Lease: 10 * time.Second})
-	inbox := inst.inbox("/inbox")
+	inbox := inst.SharedInbox()
 	for i := 0; i < 20; i++ {
 		waitIdle(t, s, clk)
 		d := deliveryByInbox(t, s, act, inbox)
 		if d.State == storage.DeliveryFailed {
-			if d.Attempts != 13 || inst.total() != 13 || !strings.HasPrefix(d.LastError, "gave up") || d.LastStatus != 502 {
-				t.Fatalf("given up: %+v after %d requests", d, inst.total())
+			if d.Attempts != 13 || total(inst) != 13 || !strings.HasPrefix(d.LastError, "gave up") || d.LastStatus != 502 {
+				t.Fatalf("given up: %+v after %d requests", d, total(inst))
 			}
 			if age := clk.Now().Sub(d.CreatedAt()); age > 7*24*time.Hour {
 				t.Fatalf("last attempt %v after queueing", age)
@@ -165,7 +159,7 @@ func TestGiveUpAfterAWeek(t *testing.T) {
 			return
 		}
 		next := d.NextAttemptAt()
-		if dom, err := storagetest.DomainStatus(ctx, s, inst.host); err == nil && dom.Unavailable() && dom.NextAttemptAt().After(next) {
+		if dom, err := storagetest.DomainStatus(ctx, s, inst.Host); err == nil && dom.Unavailable() && dom.NextAttemptAt().After(next) {
 			next = dom.NextAttemptAt()
 		}
 		clk.Set(next)

@@ -4,23 +4,15 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
-	"regexp"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-fed/httpsig"
-
+	"github.com/memo-fediverse/memo/federation/fedtest"
+	"github.com/memo-fediverse/memo/internal/testwait"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -66,187 +58,48 @@ func (c *fakeClock) Set(t time.Time) {
 
 func (c *fakeClock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
 
-// instance is a simulated remote server: it verifies each delivery's signature and digest as Mastodon does, counts
-// what arrives per inbox path, and answers as its respond function says.
-type instance struct {
-	t       testing.TB
-	srv     *httptest.Server
-	host    string
-	respond func(path string, n int) (int, http.Header)
-	// hang, when set, holds every request until it is closed or the client gives up.
-	hang chan struct{}
-	// delay slows every answer down.
-	delay time.Duration
-
-	mu       sync.Mutex
-	hits     map[string]int // verified requests per path
-	finished map[string]int // requests answered per path
-	bad      []string
-	ua       map[string]int
-	objects  map[string]int // "Type object-type" of each verified body
-	ids      map[string]int // activity id of each verified body
+// newInstance starts a simulated remote server (fedtest) that verifies each delivery as a careful receiver does:
+// the signature with our key, and what our deliveries promise beyond it (fedtest.MemoDelivery). It misbehaves as
+// f says (the zero Failure: it accepts everything).
+func newInstance(t testing.TB, f fedtest.Failure) *fedtest.Instance {
+	t.Helper()
+	inst := fedtest.NewInstance(t, "remote")
+	inst.TrustKey(testKeyID, &key(t).PublicKey)
+	inst.SetCheck(fedtest.MemoDelivery(testKeyID))
+	inst.SetFailure(f)
+	return inst
 }
 
-func newInstance(t testing.TB, respond func(path string, n int) (int, http.Header)) *instance {
-	i := &instance{t: t, respond: respond, hits: map[string]int{}, finished: map[string]int{}, ua: map[string]int{}, objects: map[string]int{}, ids: map[string]int{}}
-	if i.respond == nil {
-		i.respond = accept
+// holdUntil keeps each request open until release is closed or the client gives up.
+func holdUntil(release <-chan struct{}) func(context.Context) {
+	return func(ctx context.Context) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
 	}
-	pub := &key(t).PublicKey
-	i.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if err == nil {
-			err = verifyDelivery(r, body, pub)
-		}
-		if err != nil {
-			i.mu.Lock()
-			i.bad = append(i.bad, r.URL.Path+": "+err.Error())
-			i.mu.Unlock()
-			http.Error(w, err.Error(), http.StatusUnauthorized)
-			return
-		}
-		i.mu.Lock()
-		i.hits[r.URL.Path]++
-		i.ua[r.UserAgent()]++
-		var a struct {
-			ID     string `json:"id"`
-			Type   string `json:"type"`
-			Object struct {
-				Type string `json:"type"`
-			} `json:"object"`
-		}
-		json.Unmarshal(body, &a)
-		i.objects[a.Type+" "+a.Object.Type]++
-		i.ids[a.ID]++
-		n := i.hits[r.URL.Path]
-		hang := i.hang
-		i.mu.Unlock()
-		if i.delay > 0 {
-			time.Sleep(i.delay)
-		}
-		if hang != nil {
-			select {
-			case <-hang:
-			case <-r.Context().Done():
-				return
-			}
-		}
-		status, h := i.respond(r.URL.Path, n)
-		for k, v := range h {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(status)
-		i.mu.Lock()
-		i.finished[r.URL.Path]++
-		i.mu.Unlock()
-	}))
-	u, _ := url.Parse(i.srv.URL)
-	i.host = u.Host
-	t.Cleanup(func() {
-		i.mu.Lock()
-		if i.hang != nil {
-			select {
-			case <-i.hang:
-			default:
-				close(i.hang)
-			}
-		}
-		i.mu.Unlock()
-		i.srv.CloseClientConnections()
-		i.srv.Close()
-	})
-	return i
 }
 
-func accept(string, int) (int, http.Header) { return http.StatusAccepted, nil }
-
-func (i *instance) inbox(path string) string { return i.srv.URL + path }
-
-func (i *instance) count(path string) int {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return i.hits[path]
-}
-
-func (i *instance) done(path string) int {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return i.finished[path]
-}
-
-func (i *instance) total() int {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	n := 0
-	for _, v := range i.hits {
-		n += v
-	}
-	return n
-}
-
-func (i *instance) failures() []string {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return append([]string(nil), i.bad...)
-}
-
-var headersParam = regexp.MustCompile(`headers="([^"]*)"`)
-
-// verifyDelivery checks a POST the way a careful receiver does: go-fed/httpsig for the RSA maths, and by hand what
-// it leaves out (signed-header set, Digest against the body, Date freshness, key id, content type, user agent).
-func verifyDelivery(r *http.Request, body []byte, pub *rsa.PublicKey) error {
-	if r.Method != http.MethodPost {
-		return fmt.Errorf("method %s", r.Method)
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "application/activity+json" {
-		return fmt.Errorf("content type %q", ct)
-	}
-	if !strings.HasPrefix(r.UserAgent(), "memo/") {
-		return fmt.Errorf("user agent %q", r.UserAgent())
-	}
-	m := headersParam.FindStringSubmatch(r.Header.Get("Signature"))
-	if m == nil || m[1] != "(request-target) host date digest" {
-		return fmt.Errorf("signed headers %q", r.Header.Get("Signature"))
-	}
-	sum := sha256.Sum256(body)
-	if want := "SHA-256=" + base64.StdEncoding.EncodeToString(sum[:]); r.Header.Get("Digest") != want {
-		return fmt.Errorf("digest %q, body says %q", r.Header.Get("Digest"), want)
-	}
-	date, err := http.ParseTime(r.Header.Get("Date"))
-	if err != nil || time.Since(date) > time.Minute || time.Until(date) > time.Minute {
-		return fmt.Errorf("date %q", r.Header.Get("Date"))
-	}
-	v, err := httpsig.NewVerifier(r)
-	if err != nil {
-		return fmt.Errorf("signature: %w", err)
-	}
-	if v.KeyId() != testKeyID {
-		return fmt.Errorf("key id %q", v.KeyId())
-	}
-	if err := v.Verify(pub, httpsig.RSA_SHA256); err != nil {
-		return fmt.Errorf("verify: %w", err)
-	}
-	var a map[string]any
-	if err := json.Unmarshal(body, &a); err != nil || a["id"] == nil {
-		return fmt.Errorf("body is not an activity: %s", body)
-	}
-	return nil
-}
+// arrived and answered count the accepted requests on an inbox path, when they arrive and once answered; total
+// counts those that arrived on every path.
+func arrived(i *fedtest.Instance, path string) int  { return i.Tally().Arrived[path] }
+func answered(i *fedtest.Instance, path string) int { return i.Tally().Answered[path] }
+func total(i *fedtest.Instance) int                 { return i.Tally().Total() }
 
 // follow adds followers to the store: one per personal inbox path, all sharing sharedPath when it is not empty.
-func follow(t testing.TB, s *storage.Store, i *instance, n int, shared bool) []storage.Follower {
+func follow(t testing.TB, s *storage.Store, i *fedtest.Instance, n int, shared bool) []storage.Follower {
 	t.Helper()
 	var out []storage.Follower
 	err := s.InTx(context.Background(), func(tx *storage.Tx) error {
 		for k := 0; k < n; k++ {
 			f := storage.Follower{
-				ActorIRI:  fmt.Sprintf("%s/users/u%d", i.srv.URL, k),
-				FollowIRI: fmt.Sprintf("%s/follows/%d", i.srv.URL, k),
-				Inbox:     fmt.Sprintf("%s/users/u%d/inbox", i.srv.URL, k),
-				Domain:    i.host,
+				ActorIRI:  fmt.Sprintf("%s/users/u%d", i.Base, k),
+				FollowIRI: fmt.Sprintf("%s/follows/%d", i.Base, k),
+				Inbox:     fmt.Sprintf("%s/users/u%d/inbox", i.Base, k),
+				Domain:    i.Host,
 			}
 			if shared {
-				f.SharedInbox = i.srv.URL + "/inbox"
+				f.SharedInbox = i.SharedInbox()
 			}
 			if err := tx.AddFollower(context.Background(), f); err != nil {
 				return err
@@ -277,22 +130,10 @@ func publish(t testing.TB, s *storage.Store, iri string) {
 	}
 }
 
-// waitFor polls cond until it holds; the limit only turns a hang into a failure, it asserts no speed.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // waitIdle waits until nothing is in flight and nothing is due at the clock's time.
 func waitIdle(t testing.TB, s *storage.Store, clk *fakeClock) {
 	t.Helper()
-	waitFor(t, "an idle queue", func() bool {
+	testwait.Until(t, "an idle queue", func() bool {
 		// Due first, in flight second: a row claimed between the two reads is seen in flight, never missed.
 		due, err := s.HasDueDeliveries(context.Background(), clk.Now())
 		if err != nil {

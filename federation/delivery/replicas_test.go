@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/memo-fediverse/memo/federation/fedtest"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -19,10 +20,9 @@ func TestWorkersShareOnePostgresQueue(t *testing.T) {
 	a, b := storagetest.Open(t, dsn), storagetest.Open(t, dsn)
 	clk := newClock()
 	a.SetClock(clk.Now)
-	var insts []*instance
+	var insts []*fedtest.Instance
 	for i := 0; i < 30; i++ {
-		inst := newInstance(t, nil)
-		inst.delay = 100 * time.Millisecond
+		inst := newInstance(t, fedtest.Failure{Delay: 100 * time.Millisecond})
 		follow(t, a, inst, 2, i%2 == 0)
 		insts = append(insts, inst)
 	}
@@ -33,13 +33,15 @@ func TestWorkersShareOnePostgresQueue(t *testing.T) {
 	waitIdle(t, a, clk)
 	byUA := map[string]int{}
 	for _, inst := range insts {
-		for path, n := range inst.hits {
+		for path, n := range inst.Tally().Arrived {
 			if n != 1 {
-				t.Errorf("%s%s received %d requests, want 1", inst.host, path, n)
+				t.Errorf("%s%s received %d requests, want 1", inst.Host, path, n)
 			}
 		}
-		for ua, n := range inst.ua {
-			byUA[ua] += n
+		for _, r := range inst.Received() {
+			if r.SigErr == nil {
+				byUA[r.Header.Get("User-Agent")]++
+			}
 		}
 	}
 	rows, err := storagetest.DeliveriesOf(t.Context(), a, act)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/fedtest"
 	"github.com/memo-fediverse/memo/federation/outbox"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
@@ -22,8 +23,8 @@ func TestRetractQueuesDeleteTombstone(t *testing.T) {
 		if err := s.PutImpulse(ctx, storage.Impulse{Slug: "lecon-1", Kind: "lesson", Position: 1, Markdown: "x", HTML: "<p>x</p>", PublishedAt: clk.Now(), UpdatedAt: clk.Now()}); err != nil {
 			t.Fatal(err)
 		}
-		shared := newInstance(t, nil)
-		personal := newInstance(t, nil)
+		shared := newInstance(t, fedtest.Failure{})
+		personal := newInstance(t, fedtest.Failure{})
 		follow(t, s, shared, 3, true)
 		follow(t, s, personal, 2, false)
 
@@ -59,8 +60,8 @@ func TestRetractQueuesDeleteTombstone(t *testing.T) {
 
 		startWorker(t, Config{Store: s, Clock: clk.Now, Lease: 10 * time.Second})
 		waitIdle(t, s, clk)
-		if shared.count("/inbox") != 1 || shared.total() != 1 || personal.count(pathOf(0)) != 1 || personal.count(pathOf(1)) != 1 {
-			t.Fatalf("Delete deliveries: shared %v, personal %v", shared.hits, personal.hits)
+		if arrived(shared, "/inbox") != 1 || total(shared) != 1 || arrived(personal, pathOf(0)) != 1 || arrived(personal, pathOf(1)) != 1 {
+			t.Fatalf("Delete deliveries: shared %v, personal %v", shared.Tally().Arrived, personal.Tally().Arrived)
 		}
 		rows, err := storagetest.DeliveriesOf(ctx, s, r.ActivityIRI)
 		if err != nil || len(rows) == 0 {
@@ -71,8 +72,8 @@ func TestRetractQueuesDeleteTombstone(t *testing.T) {
 				t.Fatalf("delivery %+v", d)
 			}
 		}
-		if shared.objects["Delete Tombstone"] != 1 || personal.objects["Delete Tombstone"] != 2 {
-			t.Fatalf("received %v and %v, want Delete{Tombstone} only", shared.objects, personal.objects)
+		if shared.Tally().Kinds["Delete Tombstone"] != 1 || personal.Tally().Kinds["Delete Tombstone"] != 2 {
+			t.Fatalf("received %v and %v, want Delete{Tombstone} only", shared.Tally().Kinds, personal.Tally().Kinds)
 		}
 	})
 }

@@ -3,10 +3,10 @@ package delivery
 import (
 	"context"
 	"errors"
-	"net/http"
 	"testing"
 	"time"
 
+	"github.com/memo-fediverse/memo/federation/fedtest"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -19,10 +19,10 @@ func TestNeverAnsweringHostUnavailableAfterThreeFailures(t *testing.T) {
 		ctx := context.Background()
 		clk := newClock()
 		s.SetClock(clk.Now)
-		gone := newInstance(t, nil)
+		gone := newInstance(t, fedtest.Failure{})
 		follow(t, s, gone, 1, false)
-		gone.srv.Close() // connection refused from now on
-		answering := newInstance(t, func(string, int) (int, http.Header) { return 503, nil })
+		gone.Server.Close() // connection refused from now on
+		answering := newInstance(t, fedtest.Failure{Status: 503})
 		follow(t, s, answering, 1, false)
 		const act = "http://memo.test/activities/1"
 		publish(t, s, act)
@@ -31,7 +31,7 @@ func TestNeverAnsweringHostUnavailableAfterThreeFailures(t *testing.T) {
 		start := clk.Now()
 		for attempt := 1; attempt <= 3; attempt++ {
 			waitIdle(t, s, clk)
-			d, err := storagetest.DomainStatus(ctx, s, gone.host)
+			d, err := storagetest.DomainStatus(ctx, s, gone.Host)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -41,11 +41,11 @@ func TestNeverAnsweringHostUnavailableAfterThreeFailures(t *testing.T) {
 			if d.Unavailable() != (attempt == 3) {
 				t.Fatalf("attempt %d, %v after the first: unavailable %v, want it from the 3rd on", attempt, clk.Now().Sub(start), d.Unavailable())
 			}
-			if a, err := storagetest.DomainStatus(ctx, s, answering.host); err != nil || a.Unavailable() || a.UnreachableOnly {
+			if a, err := storagetest.DomainStatus(ctx, s, answering.Host); err != nil || a.Unavailable() || a.UnreachableOnly {
 				t.Fatalf("attempt %d: the host that answers 503: %+v, %v", attempt, a, err)
 			}
 			if attempt < 3 {
-				clk.Set(deliveryByInbox(t, s, act, gone.inbox("/users/u0/inbox")).NextAttemptAt())
+				clk.Set(deliveryByInbox(t, s, act, gone.Base+pathOf(0)).NextAttemptAt())
 			}
 		}
 		if took := clk.Now().Sub(start); took > time.Hour {

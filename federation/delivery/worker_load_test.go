@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/memo-fediverse/memo/federation/fedtest"
+	"github.com/memo-fediverse/memo/internal/testwait"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -28,7 +31,8 @@ func TestYieldToForeground(t *testing.T) {
 			yielding       atomic.Bool
 			delivered      atomic.Int64
 		)
-		respond := func(string, int) (int, http.Header) {
+		// Each request counts itself in flight for 20 ms; the worker then records it delivered.
+		inFlightFor20ms := func(context.Context) {
 			mu.Lock()
 			inFlight++
 			peak = max(peak, inFlight)
@@ -41,17 +45,16 @@ func TestYieldToForeground(t *testing.T) {
 			inFlight--
 			mu.Unlock()
 			delivered.Add(1)
-			return http.StatusAccepted, nil
 		}
 		const instances = 40
 		for k := 0; k < instances; k++ {
-			follow(t, s, newInstance(t, respond), 1, true)
+			follow(t, s, newInstance(t, fedtest.Failure{Hold: inFlightFor20ms}), 1, true)
 		}
 		yielding.Store(true)
 		publish(t, s, "http://memo.test/activities/update-yield")
 		startWorker(t, Config{Store: s, Clock: clk.Now, Client: http.DefaultClient, Concurrency: 16, PerDomain: 4,
 			Lease: 10 * time.Minute, Poll: 5 * time.Millisecond, Yield: yielding.Load})
-		waitFor(t, "deliveries made while yielding", func() bool { return delivered.Load() >= 10 })
+		testwait.Until(t, "deliveries made while yielding", func() bool { return delivered.Load() >= 10 })
 		mu.Lock()
 		duringYield := peakWhileYield
 		peak = 0
@@ -61,7 +64,7 @@ func TestYieldToForeground(t *testing.T) {
 		}
 		yielding.Store(false)
 		// The instances count a delivery before answering it; the worker records it after the answer.
-		waitFor(t, "every delivery recorded", func() bool {
+		testwait.Until(t, "every delivery recorded", func() bool {
 			c, _ := s.DeliveryCounts(t.Context())
 			return c[storage.DeliveryDelivered] == instances
 		})
@@ -83,9 +86,9 @@ func TestBodyCacheStartsAgain(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
 		clk := newClock()
 		s.SetClock(clk.Now)
-		var insts []*instance
+		var insts []*fedtest.Instance
 		for k := 0; k < 3; k++ {
-			inst := newInstance(t, nil)
+			inst := newInstance(t, fedtest.Failure{})
 			follow(t, s, inst, 1, true)
 			insts = append(insts, inst)
 		}
@@ -94,21 +97,20 @@ func TestBodyCacheStartsAgain(t *testing.T) {
 			publish(t, s, fmt.Sprintf("http://memo.test/activities/update-%d", n))
 		}
 		startWorker(t, Config{Store: s, Clock: clk.Now, Concurrency: 16, PerDomain: 4, Lease: 10 * time.Minute})
-		waitFor(t, "every delivery", func() bool {
+		testwait.Until(t, "every delivery", func() bool {
 			c, _ := s.DeliveryCounts(t.Context())
 			return c[storage.DeliveryDelivered]+c[storage.DeliveryFailed] == 3*activities
 		})
 		for k, inst := range insts {
-			inst.mu.Lock()
+			ids := inst.Tally().IDs()
 			for n := 0; n < activities; n++ {
-				if got := inst.ids[fmt.Sprintf("http://memo.test/activities/update-%d", n)]; got != 1 {
+				if got := ids[fmt.Sprintf("http://memo.test/activities/update-%d", n)]; got != 1 {
 					t.Errorf("instance %d got activity %d %d times, want once", k, n, got)
 				}
 			}
-			if len(inst.ids) != activities || len(inst.bad) != 0 {
-				t.Errorf("instance %d: %d distinct ids, refused %v", k, len(inst.ids), inst.bad)
+			if len(ids) != activities || len(inst.Refused()) != 0 {
+				t.Errorf("instance %d: %d distinct ids, refused %v", k, len(ids), inst.Refused())
 			}
-			inst.mu.Unlock()
 		}
 	})
 }
@@ -121,15 +123,15 @@ func TestQueuedRowsGoBackBeforeTheirLease(t *testing.T) {
 		s.SetClock(clk.Now)
 		release := make(chan struct{})
 		var held atomic.Int64
-		slow := func(string, int) (int, http.Header) {
+		// The first YieldConcurrency requests are held until release; the others are answered at once.
+		slow := func(ctx context.Context) {
 			if held.Add(1) <= YieldConcurrency {
-				<-release
+				holdUntil(release)(ctx)
 			}
-			return http.StatusAccepted, nil
 		}
-		var insts []*instance
+		var insts []*fedtest.Instance
 		for k := 0; k < 8; k++ {
-			inst := newInstance(t, slow)
+			inst := newInstance(t, fedtest.Failure{Hold: slow})
 			follow(t, s, inst, 1, true)
 			insts = append(insts, inst)
 		}
@@ -139,16 +141,16 @@ func TestQueuedRowsGoBackBeforeTheirLease(t *testing.T) {
 		var logs syncBuffer
 		startWorker(t, Config{Store: s, Clock: clk.Now, Concurrency: 16, PerDomain: 4, Lease: 10 * time.Minute,
 			Poll: 5 * time.Millisecond, Yield: yielding.Load, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-		waitFor(t, "both slots held", func() bool { return held.Load() == YieldConcurrency })
+		testwait.Until(t, "both slots held", func() bool { return held.Load() == YieldConcurrency })
 		// Every row is claimed: the two in flight and the six queued behind them.
-		waitFor(t, "every row claimed", func() bool {
+		testwait.Until(t, "every row claimed", func() bool {
 			c, _ := s.DeliveryCounts(t.Context())
 			return c[storage.DeliveryInflight] == 8
 		})
 		clk.Advance(6 * time.Minute) // past half the lease
 		close(release)
 		yielding.Store(false)
-		waitFor(t, "every delivery", func() bool {
+		testwait.Until(t, "every delivery", func() bool {
 			c, _ := s.DeliveryCounts(t.Context())
 			return c[storage.DeliveryDelivered] == 8
 		})
@@ -162,7 +164,7 @@ func TestQueuedRowsGoBackBeforeTheirLease(t *testing.T) {
 			}
 		}
 		for k, inst := range insts {
-			if n := inst.total(); n != 1 {
+			if n := total(inst); n != 1 {
 				t.Errorf("instance %d got %d requests, want 1", k, n)
 			}
 		}

@@ -15,8 +15,13 @@
 //   - Instance.AuthorizedFetch: actor documents and notes answer 401 to unsigned GETs, as GoToSocial does.
 //   - Instance.ReducedActors: an unsigned GET of an actor gets Mastodon's reduced document (no name, no url), as
 //     Mastodon in secure mode (authorized fetch) serves it; a signed GET gets the whole actor.
-//   - Instance.SetFailure: the inboxes answer a status (500, 429 with Retry-After, 410…), wait, or never answer,
-//     for a number of requests or for ever, to exercise delivery retries.
+//   - Instance.SetFailure: the inboxes (or one inbox path) answer a status (500, 429 with Retry-After, 410, a
+//     redirect…), wait, never answer, or hold each request until the test lets it go, for a number of requests or
+//     for ever, to exercise delivery retries.
+//   - Instance.SetCheck: a further check of every inbox request (MemoDelivery: what our deliveries promise); a
+//     request that fails it is refused as a bad signature is.
+//   - Instance.Tally and Instance.Refused: what the inboxes accepted, per path, per activity and per kind, counted
+//     on arrival and on answer, and what they refused.
 //   - Instance.Handle: serve anything at a path (redirects, huge documents, a handler that never answers).
 //   - Instance.ServeAs: serve a document at a path with a given Content-Type (a user upload served as text/plain).
 //   - Instance.Redirect: answer a path with a redirect to any URL (an open redirect, a moved document).
@@ -51,34 +56,6 @@ import (
 	"github.com/memo-fediverse/memo/federation/sigs"
 )
 
-// Received is one request an instance's inbox got.
-type Received struct {
-	Path    string
-	Header  http.Header
-	Body    []byte
-	KeyID   string
-	Scheme  string // sigs.SchemeCavage or sigs.SchemeRFC9421
-	SigErr  error  // nil when the signature, Digest, Date and signed-header set all checked out
-	Status  int    // what the inbox answered
-	Arrived time.Time
-}
-
-// Activity decodes the received body.
-func (r Received) Activity() map[string]any {
-	var m map[string]any
-	json.Unmarshal(r.Body, &m)
-	return m
-}
-
-// Failure makes an instance's inboxes misbehave.
-type Failure struct {
-	Status     int           // answer this status (0: 202 as usual)
-	RetryAfter string        // Retry-After header to send with it
-	Delay      time.Duration // wait this long before answering (a timeout test uses longer than the client's)
-	Hang       bool          // never answer until the client gives up
-	Times      int           // for this many requests, then behave; 0: for ever
-}
-
 // Instance is one simulated remote server.
 type Instance struct {
 	Name   string
@@ -102,6 +79,9 @@ type Instance struct {
 	received []Received
 	failure  Failure
 	failed   int
+	check    func(*http.Request, []byte) error
+	tally    Tally
+	refused  []string
 	trusted  map[string]*rsa.PublicKey
 	gets     []*http.Request
 	seq      int
@@ -114,7 +94,7 @@ func NewInstance(t testing.TB, name string) *Instance {
 	t.Helper()
 	inst := &Instance{
 		Name: name, actors: map[string]*Actor{}, docs: map[string][]byte{}, handlers: map[string]http.HandlerFunc{},
-		trusted: map[string]*rsa.PublicKey{}, notify: make(chan struct{}, 1),
+		trusted: map[string]*rsa.PublicKey{}, notify: make(chan struct{}, 1), tally: newTally(),
 	}
 	inst.Server = httptest.NewServer(http.HandlerFunc(inst.serve))
 	// Close may wait for hung handlers; they end with their request context when the client closes.
@@ -250,42 +230,11 @@ func (i *Instance) Redirect(path, target string) {
 	i.Handle(path, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, target, http.StatusFound) })
 }
 
-// SetFailure makes the inboxes misbehave as f says.
-func (i *Instance) SetFailure(f Failure) {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	i.failure, i.failed = f, 0
-}
-
-// Received returns a copy of what the inboxes got so far.
-func (i *Instance) Received() []Received {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return append([]Received(nil), i.received...)
-}
-
 // Gets returns the GET requests the instance answered (headers only), to check signed fetches.
 func (i *Instance) Gets() []*http.Request {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	return append([]*http.Request(nil), i.gets...)
-}
-
-// WaitReceived waits until the inboxes got at least n requests, failing the test after timeout.
-func (i *Instance) WaitReceived(t testing.TB, n int, timeout time.Duration) []Received {
-	t.Helper()
-	deadline := time.After(timeout)
-	for {
-		if got := i.Received(); len(got) >= n {
-			return got
-		}
-		select {
-		case <-i.notify:
-		case <-time.After(50 * time.Millisecond):
-		case <-deadline:
-			t.Fatalf("%s: got %d inbox requests, want %d within %s", i.Name, len(i.Received()), n, timeout)
-		}
-	}
 }
 
 func (i *Instance) serve(w http.ResponseWriter, r *http.Request) {
@@ -420,64 +369,6 @@ func (i *Instance) serveWebFinger(w http.ResponseWriter, r *http.Request) {
 	})
 	w.Header().Set("Content-Type", "application/jrd+json")
 	w.Write(b)
-}
-
-func (i *Instance) serveInbox(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 4<<20))
-	rec := Received{Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Arrived: time.Now()}
-	rec.KeyID, rec.SigErr = i.verify(r, body, true)
-	if p, err := sigs.ReadRequest(r.Header); err == nil {
-		rec.Scheme = p.Scheme
-		if rec.SigErr == nil && p.Scheme != sigs.SchemeRFC9421 && i.Only9421.Load() {
-			rec.SigErr = fmt.Errorf("draft-cavage signature refused: sign with RFC 9421")
-		}
-		if rec.SigErr == nil && p.Scheme == sigs.SchemeRFC9421 && i.RefuseRFC9421.Load() {
-			rec.SigErr = fmt.Errorf("RFC 9421 signature refused: sign with draft-cavage")
-		}
-	}
-
-	i.mu.Lock()
-	f := i.failure
-	failing := (f.Status != 0 || f.Hang || f.Delay > 0) && (f.Times == 0 || i.failed < f.Times)
-	if failing {
-		i.failed++
-	}
-	i.mu.Unlock()
-	status := http.StatusAccepted
-	if rec.SigErr != nil {
-		status = http.StatusUnauthorized
-	}
-	if failing {
-		if f.Hang {
-			<-r.Context().Done()
-			return
-		}
-		if f.Delay > 0 {
-			select {
-			case <-time.After(f.Delay):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		if f.Status != 0 {
-			status = f.Status
-		}
-	}
-	rec.Status = status
-	i.mu.Lock()
-	i.received = append(i.received, rec)
-	i.mu.Unlock()
-	select {
-	case i.notify <- struct{}{}:
-	default:
-	}
-	if f.RetryAfter != "" && failing {
-		w.Header().Set("Retry-After", f.RetryAfter)
-	}
-	w.WriteHeader(status)
-	if rec.SigErr != nil {
-		io.WriteString(w, rec.SigErr.Error())
-	}
 }
 
 // verify checks a request as a strict Mastodon does: the signature, the signed-header set, Date, Digest (on

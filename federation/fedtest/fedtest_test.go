@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/memo-fediverse/memo/federation/fedtest"
 	"github.com/memo-fediverse/memo/federation/fetch"
+	"github.com/memo-fediverse/memo/internal/testwait"
 )
 
 func TestInstanceServesActorsAndVerifiesDeliveries(t *testing.T) {
@@ -142,5 +144,101 @@ func TestServeAsAndRedirect(t *testing.T) {
 	}
 	if resp := get(inst.Base + "/go"); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != other.Base+"/there" {
 		t.Errorf("Redirect: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// Failures on one path, extra headers, a hold the test releases, and the tally counted on arrival and on answer;
+// a further check refuses as a bad signature does, before any failure applies.
+func TestFailuresTallyAndCheck(t *testing.T) {
+	inst := fedtest.NewInstance(t, "remote")
+	sender := fedtest.NewInstance(t, "sender").NewActor("memo")
+	inst.TrustKey(sender.KeyID, &sender.Key.PublicKey)
+	client := fetch.New(fetch.Config{AllowPrivate: true, UserAgent: "memo/test", Key: sender.Key, KeyID: sender.KeyID, Timeout: 5 * time.Second})
+	ctx := context.Background()
+	post := func(path, body string) (int, error) {
+		return client.Post(ctx, inst.Base+path, []byte(body))
+	}
+
+	inst.SetFailure(fedtest.Failure{Status: http.StatusGone, Path: "/users/a/inbox"})
+	if code, _ := post("/users/a/inbox", `{"id":"x/1","type":"Update","object":{"type":"Article"}}`); code != http.StatusGone {
+		t.Errorf("failing path answered %d, want 410", code)
+	}
+	if code, err := post("/inbox", `{"id":"x/1","type":"Update","object":{"type":"Article"}}`); code != http.StatusAccepted || err != nil {
+		t.Errorf("other path answered %d, %v; want 202", code, err)
+	}
+
+	inst.SetFailure(fedtest.Failure{Status: http.StatusFound, Header: http.Header{"Location": {"http://elsewhere.example/inbox"}}, Times: 1})
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Do(sender.NewRequest(t, inst.SharedInbox(), []byte(`{"id":"x/2","type":"Delete","object":"x/0"}`), fedtest.SignOptions{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "http://elsewhere.example/inbox" {
+		t.Errorf("redirect: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
+	release := make(chan struct{})
+	inst.SetFailure(fedtest.Failure{Hold: func(ctx context.Context) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+	}})
+	answered := make(chan int)
+	go func() {
+		code, _ := post("/inbox", `{"id":"x/3","type":"Create","object":{"type":"Note"}}`)
+		answered <- code
+	}()
+	testwait.Until(t, "the held request to arrive", func() bool { return inst.Tally().Arrived["/inbox"] == 3 })
+	held := inst.Tally()
+	if held.Arrived["/inbox"] != 3 || held.Answered["/inbox"] != 2 {
+		t.Errorf("while held: arrived %v answered %v; want 3 arrived, 2 answered on /inbox", held.Arrived, held.Answered)
+	}
+	close(release)
+	if code := <-answered; code != http.StatusAccepted {
+		t.Errorf("released request answered %d", code)
+	}
+
+	// A request the check refuses gets 401 at once, though the inboxes are set to answer 500, and is not counted.
+	inst.SetFailure(fedtest.Failure{Status: http.StatusInternalServerError})
+	inst.SetCheck(func(_ *http.Request, body []byte) error {
+		if strings.Contains(string(body), "forbidden") {
+			return errors.New("forbidden word")
+		}
+		return nil
+	})
+	if code, _ := post("/inbox", `{"id":"x/4","type":"Create","object":{"type":"Note","content":"forbidden"}}`); code != http.StatusUnauthorized {
+		t.Errorf("refused by the check: %d, want 401", code)
+	}
+	if got := inst.Refused(); len(got) != 1 || !strings.Contains(got[0], "/inbox: forbidden word") {
+		t.Errorf("refused: %q", got)
+	}
+	tally := inst.Tally()
+	if tally.Total() != 4 || tally.Activities["x/1 /inbox"] != 1 || tally.Activities["x/1 /users/a/inbox"] != 1 ||
+		tally.IDs()["x/1"] != 2 || tally.Kinds["Update Article"] != 2 || tally.Kinds["Delete "] != 1 || tally.Kinds["Create Note"] != 1 {
+		t.Errorf("tally: %+v", tally)
+	}
+}
+
+// MemoDelivery holds a request to what our worker sends: a request signed over other headers is refused.
+func TestMemoDeliveryCheck(t *testing.T) {
+	inst := fedtest.NewInstance(t, "remote")
+	sender := fedtest.NewInstance(t, "sender").NewActor("memo")
+	inst.TrustKey(sender.KeyID, &sender.Key.PublicKey)
+	inst.SetCheck(fedtest.MemoDelivery(sender.KeyID))
+	body := []byte(`{"id":"x/1","type":"Update"}`)
+	ours := fetch.New(fetch.Config{AllowPrivate: true, UserAgent: "memo/test", Key: sender.Key, KeyID: sender.KeyID})
+	if code, err := ours.Post(context.Background(), inst.SharedInbox(), body); code != http.StatusAccepted || err != nil {
+		t.Fatalf("our delivery: %d, %v (%v)", code, err, inst.Refused())
+	}
+	// Mastodon signs content-type too: a valid signature, but not what our worker sends.
+	req := sender.NewRequest(t, inst.SharedInbox(), body, fedtest.SignOptions{})
+	req.Header.Set("User-Agent", "memo/test")
+	if resp := fedtest.Do(t, req); resp.Status != http.StatusUnauthorized {
+		t.Errorf("a Mastodon-signed request answered %d, want 401", resp.Status)
+	}
+	if got := inst.Refused(); len(got) != 1 || !strings.Contains(got[0], `signed headers "(request-target) host date digest content-type"`) {
+		t.Errorf("refused: %q", got)
 	}
 }
