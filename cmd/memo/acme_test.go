@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -21,6 +22,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -68,7 +70,9 @@ type acmeRig struct {
 	dir       string // Pebble's ACME directory URL
 	caFile    string // PEM file of the CA that signed Pebble's own HTTPS certificate: memo must trust it
 	roots     *x509.CertPool
+	rootPEM   []byte // the root Pebble issues under, PEM
 	mgmt      string
+	dnsMgmt   string // pebble-challtestsrv's management API, where DNS answers are set
 	log       *syncBuffer
 	httpPort  int
 	tlsPort   int
@@ -87,9 +91,10 @@ func startPebble(t *testing.T, httpPort, tlsPort int, validity time.Duration) *a
 	os.WriteFile(filepath.Join(work, "key.pem"), keyPEM, 0o600)
 
 	dnsAddr, listen, mgmt := freeAddr(t), freeAddr(t), freeAddr(t)
+	r.dnsMgmt = "http://" + freeAddr(t)
 	startTool(t, "pebble-challtestsrv", filepath.Join(bin, "pebble-challtestsrv"), nil, r.log,
 		"-defaultIPv4", "127.0.0.1", "-defaultIPv6", "", "-dnsserver", dnsAddr, "-doh", "", "-http01", "",
-		"-https01", "", "-tlsalpn01", "", "-management", freeAddr(t))
+		"-https01", "", "-tlsalpn01", "", "-management", strings.TrimPrefix(r.dnsMgmt, "http://"))
 	cfg := map[string]any{"pebble": map[string]any{
 		"listenAddress": listen, "managementListenAddress": mgmt,
 		"certificate": filepath.Join(work, "cert.pem"), "privateKey": filepath.Join(work, "key.pem"),
@@ -126,7 +131,22 @@ func startPebble(t *testing.T, httpPort, tlsPort int, validity time.Duration) *a
 	if !r.roots.AppendCertsFromPEM(rootPEM) {
 		t.Fatalf("pebble root: %q", rootPEM)
 	}
+	r.rootPEM = rootPEM
 	return r
+}
+
+// resolve makes the DNS server Pebble validates through answer ip for host (every other name gets 127.0.0.1).
+func (r *acmeRig) resolve(t *testing.T, host, ip string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"host": host, "addresses": []string{ip}})
+	waitUntil(t, "pebble-challtestsrv to take an A record", func() bool {
+		resp, err := http.Post(r.dnsMgmt+"/add-a", "application/json", bytes.NewReader(body))
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 }
 
 var ordersRE = regexp.MustCompile(`There are now (\d+) orders in the db`)

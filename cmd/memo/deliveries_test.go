@@ -143,9 +143,15 @@ func startOn(t *testing.T, name, addr string, env []string) *server {
 // spawn starts `memo serve` with env, killed when the test ends (its output logged if the test failed).
 func spawn(t *testing.T, name, base string, env []string) *server {
 	t.Helper()
-	s := &server{t: t, name: name, out: &syncBuffer{}, done: make(chan error, 1), base: base}
-	s.cmd = exec.Command(binaryFor(t), "serve")
-	s.cmd.Env = env
+	cmd := exec.Command(binaryFor(t), "serve")
+	cmd.Env = env
+	return spawnCmd(t, name, base, cmd)
+}
+
+// spawnCmd starts cmd, a `memo serve` however it is launched, as spawn does.
+func spawnCmd(t *testing.T, name, base string, cmd *exec.Cmd) *server {
+	t.Helper()
+	s := &server{t: t, name: name, out: &syncBuffer{}, done: make(chan error, 1), base: base, cmd: cmd}
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

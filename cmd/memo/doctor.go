@@ -97,7 +97,7 @@ func warned(name, detail, fix string) checkResult { return checkResult{"warn", n
 func failed(name, detail, fix string) checkResult { return checkResult{"FAIL", name, detail, fix} }
 
 func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cfg, finish := newFlagSet("doctor", "", "Check a deployment from the inside: DNS, certificate, WebFinger and actor at the public URL, the\nproxy (Host and client address), clock, key file, database and delivery queue. One line per check with\nthe fix; exit status 1 when any check fails.", stderr)
+	fs, cfg, finish := newFlagSet("doctor", "", "Check a deployment from the inside: DNS, certificate (and port 80 with --domain), WebFinger and\nactor at the public URL, the proxy (Host and client address), clock, key file, database and delivery queue. One line per check with\nthe fix; exit status 1 when any check fails.", stderr)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -162,6 +162,9 @@ func (d *doctor) run(ctx context.Context) {
 	dnsOK := d.checkDNS(ctx)
 	if dnsOK {
 		d.report(d.checkTLS(ctx))
+		if d.cfg.Domain != "" {
+			d.report(d.checkPlainHTTP(ctx, "http://"+d.cfg.Domain+"/"))
+		}
 		d.report(d.checkClock(ctx))
 		d.report(d.checkWebFinger(ctx))
 		d.report(d.checkActor(ctx))
@@ -291,33 +294,6 @@ func hostOnly(hostport string) string {
 		return h
 	}
 	return strings.Trim(hostport, "[]")
-}
-
-func (d *doctor) checkTLS(ctx context.Context) checkResult {
-	const name = "certificate"
-	u, _ := url.Parse(d.cfg.PublicURL)
-	if u.Scheme == "http" {
-		if d.loopback && d.cfg.AllowPrivate {
-			return passed(name, "plain http on loopback with private networks allowed (a local setup)")
-		}
-		return warned(name, "the public URL is plain http: fediverse servers fetch and deliver over https only", "serve https: `memo serve --domain "+hostOnly(u.Host)+"` or a TLS reverse proxy, and set MEMO_PUBLIC_URL=https://"+hostOnly(u.Host))
-	}
-	addr := u.Host
-	if u.Port() == "" {
-		addr = net.JoinHostPort(u.Hostname(), "443")
-	}
-	dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second}, Config: &tls.Config{ServerName: u.Hostname(), RootCAs: d.roots}}
-	conn, err := dialer.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return failed(name, fmt.Sprintf("%s: %v", addr, err), "serve a certificate for "+u.Hostname()+" from a public authority: `memo serve --domain "+u.Hostname()+"`, or fix the proxy's certificate")
-	}
-	defer conn.Close()
-	leaf := conn.(*tls.Conn).ConnectionState().PeerCertificates[0]
-	left := time.Until(leaf.NotAfter)
-	if left < certMinValidity {
-		return failed(name, fmt.Sprintf("the certificate for %s expires %s (in %s)", u.Hostname(), leaf.NotAfter.UTC().Format(time.RFC3339), left.Round(time.Hour)), "renewal is failing: check that ports 80/443 reach the server (memo --domain) or the proxy's renewal logs")
-	}
-	return passed(name, fmt.Sprintf("valid for %s, issued by %s, until %s", u.Hostname(), leaf.Issuer.CommonName, leaf.NotAfter.UTC().Format("2006-01-02")))
 }
 
 // checkClock compares our clock with a remote Date: the ACME directory's when one is configured (another

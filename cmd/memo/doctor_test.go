@@ -316,3 +316,33 @@ func TestDoctorBadSetting(t *testing.T) {
 		t.Errorf("exit %d, output %q", code, out)
 	}
 }
+
+// With --domain, port 80 must answer with memo's redirect to https (ACME's HTTP-01 challenges arrive there);
+// nothing there, or another server, warns with the fix.
+func TestDoctorPlainHTTP(t *testing.T) {
+	d := newDoctor(&config{Domain: "memo.example", PublicURL: "https://memo.example", Username: "memo"}, io.Discard, nil)
+	serve := func(h http.HandlerFunc) string {
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		return srv.URL + "/"
+	}
+	memo := serve(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "https://memo.example"+r.URL.RequestURI(), http.StatusFound)
+	})
+	if c := d.checkPlainHTTP(context.Background(), memo); c.status != "ok" {
+		t.Errorf("memo's redirect: %s", c)
+	}
+	other := serve(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "Welcome to nginx!") })
+	if c := d.checkPlainHTTP(context.Background(), other); c.status != "warn" || !strings.Contains(c.detail, "200 OK") || !strings.Contains(c.fix, "another server holds port 80") {
+		t.Errorf("another server on port 80: %s", c)
+	}
+	elsewhere := serve(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "https://www.memo.example/", http.StatusMovedPermanently)
+	})
+	if c := d.checkPlainHTTP(context.Background(), elsewhere); c.status != "warn" || !strings.Contains(c.detail, "www.memo.example") {
+		t.Errorf("a redirect elsewhere: %s", c)
+	}
+	if c := d.checkPlainHTTP(context.Background(), "http://"+freeAddr(t)+"/"); c.status != "warn" || !strings.Contains(c.fix, "MEMO_HTTP_LISTEN") {
+		t.Errorf("nothing on port 80: %s", c)
+	}
+}
