@@ -139,7 +139,7 @@ func startPebble(t *testing.T, httpPort, tlsPort int, validity time.Duration) *a
 func (r *acmeRig) resolve(t *testing.T, host, ip string) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"host": host, "addresses": []string{ip}})
-	waitUntil(t, "pebble-challtestsrv to take an A record", func() bool {
+	testwait.Until(t, "pebble-challtestsrv to take an A record", func() bool {
 		resp, err := http.Post(r.dnsMgmt+"/add-a", "application/json", bytes.NewReader(body))
 		if err != nil {
 			return false

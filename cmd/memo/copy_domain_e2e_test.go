@@ -18,6 +18,7 @@ import (
 
 	"github.com/memo-fediverse/memo/federation/fedtest"
 	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/internal/testwait"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -160,7 +161,7 @@ func TestDomainCopyRelaysToOrigin(t *testing.T) {
 
 	reachCopyFromTests(t, copyDomain, ip, rig.roots)
 	var leaf *x509.Certificate
-	waitUntil(t, "the copy's certificate from pebble", func() bool {
+	testwait.Until(t, "the copy's certificate from pebble", func() bool {
 		exitedEarly(t, cp)
 		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", ip+":443",
 			&tls.Config{RootCAs: rig.roots, ServerName: copyDomain})
@@ -183,7 +184,7 @@ func TestDomainCopyRelaysToOrigin(t *testing.T) {
 	oc := exec.Command(argv[0], argv[1:]...)
 	oc.Env = originEnvVars
 	origin := spawnCmd(t, "origin", originBase, oc)
-	waitUntil(t, "the origin to answer /healthz", func() bool {
+	testwait.Until(t, "the origin to answer /healthz", func() bool {
 		exitedEarly(t, origin)
 		resp, err := http.Get(origin.base + "/healthz")
 		if err != nil {
@@ -196,7 +197,7 @@ func TestDomainCopyRelaysToOrigin(t *testing.T) {
 
 	// The copy follows the origin: the origin verified the Follow with the copy's key, fetched from
 	// https://copy.memo.test over TLS with the certificate Pebble issued.
-	waitUntil(t, "the origin to have the copy as a follower", func() bool {
+	testwait.Until(t, "the origin to have the copy as a follower", func() bool {
 		_, err := originStore.Follower(ctx, copyActor)
 		return err == nil
 	})
@@ -221,7 +222,7 @@ func TestDomainCopyRelaysToOrigin(t *testing.T) {
 		t.Fatalf("Follow of the copy: %d %s", resp.Status, resp.Body)
 	}
 	// The copy's Accept reaches alice's server, which verified it with the key it fetched from the copy.
-	waitUntil(t, "the copy's Accept, verified", func() bool {
+	testwait.Until(t, "the copy's Accept, verified", func() bool {
 		for _, rec := range social.Received() {
 			if rec.Activity()["type"] == "Accept" && rec.SigErr == nil && rec.KeyID == copyActor+"#main-key" {
 				return true
@@ -232,12 +233,12 @@ func TestDomainCopyRelaysToOrigin(t *testing.T) {
 	note := signOn(t, alice, cp, cp.base+"/memo", "Je signe, depuis la copie.")
 
 	// The copy counts it and relays it; the origin fetches the reply from alice's server and counts it too.
-	waitUntil(t, "the signature to count on the copy", func() bool {
+	testwait.Until(t, "the signature to count on the copy", func() bool {
 		_, err := copyStore.SignatureByNote(ctx, note)
 		return err == nil
 	})
 	var sig storage.Signature
-	waitUntil(t, "the relayed signature to count on the origin", func() bool {
+	testwait.Until(t, "the relayed signature to count on the origin", func() bool {
 		sig, err = originStore.SignatureByNote(ctx, note)
 		return err == nil
 	})
@@ -261,7 +262,7 @@ func TestDomainCopyRelaysToOrigin(t *testing.T) {
 		t.Fatalf("the origin's copies: %d %v", status, copies)
 	}
 	// The relay left the copy's queue as delivered, with the origin's 202, and nothing else waits for the origin.
-	waitUntil(t, "the copy to see its relay delivered", func() bool {
+	testwait.Until(t, "the copy to see its relay delivered", func() bool {
 		var states []string
 		err := copyStore.DB().SelectContext(ctx, &states, copyStore.DB().Rebind(`SELECT state FROM deliveries WHERE inbox = ? AND (activity_iri LIKE ? AND state = 'delivered' AND last_status = 202 OR state <> 'delivered')`),
 			originBase+"/inbox", storage.RelayAddPrefix(cp.base)+"%")
@@ -270,7 +271,7 @@ func TestDomainCopyRelaysToOrigin(t *testing.T) {
 
 	// The origin's answers went the other way over TLS: its Accept of the copy's Follow was delivered to the
 	// copy's inbox at https://copy.memo.test.
-	waitUntil(t, "the origin's Accept delivered to the copy", func() bool {
+	testwait.Until(t, "the origin's Accept delivered to the copy", func() bool {
 		var states []string
 		err := originStore.DB().SelectContext(ctx, &states, originStore.DB().Rebind(`SELECT state FROM deliveries WHERE inbox = ? AND NOT (state = 'delivered' AND last_status = 202)`), copyActor+"/inbox")
 		var n int
