@@ -9,7 +9,7 @@ import (
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/as"
 	"github.com/memo-fediverse/memo/federation/outbox"
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 )
 
 // registerFollowersSync serves the partial followers collection: to a signed GET only (the FEP asks for
@@ -20,7 +20,7 @@ func (s *Server) registerFollowersSync(mux *http.ServeMux) {
 			writeError(w, http.StatusNotFound, "no such actor")
 			return
 		}
-		p, err := sigs.ReadRequest(r.Header)
+		p, err := httpsign.ReadRequest(r.Header)
 		if err != nil {
 			writeError(w, http.StatusUnauthorized, "a signed GET is required: "+err.Error())
 			return
@@ -60,14 +60,14 @@ func (s *Server) registerFollowersSync(mux *http.ServeMux) {
 // signedGET verifies a GET's draft-cavage signature (over (request-target), host and date, Date within the skew)
 // and returns the key's owner, or the status and reason of the refusal.
 func (s *Server) signedGET(r *http.Request) (owner string, status int, reason string) {
-	p, err := sigs.ReadRequest(r.Header)
+	p, err := httpsign.ReadRequest(r.Header)
 	if err != nil {
 		return "", http.StatusUnauthorized, "a signed GET is required: " + err.Error()
 	}
 	if e := p.CheckAlgorithm(); e != nil {
 		return "", e.Status, e.Reason
 	}
-	if e := p.Covers(sigs.GetHeaders); e != nil {
+	if e := p.Covers(httpsign.GetHeaders); e != nil {
 		return "", e.Status, e.Reason
 	}
 	if !strings.EqualFold(r.Host, s.cfg.URLs.Host()) {
@@ -77,14 +77,14 @@ func (s *Server) signedGET(r *http.Request) (owner string, status int, reason st
 	if err != nil {
 		return "", http.StatusUnauthorized, "no valid Date header"
 	}
-	if skew := time.Since(date); skew > sigs.MaxClockSkew || -skew > sigs.MaxClockSkew {
+	if skew := time.Since(date); skew > httpsign.MaxClockSkew || -skew > httpsign.MaxClockSkew {
 		return "", http.StatusUnauthorized, "Date too far from our clock"
 	}
 	actor, pub, _, err := s.actors.Key(r.Context(), p.KeyID, false)
 	if err != nil {
 		return "", http.StatusUnauthorized, fmt.Sprintf("cannot get key %s: %v", p.KeyID, err)
 	}
-	if err := sigs.VerifySignature(r, p, pub); err != nil {
+	if err := httpsign.VerifySignature(r, p, pub); err != nil {
 		return "", http.StatusUnauthorized, fmt.Sprintf("bad signature with key %s: %v", p.KeyID, err)
 	}
 	return actor.IRI, 0, ""

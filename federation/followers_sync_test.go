@@ -15,7 +15,7 @@ import (
 
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/fedtest"
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -113,7 +113,7 @@ func TestFollowersSynchronization(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodGet, urls.Actor()+"/followers_synchronization", nil)
 			req.Header.Set("Accept", "application/activity+json")
 			if signed {
-				if err := sigs.SignRequest(req, nil, a.Key, a.KeyID, time.Now()); err != nil {
+				if err := httpsign.SignRequest(req, nil, a.Key, a.KeyID, time.Now()); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -174,7 +174,7 @@ func TestGoldenDocuments(t *testing.T) {
 func checkPublicKey(t *testing.T, s *readSite, actor map[string]any) {
 	t.Helper()
 	pemText := rsStr(actor, "publicKey", "publicKeyPem")
-	pub, err := sigs.ParsePublicKeyPEM(pemText)
+	pub, err := httpsign.ParsePublicKeyPEM(pemText)
 	if err != nil {
 		t.Fatalf("publicKeyPem does not parse: %v\n%s", err, pemText)
 	}

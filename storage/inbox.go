@@ -123,7 +123,7 @@ func (t *Tx) ClearInboxBody(ctx context.Context, iri string) error {
 // inbox is never held up for long, and returns how many it deleted. Pending rows are never pruned.
 //
 // A pruned id is no longer known: received again, it is stored and applied again. That is harmless. A request is
-// only accepted with a Date within an hour of now (sigs.MaxClockSkew), so a copy captured in transit cannot be
+// only accepted with a Date within an hour of now (httpsign.MaxClockSkew), so a copy captured in transit cannot be
 // replayed after the retention period; only the sender's own server can send that id again, with a fresh
 // signature. And every effect is keyed by its own ids, so applying it twice changes nothing: a follower by actor
 // (and its Accept by an id derived from the Follow's), a like, boost or reply by activity id, a signature by

@@ -15,7 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 )
 
 // fediverse is K simulated instances on loopback. Each listens on an address of its own in 127.64.0.0/10 and
@@ -72,7 +72,7 @@ func newFediverse(k, keys int, ourBase, ourKeyID string) (*fediverse, error) {
 			key, err := rsa.GenerateKey(rand.Reader, 2048)
 			if err == nil {
 				f.keys[i] = key
-				f.pems[i], err = sigs.PublicKeyPEM(&key.PublicKey)
+				f.pems[i], err = httpsign.PublicKeyPEM(&key.PublicKey)
 			}
 			if err != nil {
 				kmu.Lock()
@@ -236,7 +236,7 @@ func activityType(body []byte) string {
 }
 
 func (f *fediverse) verify(r *http.Request, body []byte, host string) error {
-	p, err := sigs.ReadRequest(r.Header)
+	p, err := httpsign.ReadRequest(r.Header)
 	if err != nil {
 		return err
 	}
@@ -250,7 +250,7 @@ func (f *fediverse) verify(r *http.Request, body []byte, host string) error {
 	if pub == nil {
 		return fmt.Errorf("memo actor's key not loaded")
 	}
-	return sigs.VerifySignature(r, p, pub)
+	return httpsign.VerifySignature(r, p, pub)
 }
 
 // loadOurKey fetches the memo actor's public key once, as a remote server would on its first delivery.
@@ -274,7 +274,7 @@ func (f *fediverse) loadOurKey(ctx context.Context, actorIRI string) error {
 	if doc.PublicKey.ID != f.ourKeyID {
 		return fmt.Errorf("actor %s publishes key %q, want %s", actorIRI, doc.PublicKey.ID, f.ourKeyID)
 	}
-	pub, err := sigs.ParsePublicKeyPEM(doc.PublicKey.PEM)
+	pub, err := httpsign.ParsePublicKeyPEM(doc.PublicKey.PEM)
 	if err != nil {
 		return fmt.Errorf("actor %s: %w", actorIRI, err)
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/memo-fediverse/memo/content"
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 )
 
 const asPublic = content.PublicAudience
@@ -314,7 +314,7 @@ func signAll(ctx context.Context, fed *fediverse, n int, build func(a actor, g i
 				if err == nil {
 					req.Header.Set("Content-Type", "application/activity+json")
 					req.Header.Set("User-Agent", "memo-load (simulated instance)")
-					err = sigs.SignRequest(req, body, a.key, a.KeyID, now)
+					err = httpsign.SignRequest(req, body, a.key, a.KeyID, now)
 				}
 				if err != nil {
 					errs[g] = fmt.Errorf("sign request %d: %w", g, err)

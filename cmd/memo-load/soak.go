@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/memo-fediverse/memo/content"
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -367,7 +367,7 @@ func (t *soakTraffic) signed(ctx context.Context, a actor, body, tamper []byte) 
 		return 0
 	}
 	req.Header.Set("Content-Type", "application/activity+json")
-	if err := sigs.SignRequest(req, body, a.key, a.KeyID, time.Now()); err != nil {
+	if err := httpsign.SignRequest(req, body, a.key, a.KeyID, time.Now()); err != nil {
 		return 0
 	}
 	if tamper != nil {

@@ -17,7 +17,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -139,7 +139,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if !ok {
 		return fmt.Errorf("%s holds no actor key", fs.Arg(0))
 	}
-	if _, err := sigs.ParsePrivateKey(key); err != nil {
+	if _, err := httpsign.ParsePrivateKey(key); err != nil {
 		return fmt.Errorf("%s: the actor key does not parse: %v", fs.Arg(0), err)
 	}
 	toPostgres := storage.IsPostgresURL(cfg.Database)

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/memo-fediverse/memo/federation/fedtest"
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 	"github.com/memo-fediverse/memo/internal/testwait"
 	"github.com/memo-fediverse/memo/storage"
 )
@@ -207,7 +207,7 @@ func TestDomainCopyRelaysToOrigin(t *testing.T) {
 	}
 	copyStore := openStore(t, copyDB)
 	copyKey := publicKeyOf(t, copyStore, copyData)
-	if pub, err := sigs.ParsePublicKeyPEM(fetched.PublicKeyPEM); err != nil || !pub.Equal(copyKey) || fetched.Inbox != copyActor+"/inbox" {
+	if pub, err := httpsign.ParsePublicKeyPEM(fetched.PublicKeyPEM); err != nil || !pub.Equal(copyKey) || fetched.Inbox != copyActor+"/inbox" {
 		t.Fatalf("the origin's document of %s: inbox %s, key %v (the copy's key expected)", copyActor, fetched.Inbox, err)
 	}
 

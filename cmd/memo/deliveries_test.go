@@ -20,7 +20,7 @@ import (
 
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/fedtest"
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 	"github.com/memo-fediverse/memo/internal/testwait"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
@@ -334,7 +334,7 @@ func publicKeyOf(t *testing.T, s *storage.Store, data string) *rsa.PublicKey {
 		}
 		pemText = string(b)
 	}
-	k, err := sigs.ParsePrivateKey([]byte(pemText))
+	k, err := httpsign.ParsePrivateKey([]byte(pemText))
 	if err != nil {
 		t.Fatal(err)
 	}

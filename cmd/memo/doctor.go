@@ -22,7 +22,7 @@ import (
 
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/clientaddr"
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -34,7 +34,7 @@ const doctorPath = "/.well-known/memo-doctor"
 const (
 	certMinValidity = 14 * 24 * time.Hour // autocert renews 30 days ahead: less than this means renewal fails
 	skewWarn        = 30 * time.Second
-	skewFail        = 5 * time.Minute // well inside sigs.MaxClockSkew, so that a drifting clock shows before peers refuse us
+	skewFail        = 5 * time.Minute // well inside httpsign.MaxClockSkew, so that a drifting clock shows before peers refuse us
 	overdueAfter    = 10 * time.Minute
 	backlogWarn     = 24 * time.Hour
 )
@@ -45,13 +45,13 @@ const (
 func doctorEcho(urls content.URLs, pub *rsa.PublicKey, proxies *clientaddr.Proxies) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		p, err := sigs.ReadRequest(r.Header)
-		if err != nil || p.KeyID != urls.KeyID() || p.CheckAlgorithm() != nil || p.Covers(sigs.GetHeaders) != nil {
+		p, err := httpsign.ReadRequest(r.Header)
+		if err != nil || p.KeyID != urls.KeyID() || p.CheckAlgorithm() != nil || p.Covers(httpsign.GetHeaders) != nil {
 			http.Error(w, "this endpoint answers only requests signed by this server's own key (memo doctor)", http.StatusUnauthorized)
 			return
 		}
 		date, err := http.ParseTime(r.Header.Get("Date"))
-		if err != nil || date.Sub(time.Now()).Abs() > sigs.MaxClockSkew {
+		if err != nil || date.Sub(time.Now()).Abs() > httpsign.MaxClockSkew {
 			http.Error(w, "Date missing or outside the signature window", http.StatusUnauthorized)
 			return
 		}
@@ -63,7 +63,7 @@ func doctorEcho(urls content.URLs, pub *rsa.PublicKey, proxies *clientaddr.Proxi
 			check = r.Clone(r.Context())
 			check.Host = urls.Host()
 		}
-		if err := sigs.VerifySignature(check, p, pub); err != nil {
+		if err := httpsign.VerifySignature(check, p, pub); err != nil {
 			http.Error(w, "signature does not verify with this server's key", http.StatusUnauthorized)
 			return
 		}
@@ -197,7 +197,7 @@ func (d *doctor) checkKeyFile() checkResult {
 	// The key is read even when its mode is wrong, so that the checks that sign with it still run.
 	key, err := os.ReadFile(path)
 	if err == nil {
-		d.key, err = sigs.ParsePrivateKey(key)
+		d.key, err = httpsign.ParsePrivateKey(key)
 	}
 	if err != nil {
 		return failed(name, fmt.Sprintf("%s: %v", path, err), "restore the key from a backup (`memo restore`)")
@@ -257,7 +257,7 @@ func (d *doctor) checkKeyInDatabase(ctx context.Context) checkResult {
 		return failed(name, "PostgreSQL holds no actor key yet", "start `memo serve` once: the first replica stores it")
 	}
 	if err == nil {
-		d.key, err = sigs.ParsePrivateKey([]byte(pemText))
+		d.key, err = httpsign.ParsePrivateKey([]byte(pemText))
 	}
 	if err != nil {
 		return failed(name, err.Error(), "restore the key from a backup (`memo restore`)")
@@ -325,7 +325,7 @@ func (d *doctor) checkClock(ctx context.Context) checkResult {
 		skew = 0
 	}
 	detail := fmt.Sprintf("%s off the Date of %s", skew.Round(time.Second), source)
-	fix := "synchronise the clock (systemd-timesyncd or chrony): signatures dated more than " + sigs.MaxClockSkew.String() + " off are refused"
+	fix := "synchronise the clock (systemd-timesyncd or chrony): signatures dated more than " + httpsign.MaxClockSkew.String() + " off are refused"
 	switch {
 	case skew.Abs() > skewFail:
 		return failed(name, detail, fix)
@@ -412,7 +412,7 @@ func (d *doctor) checkActor(ctx context.Context) checkResult {
 		return failed(name, fmt.Sprintf("publicKey.id is %q, expected %q", actor.PublicKey.ID, d.urls.KeyID()), "restart `memo serve` with this version and these settings")
 	}
 	if d.key != nil {
-		pub, err := sigs.ParsePublicKeyPEM(actor.PublicKey.PEM)
+		pub, err := httpsign.ParsePublicKeyPEM(actor.PublicKey.PEM)
 		if err != nil || !pub.Equal(&d.key.PublicKey) {
 			return failed(name, "the actor served publishes another public key than "+d.keySource(), "the server uses another data folder or database than these settings: align MEMO_DATA/MEMO_DATABASE, or restart it")
 		}
@@ -443,7 +443,7 @@ func (d *doctor) checkProxy(ctx context.Context) []checkResult {
 	req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(ci httptrace.GotConnInfo) {
 		local, _, _ = net.SplitHostPort(ci.Conn.LocalAddr().String())
 	}}))
-	if err := sigs.SignRequest(req, nil, d.key, d.urls.KeyID(), time.Now()); err != nil {
+	if err := httpsign.SignRequest(req, nil, d.key, d.urls.KeyID(), time.Now()); err != nil {
 		return []checkResult{failed(hostName, err.Error(), "")}
 	}
 	resp, err := d.client.Do(req)

@@ -25,7 +25,7 @@ import (
 	"time"
 
 	"github.com/memo-fediverse/memo/content"
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
 
@@ -173,7 +173,7 @@ func TestDoctorEchoAnswersOnlyOurKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		if key != nil {
-			if err := sigs.SignRequest(req, nil, key, keyID, time.Now()); err != nil {
+			if err := httpsign.SignRequest(req, nil, key, keyID, time.Now()); err != nil {
 				t.Fatal(err)
 			}
 		}

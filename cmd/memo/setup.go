@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -16,18 +16,18 @@ import (
 // if there is one) and every other process uses that one.
 func loadKey(ctx context.Context, cfg *config, store *storage.Store) (*rsa.PrivateKey, error) {
 	if store.Dialect() == storage.SQLite {
-		key, err := sigs.LoadOrCreateKey(cfg.keyPath())
+		key, err := httpsign.LoadOrCreateKey(cfg.keyPath())
 		if err != nil {
 			return nil, fmt.Errorf("MEMO_DATA=%q: %v", cfg.Data, err)
 		}
 		return key, nil
 	}
 	if pemText, err := store.Meta(ctx, "actor_key"); err == nil {
-		return sigs.ParsePrivateKey([]byte(pemText))
+		return httpsign.ParsePrivateKey([]byte(pemText))
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return nil, err
 	}
-	if _, err := sigs.LoadOrCreateKey(cfg.keyPath()); err != nil {
+	if _, err := httpsign.LoadOrCreateKey(cfg.keyPath()); err != nil {
 		return nil, fmt.Errorf("MEMO_DATA=%q: %v", cfg.Data, err)
 	}
 	pemBytes, err := os.ReadFile(cfg.keyPath())
@@ -41,5 +41,5 @@ func loadKey(ctx context.Context, cfg *config, store *storage.Store) (*rsa.Priva
 	if err != nil {
 		return nil, err
 	}
-	return sigs.ParsePrivateKey([]byte(pemText))
+	return httpsign.ParsePrivateKey([]byte(pemText))
 }

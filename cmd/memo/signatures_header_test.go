@@ -16,7 +16,7 @@ import (
 	"github.com/go-fed/httpsig"
 
 	"github.com/memo-fediverse/memo/federation/signing"
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -47,7 +47,7 @@ func dateOnlyEvidence(t *testing.T, key *rsa.PrivateKey, actor, noteID string, r
 	} else if err := v.Verify(&key.PublicKey, httpsig.RSA_SHA256); err != nil {
 		t.Fatalf("httpsig does not verify the rewritten header, the test proves nothing: %v", err)
 	}
-	pemText, err := sigs.PublicKeyPEM(&key.PublicKey)
+	pemText, err := httpsign.PublicKeyPEM(&key.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/memo-fediverse/memo/federation/signing"
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -27,10 +27,10 @@ func rfc9421Evidence(t *testing.T, key crypto.Signer, keyID, alg, actor, noteID 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sigs.SignRequest9421(req, body, key, keyID, sigs.Sign9421Options{Alg: alg}); err != nil {
+	if err := httpsign.SignRequest9421(req, body, key, keyID, httpsign.Sign9421Options{Alg: alg}); err != nil {
 		t.Fatal(err)
 	}
-	pemText, err := sigs.PublicKeyPEM(key.Public())
+	pemText, err := httpsign.PublicKeyPEM(key.Public())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestSignaturesVerifyRFC9421(t *testing.T) {
 		tamper    func([]byte) []byte
 	}{
 		{"rosa", "", rsaKey, nil},
-		{"eddie", sigs.AlgEd25519, edKey, nil},
+		{"eddie", httpsign.AlgEd25519, edKey, nil},
 		{"tampa", "", rsaKey, func(b []byte) []byte { return bytes.Replace(b, []byte("je signe"), []byte("je renie"), 1) }},
 	} {
 		actor := "https://peer.example/users/" + c.user

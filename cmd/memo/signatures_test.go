@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/memo-fediverse/memo/federation/signing"
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -26,7 +26,7 @@ func receivedEvidence(t *testing.T, key *rsa.PrivateKey, actor, noteID string) s
 	t.Helper()
 	body := []byte(`{"@context":"https://www.w3.org/ns/activitystreams","id":"` + noteID + `#create","type":"Create","actor":"` + actor +
 		`","object":{"id":"` + noteID + `","type":"Note","attributedTo":"` + actor + `","content":"<p>je signe</p>"}}`)
-	pemText, err := sigs.PublicKeyPEM(&key.PublicKey)
+	pemText, err := httpsign.PublicKeyPEM(&key.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func receivedEvidence(t *testing.T, key *rsa.PrivateKey, actor, noteID string) s
 	}))
 	defer srv.Close()
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/inbox", bytes.NewReader(body))
-	if err := sigs.SignRequest(req, body, key, actor+"#main-key", time.Now()); err != nil {
+	if err := httpsign.SignRequest(req, body, key, actor+"#main-key", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.DefaultClient.Do(req)

@@ -9,7 +9,7 @@ import (
 	"github.com/go-fed/activity/streams"
 
 	"github.com/memo-fediverse/memo/content"
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -56,7 +56,7 @@ func (o Builder) Actor(ctx context.Context) (map[string]any, error) {
 		return m, nil
 	}
 	urls := o.urls
-	pemText, err := sigs.PublicKeyPEM(o.publicKey)
+	pemText, err := httpsign.PublicKeyPEM(o.publicKey)
 	if err != nil {
 		return nil, fmt.Errorf("actor: %w", err)
 	}

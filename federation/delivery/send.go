@@ -11,7 +11,7 @@ import (
 
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/fetch"
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 )
 
 // RememberScheme is how long a host that answered only to an RFC 9421 signature gets RFC 9421 first. WordPress's
@@ -27,19 +27,19 @@ const RememberScheme = 30 * 24 * time.Hour
 // scheme is remembered (or forgotten, back to draft-cavage).
 func (w *Worker) post(ctx context.Context, j job) (status int, retryAfter string, err error) {
 	host := fetch.Host(j.Inbox)
-	scheme := sigs.SchemeCavage
+	scheme := httpsign.SchemeCavage
 	if remembered, err := w.cfg.Store.SignatureScheme(ctx, host, w.cfg.Clock()); err != nil {
 		w.log.Warn("read remembered signature scheme", "host", host, "err", err)
-	} else if remembered == sigs.SchemeRFC9421 {
+	} else if remembered == httpsign.SchemeRFC9421 {
 		scheme = remembered
 	}
 	status, retryAfter, body, err := w.send(ctx, j, scheme)
 	if err != nil || !signatureRefused(status, body) {
 		return status, retryAfter, err
 	}
-	other := sigs.SchemeRFC9421
-	if scheme == sigs.SchemeRFC9421 {
-		other = sigs.SchemeCavage
+	other := httpsign.SchemeRFC9421
+	if scheme == httpsign.SchemeRFC9421 {
+		other = httpsign.SchemeCavage
 	}
 	status2, retryAfter2, _, err2 := w.send(ctx, j, other)
 	if err2 != nil || status2 < 200 || status2 > 299 {
@@ -48,7 +48,7 @@ func (w *Worker) post(ctx context.Context, j job) (status int, retryAfter string
 		return status, retryAfter, err
 	}
 	var rerr error
-	if other == sigs.SchemeRFC9421 {
+	if other == httpsign.SchemeRFC9421 {
 		rerr = w.cfg.Store.RememberSignatureScheme(ctx, host, other, w.cfg.Clock().Add(RememberScheme))
 	} else {
 		rerr = w.cfg.Store.ForgetSignatureScheme(ctx, host)
@@ -75,10 +75,10 @@ func (w *Worker) send(ctx context.Context, j job, scheme string) (status int, re
 		}
 	}
 	// Signed now, not when queued: receivers refuse a Date older than about an hour, and retries come days later.
-	if scheme == sigs.SchemeRFC9421 {
-		err = sigs.SignRequest9421(req, j.body, w.cfg.Key, w.cfg.KeyID, sigs.Sign9421Options{Created: time.Now()})
+	if scheme == httpsign.SchemeRFC9421 {
+		err = httpsign.SignRequest9421(req, j.body, w.cfg.Key, w.cfg.KeyID, httpsign.Sign9421Options{Created: time.Now()})
 	} else {
-		err = sigs.SignRequest(req, j.body, w.cfg.Key, w.cfg.KeyID, time.Now())
+		err = httpsign.SignRequest(req, j.body, w.cfg.Key, w.cfg.KeyID, time.Now())
 	}
 	if err != nil {
 		return 0, "", nil, err

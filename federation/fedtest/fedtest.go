@@ -53,7 +53,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 )
 
 // Instance is one simulated remote server.
@@ -291,7 +291,7 @@ func (i *Instance) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rest == "main-key" && a.BareKey {
-		pem, _ := sigs.PublicKeyPEM(&a.Key.PublicKey)
+		pem, _ := httpsign.PublicKeyPEM(&a.Key.PublicKey)
 		b, _ := json.Marshal(map[string]any{"@context": "https://w3id.org/security/v1", "id": a.KeyID, "owner": a.IRI, "publicKeyPem": pem})
 		writeJSON(w, b)
 		return
@@ -300,7 +300,7 @@ func (i *Instance) serve(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if i.ReducedActors.Load() && sigs.SignatureHeader(r) == "" {
+	if i.ReducedActors.Load() && httpsign.SignatureHeader(r) == "" {
 		writeJSON(w, a.ReducedDocument())
 		return
 	}
@@ -314,7 +314,7 @@ func writeJSON(w http.ResponseWriter, b []byte) {
 
 // Document is the actor's JSON as Mastodon publishes it.
 func (a *Actor) Document() []byte {
-	pem, _ := sigs.PublicKeyPEM(&a.Key.PublicKey)
+	pem, _ := httpsign.PublicKeyPEM(&a.Key.PublicKey)
 	doc := map[string]any{
 		"@context":          []any{"https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"},
 		"id":                a.IRI,
@@ -332,7 +332,7 @@ func (a *Actor) Document() []byte {
 		doc["@context"] = append(doc["@context"].([]any), "https://w3id.org/security/multikey/v1")
 		doc["assertionMethod"] = []any{map[string]any{
 			"id": a.EdKeyID, "type": "Multikey", "controller": a.IRI,
-			"publicKeyMultibase": sigs.EncodeMultikey(a.EdKey.Public().(ed25519.PublicKey)),
+			"publicKeyMultibase": httpsign.EncodeMultikey(a.EdKey.Public().(ed25519.PublicKey)),
 		}}
 	}
 	b, _ := json.Marshal(doc)
@@ -374,7 +374,7 @@ func (i *Instance) serveWebFinger(w http.ResponseWriter, r *http.Request) {
 // verify checks a request as a strict Mastodon does: the signature, the signed-header set, Date, Digest (on
 // POST) and Host. The key comes from TrustKey or is fetched from keyId with a plain GET.
 func (i *Instance) verify(r *http.Request, body []byte, post bool) (string, error) {
-	p, err := sigs.ReadRequest(r.Header)
+	p, err := httpsign.ReadRequest(r.Header)
 	if err != nil {
 		return "", err
 	}
@@ -385,7 +385,7 @@ func (i *Instance) verify(r *http.Request, body []byte, post bool) (string, erro
 		}
 	} else {
 		signed := strings.Join(p.Headers, " ")
-		for _, h := range sigs.GetHeaders {
+		for _, h := range httpsign.GetHeaders {
 			if !strings.Contains(" "+signed+" ", " "+h+" ") {
 				return p.KeyID, fmt.Errorf("GET signature must cover %s", h)
 			}
@@ -395,7 +395,7 @@ func (i *Instance) verify(r *http.Request, body []byte, post bool) (string, erro
 	if err != nil {
 		return p.KeyID, err
 	}
-	return p.KeyID, sigs.VerifySignature(r, p, pub)
+	return p.KeyID, httpsign.VerifySignature(r, p, pub)
 }
 
 func (i *Instance) key(r *http.Request, keyID string) (*rsa.PublicKey, error) {
@@ -430,12 +430,12 @@ func (i *Instance) key(r *http.Request, keyID string) (*rsa.PublicKey, error) {
 	if doc.PublicKey.ID != keyID {
 		return nil, fmt.Errorf("key %s: document publishes %q", keyID, doc.PublicKey.ID)
 	}
-	return sigs.ParsePublicKeyPEM(doc.PublicKey.PEM)
+	return httpsign.ParsePublicKeyPEM(doc.PublicKey.PEM)
 }
 
 // PublicKeyPEM is the actor's current public key as its document publishes it.
 func (a *Actor) PublicKeyPEM() string {
-	pem, _ := sigs.PublicKeyPEM(&a.Key.PublicKey)
+	pem, _ := httpsign.PublicKeyPEM(&a.Key.PublicKey)
 	return pem
 }
 

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 )
 
 // Received is one request an instance's inbox got.
@@ -21,7 +21,7 @@ type Received struct {
 	Header  http.Header
 	Body    []byte
 	KeyID   string
-	Scheme  string // sigs.SchemeCavage or sigs.SchemeRFC9421
+	Scheme  string // httpsign.SchemeCavage or httpsign.SchemeRFC9421
 	SigErr  error  // nil when the signature, Digest, Date, signed-header set and the instance's check held
 	Status  int    // what the inbox answered
 	Arrived time.Time
@@ -105,12 +105,12 @@ func (i *Instance) serveInbox(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := Received{Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Arrived: time.Now()}
 	rec.KeyID, rec.SigErr = i.verify(r, body, true)
-	if p, err := sigs.ReadRequest(r.Header); err == nil {
+	if p, err := httpsign.ReadRequest(r.Header); err == nil {
 		rec.Scheme = p.Scheme
-		if rec.SigErr == nil && p.Scheme != sigs.SchemeRFC9421 && i.Only9421.Load() {
+		if rec.SigErr == nil && p.Scheme != httpsign.SchemeRFC9421 && i.Only9421.Load() {
 			rec.SigErr = fmt.Errorf("draft-cavage signature refused: sign with RFC 9421")
 		}
-		if rec.SigErr == nil && p.Scheme == sigs.SchemeRFC9421 && i.RefuseRFC9421.Load() {
+		if rec.SigErr == nil && p.Scheme == httpsign.SchemeRFC9421 && i.RefuseRFC9421.Load() {
 			rec.SigErr = fmt.Errorf("RFC 9421 signature refused: sign with draft-cavage")
 		}
 	}
@@ -259,11 +259,11 @@ func MemoDelivery(keyID string) func(r *http.Request, body []byte) error {
 		if !strings.HasPrefix(r.UserAgent(), "memo/") {
 			return fmt.Errorf("user agent %q", r.UserAgent())
 		}
-		p, err := sigs.ReadRequest(r.Header)
+		p, err := httpsign.ReadRequest(r.Header)
 		if err != nil {
 			return err
 		}
-		if signed := strings.Join(p.Headers, " "); p.Scheme != sigs.SchemeCavage || signed != "(request-target) host date digest" {
+		if signed := strings.Join(p.Headers, " "); p.Scheme != httpsign.SchemeCavage || signed != "(request-target) host date digest" {
 			return fmt.Errorf("signed headers %q (%s)", signed, p.Scheme)
 		}
 		sum := sha256.Sum256(body)

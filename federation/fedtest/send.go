@@ -14,7 +14,7 @@ import (
 
 	"github.com/go-fed/httpsig"
 
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 )
 
 // Style is how an implementation signs its deliveries: which headers, in which order, and the algorithm label.
@@ -130,7 +130,7 @@ func (a *Actor) NewRequest(t testing.TB, inbox string, body []byte, opts SignOpt
 				keyID = opts.KeyID
 			}
 		}
-		err := sigs.SignRequest9421(req, body, signer, keyID, sigs.Sign9421Options{
+		err := httpsign.SignRequest9421(req, body, signer, keyID, httpsign.Sign9421Options{
 			Components: opts.Components, Alg: opts.Alg, Created: date, Expires: opts.Expires,
 		})
 		if err != nil {

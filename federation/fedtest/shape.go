@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 )
 
 // Target says what a shaped activity acts on.
@@ -89,7 +89,7 @@ func (a *Actor) Shape(t testing.TB, fixture []byte, tg Target) []byte {
 			break
 		}
 		if obj["id"] == a.IRI {
-			pem, _ := sigs.PublicKeyPEM(&a.Key.PublicKey)
+			pem, _ := httpsign.PublicKeyPEM(&a.Key.PublicKey)
 			obj["publicKey"] = map[string]any{"id": a.KeyID, "owner": a.IRI, "publicKeyPem": pem}
 			obj["inbox"] = a.Inbox
 			break

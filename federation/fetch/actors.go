@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/memo-fediverse/memo/content"
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -50,7 +50,7 @@ func (a *Actors) Key(ctx context.Context, keyID string, refresh bool) (actor sto
 	if !refresh {
 		cached, err := a.store.ActorByKeyID(ctx, keyID)
 		if err == nil && !cached.Deleted() && cached.PublicKeyPEM != "" {
-			pub, err := sigs.ParsePublicKeyPEM(cached.PublicKeyPEM)
+			pub, err := httpsign.ParsePublicKeyPEM(cached.PublicKeyPEM)
 			if err == nil {
 				return cached, pub, true, nil
 			}
@@ -80,7 +80,7 @@ func (a *Actors) Key(ctx context.Context, keyID string, refresh bool) (actor sto
 // assertionMethod found in its stored document.
 func ActorKey(actor storage.RemoteActor, keyID string) (crypto.PublicKey, error) {
 	if keyID == actor.KeyID {
-		return sigs.ParsePublicKeyPEM(actor.PublicKeyPEM)
+		return httpsign.ParsePublicKeyPEM(actor.PublicKeyPEM)
 	}
 	doc, err := ParseActor([]byte(actor.Raw))
 	if err != nil {
@@ -371,7 +371,7 @@ func multikeys(raw json.RawMessage, actor string) map[string]ed25519.PublicKey {
 		if FirstString(k.Type) != "Multikey" || k.Controller != actor || !hasFragment || doc != actor {
 			continue
 		}
-		if pub, err := sigs.DecodeMultikey(k.PublicKeyMultibase); err == nil {
+		if pub, err := httpsign.DecodeMultikey(k.PublicKeyMultibase); err == nil {
 			if _, dup := out[k.ID]; !dup {
 				out[k.ID] = pub
 			}

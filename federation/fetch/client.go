@@ -26,7 +26,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 )
 
 // Defaults for Config fields left zero.
@@ -168,7 +168,7 @@ func New(cfg Config) *Client {
 			// made for another path.
 			if req.Header.Get("Signature") != "" && c.cfg.Key != nil {
 				req.Header.Del("Signature")
-				return sigs.SignRequest(req, nil, c.cfg.Key, c.cfg.KeyID, c.cfg.Now())
+				return httpsign.SignRequest(req, nil, c.cfg.Key, c.cfg.KeyID, c.cfg.Now())
 			}
 			return nil
 		},
@@ -383,7 +383,7 @@ func (c *Client) get(ctx context.Context, iri string, sign, activity bool) ([]by
 	req.Header.Set("Accept", AcceptActivity)
 	req.Header.Set("User-Agent", c.cfg.UserAgent)
 	if sign {
-		if err := sigs.SignRequest(req, nil, c.cfg.Key, c.cfg.KeyID, c.cfg.Now()); err != nil {
+		if err := httpsign.SignRequest(req, nil, c.cfg.Key, c.cfg.KeyID, c.cfg.Now()); err != nil {
 			return nil, fmt.Errorf("fetch %s: %w", iri, err)
 		}
 	}
@@ -427,7 +427,7 @@ func (c *Client) Post(ctx context.Context, inbox string, body []byte) (int, erro
 	if c.cfg.Key == nil {
 		return 0, fmt.Errorf("post to %s: no signing key", inbox)
 	}
-	if err := sigs.SignRequest(req, body, c.cfg.Key, c.cfg.KeyID, c.cfg.Now()); err != nil {
+	if err := httpsign.SignRequest(req, body, c.cfg.Key, c.cfg.KeyID, c.cfg.Now()); err != nil {
 		return 0, fmt.Errorf("post to %s: %w", inbox, err)
 	}
 	resp, err := c.http.Do(req)

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/memo-fediverse/memo/federation/fedtest"
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -40,7 +40,7 @@ func TestActorUpdateCannotTakeAnotherKey(t *testing.T) {
 			if err := json.Unmarshal(a.Document(), &doc); err != nil {
 				t.Fatal(err)
 			}
-			pem, err := sigs.PublicKeyPEM(&a.Key.PublicKey)
+			pem, err := httpsign.PublicKeyPEM(&a.Key.PublicKey)
 			if err != nil {
 				t.Fatal(err)
 			}

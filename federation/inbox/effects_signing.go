@@ -13,7 +13,7 @@ import (
 	"github.com/memo-fediverse/memo/federation/fetch"
 	"github.com/memo-fediverse/memo/federation/inbound"
 	"github.com/memo-fediverse/memo/federation/signing"
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -290,16 +290,16 @@ func (in *Inbox) inboxEvidence(ctx context.Context, row storage.InboxActivity) (
 			ev.Headers.Set(http.CanonicalHeaderKey(name), v)
 		}
 	}
-	ev.Scheme = sigs.SchemeCavage
+	ev.Scheme = httpsign.SchemeCavage
 	if ev.Headers.Get("Signature-Input") != "" {
-		ev.Scheme = sigs.SchemeRFC9421
+		ev.Scheme = httpsign.SchemeRFC9421
 	}
 	if owner, err := in.cfg.Store.Actor(ctx, row.ActorIRI); err == nil {
 		ev.KeyPEM = owner.PublicKeyPEM
 		if row.KeyID != owner.KeyID {
 			// An RFC 9421 signature may use an Ed25519 key of the actor's document.
 			if pub, kerr := fetch.ActorKey(owner, row.KeyID); kerr == nil {
-				ev.KeyPEM, _ = sigs.PublicKeyPEM(pub)
+				ev.KeyPEM, _ = httpsign.PublicKeyPEM(pub)
 			}
 		}
 	} else if !errors.Is(err, storage.ErrNotFound) {

@@ -23,7 +23,7 @@ import (
 	"github.com/memo-fediverse/memo/federation/fetch"
 	"github.com/memo-fediverse/memo/federation/inbound"
 	"github.com/memo-fediverse/memo/federation/signing"
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -76,7 +76,7 @@ const pruneRefusedEvery = 100
 //
 // Checks run cheapest first, so that a flood of junk costs little: rate limit per remote IP (429), Content-Type
 // (415), body size (413), Signature header present and parsable, covering (request-target) host date digest, Date
-// within sigs.MaxClockSkew, Digest matching the body, Host naming us (401, or 400 for Host), JSON depth and a small
+// within httpsign.MaxClockSkew, Digest matching the body, Host naming us (401, or 400 for Host), JSON depth and a small
 // decode of id/type/actor (400), keyId and id on the actor's host, rate limit per remote host, blocks (403); only
 // then the key is fetched (a signed GET, through the address policy of fetch.Client) and the signature verified,
 // the key's owner must be the actor (401), and the rules of authorize apply (400/403), then the hourly follow
@@ -252,7 +252,7 @@ func (in *Inbox) receive(ctx context.Context, w http.ResponseWriter, r *http.Req
 		return "", &refusal{status: http.StatusBadRequest, reason: "cannot read body: " + err.Error()}
 	}
 
-	params, err := sigs.ReadRequest(r.Header)
+	params, err := httpsign.ReadRequest(r.Header)
 	if err != nil {
 		return "", &refusal{status: http.StatusUnauthorized, reason: err.Error()}
 	}
@@ -375,12 +375,12 @@ func (r refusal) with(status int, reason string) *refusal {
 
 // verify finds the signer's key and checks the signature; a failure with a cached key refetches it once, as the
 // remote may have rotated it. fresh tells that the key was fetched now and is not in the cache yet.
-func (in *Inbox) verify(ctx context.Context, r *http.Request, p sigs.Params) (owner storage.RemoteActor, fresh bool, err error) {
+func (in *Inbox) verify(ctx context.Context, r *http.Request, p httpsign.Params) (owner storage.RemoteActor, fresh bool, err error) {
 	owner, pub, cached, err := in.cfg.Actors.Key(ctx, p.KeyID, false)
 	if err != nil {
 		return owner, false, fmt.Errorf("cannot get key %s: %w", p.KeyID, err)
 	}
-	verr := sigs.VerifySignature(r, p, pub)
+	verr := httpsign.VerifySignature(r, p, pub)
 	if verr == nil {
 		return owner, !cached, nil
 	}
@@ -391,7 +391,7 @@ func (in *Inbox) verify(ctx context.Context, r *http.Request, p sigs.Params) (ow
 	if err != nil {
 		return owner, false, fmt.Errorf("cannot refetch key %s: %w", p.KeyID, err)
 	}
-	if err := sigs.VerifySignature(r, p, pub); err != nil {
+	if err := httpsign.VerifySignature(r, p, pub); err != nil {
 		return owner, false, fmt.Errorf("bad signature with key %s: %w", p.KeyID, err)
 	}
 	return owner, true, nil
@@ -415,11 +415,11 @@ func acceptedContentType(v string) bool {
 }
 
 // evidenceHeaders keeps the signed headers as received, so the signature can be checked again later.
-func evidenceHeaders(r *http.Request, p sigs.Params) string {
-	if p.Scheme == sigs.SchemeRFC9421 {
+func evidenceHeaders(r *http.Request, p httpsign.Params) string {
+	if p.Scheme == httpsign.SchemeRFC9421 {
 		return signing.RFC9421Headers(r, p)
 	}
-	h := map[string]string{"signature": sigs.SignatureHeader(r)}
+	h := map[string]string{"signature": httpsign.SignatureHeader(r)}
 	for _, name := range p.Headers {
 		switch name {
 		case "(request-target)":

@@ -9,7 +9,7 @@ import (
 
 	"github.com/memo-fediverse/memo/federation/fedtest"
 	"github.com/memo-fediverse/memo/federation/signing"
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -30,8 +30,8 @@ func TestRFC9421SignedReplies(t *testing.T) {
 			opts fedtest.SignOptions
 		}{
 			{alice, fedtest.SignOptions{Style: fedtest.RFC9421}},
-			{bob, fedtest.SignOptions{Style: fedtest.RFC9421, Alg: sigs.AlgRSAPSSSHA512, Components: []string{"@method", "@authority", "@path", "content-digest", "content-type"}}},
-			{erin, fedtest.SignOptions{Style: fedtest.RFC9421, Ed25519: true, Alg: sigs.AlgEd25519}},
+			{bob, fedtest.SignOptions{Style: fedtest.RFC9421, Alg: httpsign.AlgRSAPSSSHA512, Components: []string{"@method", "@authority", "@path", "content-digest", "content-type"}}},
+			{erin, fedtest.SignOptions{Style: fedtest.RFC9421, Ed25519: true, Alg: httpsign.AlgEd25519}},
 		}
 		for _, c := range cases {
 			before, err := signatureTotal(ctx, store)
@@ -50,8 +50,8 @@ func TestRFC9421SignedReplies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ev.Scheme != sigs.SchemeRFC9421 {
-				t.Errorf("%s: evidence scheme %q, want %s", c.a.Username, ev.Scheme, sigs.SchemeRFC9421)
+			if ev.Scheme != httpsign.SchemeRFC9421 {
+				t.Errorf("%s: evidence scheme %q, want %s", c.a.Username, ev.Scheme, httpsign.SchemeRFC9421)
 			}
 			if err := ev.Verify(c.a.IRI, noteID); err != nil {
 				t.Errorf("%s: evidence does not verify: %v", c.a.Username, err)
@@ -62,7 +62,7 @@ func TestRFC9421SignedReplies(t *testing.T) {
 				t.Errorf("%s: evidence with another body verifies", c.a.Username)
 			}
 			tampered = ev
-			tampered.Scheme = sigs.SchemeCavage
+			tampered.Scheme = httpsign.SchemeCavage
 			if err := tampered.Verify(c.a.IRI, noteID); err == nil {
 				t.Errorf("%s: evidence claiming draft-cavage verifies", c.a.Username)
 			}
@@ -98,7 +98,7 @@ func TestRFC9421Refusals(t *testing.T) {
 			}, "content-digest"},
 			{"Content-Digest of another body", func() *http.Request {
 				r := alice.NewRequest(t, h.sharedInbox(), body(alice), fedtest.SignOptions{Style: rfc})
-				r.Header.Set("Content-Digest", sigs.ContentDigest([]byte(`{"type":"Create"}`)))
+				r.Header.Set("Content-Digest", httpsign.ContentDigest([]byte(`{"type":"Create"}`)))
 				return r
 			}, "does not match the body"},
 			{"no Content-Digest field", func() *http.Request {
@@ -117,7 +117,7 @@ func TestRFC9421Refusals(t *testing.T) {
 				return alice.NewRequest(t, h.sharedInbox(), body(alice), fedtest.SignOptions{Style: rfc, Alg: "hmac-sha256"})
 			}, "not supported"},
 			{"alg that does not fit the key", func() *http.Request {
-				return alice.NewRequest(t, h.sharedInbox(), body(alice), fedtest.SignOptions{Style: rfc, Alg: sigs.AlgEd25519})
+				return alice.NewRequest(t, h.sharedInbox(), body(alice), fedtest.SignOptions{Style: rfc, Alg: httpsign.AlgEd25519})
 			}, "not supported with this key"},
 			{"covered field changed", func() *http.Request {
 				r := alice.NewRequest(t, h.sharedInbox(), body(alice), fedtest.SignOptions{Style: rfc, Components: []string{"@method", "@target-uri", "content-digest", "content-type"}})
@@ -173,8 +173,8 @@ func TestRFC9421DoubleKnock(t *testing.T) {
 			t.Fatalf("acknowledgements queued to alice: %d", n)
 		}
 		got := h.runDeliveries(t, inst, 2)
-		if len(got) != 2 || got[0].Scheme != sigs.SchemeCavage || got[0].Status != http.StatusUnauthorized ||
-			got[1].Scheme != sigs.SchemeRFC9421 || got[1].Status != http.StatusAccepted || got[1].SigErr != nil {
+		if len(got) != 2 || got[0].Scheme != httpsign.SchemeCavage || got[0].Status != http.StatusUnauthorized ||
+			got[1].Scheme != httpsign.SchemeRFC9421 || got[1].Status != http.StatusAccepted || got[1].SigErr != nil {
 			t.Fatalf("received %s", describeReceived(got))
 		}
 		// Signed as Mastodon documents it (testdata/activitypub/httpsig/mastodon-docs-rfc9421-headers.json).
@@ -182,7 +182,7 @@ func TestRFC9421DoubleKnock(t *testing.T) {
 			!strings.HasSuffix(in, `;keyid="`+h.urls.KeyID()+`"`) || !strings.HasPrefix(got[1].Header.Get("Content-Digest"), "sha-256=:") {
 			t.Errorf("RFC 9421 request: Signature-Input %q, Content-Digest %q", in, got[1].Header.Get("Content-Digest"))
 		}
-		if s, err := store.SignatureScheme(ctx, inst.Host, time.Now()); err != nil || s != sigs.SchemeRFC9421 {
+		if s, err := store.SignatureScheme(ctx, inst.Host, time.Now()); err != nil || s != httpsign.SchemeRFC9421 {
 			t.Fatalf("remembered scheme of %s: %q, %v", inst.Host, s, err)
 		}
 		if c, err := store.DeliveryCounts(ctx); err != nil || c["delivered"] != 1 {
@@ -193,7 +193,7 @@ func TestRFC9421DoubleKnock(t *testing.T) {
 		mustStatus(t, bob.Post(t, h.sharedInbox(), b, fedtest.SignOptions{Style: fedtest.RFC9421}), http.StatusAccepted)
 		h.process()
 		got = h.runDeliveries(t, inst, 3)
-		if len(got) != 3 || got[2].Scheme != sigs.SchemeRFC9421 || got[2].Status != http.StatusAccepted {
+		if len(got) != 3 || got[2].Scheme != httpsign.SchemeRFC9421 || got[2].Status != http.StatusAccepted {
 			t.Fatalf("second delivery: received %s, want one RFC 9421 request", describeReceived(got))
 		}
 		if s, err := store.SignatureScheme(ctx, inst.Host, time.Now().Add(31*24*time.Hour)); err != nil || s != "" {
@@ -209,8 +209,8 @@ func TestRFC9421DoubleKnock(t *testing.T) {
 		mustStatus(t, carol.Post(t, h.sharedInbox(), b, fedtest.SignOptions{}), http.StatusAccepted)
 		h.process()
 		got = h.runDeliveries(t, inst, 5)
-		if len(got) != 5 || got[3].Scheme != sigs.SchemeRFC9421 || got[3].Status != http.StatusUnauthorized ||
-			got[4].Scheme != sigs.SchemeCavage || got[4].Status != http.StatusAccepted {
+		if len(got) != 5 || got[3].Scheme != httpsign.SchemeRFC9421 || got[3].Status != http.StatusUnauthorized ||
+			got[4].Scheme != httpsign.SchemeCavage || got[4].Status != http.StatusAccepted {
 			t.Fatalf("back to draft-cavage: received %s", describeReceived(got))
 		}
 		if s, err := store.SignatureScheme(ctx, inst.Host, time.Now()); err != nil || s != "" {

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 )
 
 // Evidence is what proves a signature: the signed inbox request as it was received and the key that verified it.
@@ -33,8 +33,8 @@ type Evidence struct {
 	KeyID    string      `json:"key_id"`
 	KeyOwner string      `json:"key_owner"`
 	KeyPEM   string      `json:"key_pem"`
-	// Scheme is the HTTP signature scheme of an inbox request: sigs.SchemeCavage ("" in evidence kept before RFC
-	// 9421 was read) or sigs.SchemeRFC9421.
+	// Scheme is the HTTP signature scheme of an inbox request: httpsign.SchemeCavage ("" in evidence kept before RFC
+	// 9421 was read) or httpsign.SchemeRFC9421.
 	Scheme string `json:"scheme,omitempty"`
 	// Origin is the scheme and host the request was sent to, which an RFC 9421 @target-uri covers.
 	Origin string `json:"origin,omitempty"`
@@ -59,10 +59,10 @@ func NewEvidence(r *http.Request, body []byte, keyID, keyOwner, keyPEM string, r
 	}
 	ev := Evidence{
 		Kind: EvidenceInbox, Method: r.Method, Path: r.URL.RequestURI(), Host: r.Host, Headers: h, Body: body,
-		KeyID: keyID, KeyOwner: keyOwner, KeyPEM: keyPEM, ReceivedAt: received.UTC(), Scheme: sigs.SchemeCavage,
+		KeyID: keyID, KeyOwner: keyOwner, KeyPEM: keyPEM, ReceivedAt: received.UTC(), Scheme: httpsign.SchemeCavage,
 	}
 	if len(h.Values("Signature-Input")) > 0 {
-		ev.Scheme = sigs.SchemeRFC9421
+		ev.Scheme = httpsign.SchemeRFC9421
 	}
 	var act struct {
 		Signature json.RawMessage `json:"signature"`
@@ -115,17 +115,17 @@ func (e Evidence) Verify(actorIRI, noteIRI string) error {
 	req.Header = e.Headers.Clone()
 	req.Host = e.Host
 	// The inbox's reader and refusals: a header that httpsig would read otherwise than we do fails here too.
-	params, err := sigs.ReadRequest(req.Header)
+	params, err := httpsign.ReadRequest(req.Header)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrEvidence, err)
 	}
 	if params.KeyID != e.KeyID {
 		return fmt.Errorf("%w: signature keyId %q is not the stored key %q", ErrEvidence, params.KeyID, e.KeyID)
 	}
-	if want := e.Scheme; want != params.Scheme && !(want == "" && params.Scheme == sigs.SchemeCavage) {
+	if want := e.Scheme; want != params.Scheme && !(want == "" && params.Scheme == httpsign.SchemeCavage) {
 		return fmt.Errorf("%w: evidence says scheme %q, its headers carry %s", ErrEvidence, want, params.Scheme)
 	}
-	if params.Scheme == sigs.SchemeRFC9421 {
+	if params.Scheme == httpsign.SchemeRFC9421 {
 		m := params.Message()
 		if serr := m.CheckAlgorithm(); serr != nil {
 			return fmt.Errorf("%w: %v", ErrEvidence, serr)
@@ -133,7 +133,7 @@ func (e Evidence) Verify(actorIRI, noteIRI string) error {
 		if serr := m.CoversPost(); serr != nil {
 			return fmt.Errorf("%w: %v", ErrEvidence, serr)
 		}
-		if serr := sigs.CheckContentDigest(e.Headers.Values("Content-Digest"), e.Body); serr != nil {
+		if serr := httpsign.CheckContentDigest(e.Headers.Values("Content-Digest"), e.Body); serr != nil {
 			return fmt.Errorf("%w: %v", ErrEvidence, serr)
 		}
 		params.Origin = e.Origin
@@ -144,15 +144,15 @@ func (e Evidence) Verify(actorIRI, noteIRI string) error {
 		if serr := params.CheckAlgorithm(); serr != nil {
 			return fmt.Errorf("%w: %v", ErrEvidence, serr)
 		}
-		if serr := params.Covers(sigs.RequiredPostHeaders); serr != nil {
+		if serr := params.Covers(httpsign.RequiredPostHeaders); serr != nil {
 			return fmt.Errorf("%w: %v", ErrEvidence, serr)
 		}
 	}
-	pub, err := sigs.ParseAnyPublicKeyPEM(e.KeyPEM)
+	pub, err := httpsign.ParseAnyPublicKeyPEM(e.KeyPEM)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrEvidence, err)
 	}
-	if err := sigs.VerifySignature(req, params, pub); err != nil {
+	if err := httpsign.VerifySignature(req, params, pub); err != nil {
 		return fmt.Errorf("%w: HTTP signature: %v", ErrEvidence, err)
 	}
 	return nil
@@ -211,7 +211,7 @@ func mustHost(iri string) string {
 // RFC9421Headers keeps what re-checking an RFC 9421 signature of r needs, in the form the inbox stores signed
 // headers: the request target and host, the origin it was sent to, Signature-Input and Signature, and every covered
 // header field.
-func RFC9421Headers(r *http.Request, p sigs.Params) string {
+func RFC9421Headers(r *http.Request, p httpsign.Params) string {
 	h := map[string]string{
 		"(request-target)": strings.ToLower(r.Method) + " " + r.URL.RequestURI(),
 		"host":             r.Host,

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 )
 
 // signedEvidence sends a real signed POST over loopback and returns the evidence the receiving side records.
@@ -20,7 +20,7 @@ func signedEvidence(t *testing.T, key *rsa.PrivateKey, actor, noteID string) Evi
 	t.Helper()
 	body := []byte(`{"@context":"https://www.w3.org/ns/activitystreams","id":"` + noteID + `/activity","type":"Create","actor":"` + actor +
 		`","object":{"id":"` + noteID + `","type":"Note","attributedTo":"` + actor + `","content":"<p>je signe</p>","to":["https://www.w3.org/ns/activitystreams#Public"]},"signature":{"type":"RsaSignature2017","signatureValue":"abc"}}`)
-	pemText, err := sigs.PublicKeyPEM(&key.PublicKey)
+	pemText, err := httpsign.PublicKeyPEM(&key.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func signedEvidence(t *testing.T, key *rsa.PrivateKey, actor, noteID string) Evi
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/activity+json")
-	if err := sigs.SignRequest(req, body, key, actor+"#main-key", time.Now()); err != nil {
+	if err := httpsign.SignRequest(req, body, key, actor+"#main-key", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.DefaultClient.Do(req)
@@ -73,7 +73,7 @@ func TestEvidenceVerifies(t *testing.T) {
 		t.Fatalf("genuine evidence does not verify: %v", err)
 	}
 
-	otherPEM, _ := sigs.PublicKeyPEM(&other.PublicKey)
+	otherPEM, _ := httpsign.PublicKeyPEM(&other.PublicKey)
 	tamper := map[string]func(e *Evidence){
 		"body": func(e *Evidence) { e.Body = bytes.Replace(e.Body, []byte("je signe"), []byte("je refuse"), 1) },
 		"body and digest": func(e *Evidence) {

@@ -1,8 +1,8 @@
-// Package sigs signs and verifies draft-cavage HTTP Signatures as Mastodon and its peers use them. go-fed/httpsig
+// Package httpsign signs and verifies draft-cavage HTTP Signatures as Mastodon and its peers use them. go-fed/httpsig
 // does the RSA maths; this package enforces what it leaves out: the signed-header set, the Digest, the Date window
 // and the Host header. It also reads and writes RFC 9421 HTTP Message Signatures (rfc9421.go), which newer peers
 // send.
-package sigs
+package httpsign
 
 import (
 	"bytes"

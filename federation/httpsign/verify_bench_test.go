@@ -1,4 +1,4 @@
-package sigs_test
+package httpsign_test
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memo-fediverse/memo/federation/sigs"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 )
 
 // BenchmarkVerifyInboxRequest is what the inbox spends on a signature once it has the key: parse the header,
@@ -26,20 +26,20 @@ func BenchmarkVerifyInboxRequest(b *testing.B) {
 	}
 	req, _ := http.NewRequest(http.MethodPost, "https://memo.example/inbox", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/activity+json")
-	if err := sigs.SignRequest(req, body, key, "https://mastodon.example/users/alice#main-key", time.Now()); err != nil {
+	if err := httpsign.SignRequest(req, body, key, "https://mastodon.example/users/alice#main-key", time.Now()); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
-		p, err := sigs.ParseSignatureHeader(sigs.SignatureHeader(req))
+		p, err := httpsign.ParseSignatureHeader(httpsign.SignatureHeader(req))
 		if err != nil {
 			b.Fatal(err)
 		}
 		if e := p.Request(req, body, "memo.example", time.Now()); e != nil {
 			b.Fatal(e)
 		}
-		if err := sigs.VerifySignature(req, p, &key.PublicKey); err != nil {
+		if err := httpsign.VerifySignature(req, p, &key.PublicKey); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -55,7 +55,7 @@ func BenchmarkSignDelivery(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		req, _ := http.NewRequest(http.MethodPost, "https://mastodon.example/inbox", nil)
-		if err := sigs.SignRequest(req, body, key, "https://memo.example/users/memo#main-key", time.Now()); err != nil {
+		if err := httpsign.SignRequest(req, body, key, "https://memo.example/users/memo#main-key", time.Now()); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package sigs
+package httpsign
 
 import (
 	"bytes"
