@@ -37,6 +37,8 @@ type Config struct {
 	// Fetch makes every GET to other servers (actors, keys, notes); it is shared so that one pool and one memory
 	// of the hosts that want signed fetches serve the whole process.
 	Fetch *fetch.Client
+	// DeliveryLease is how long a claimed delivery stays this process's (zero: the worker's default).
+	DeliveryLease time.Duration
 	// TrustedProxies, RefusedMaxAge, RefusedMaxRows and FollowLimit go to the inbox (InboxConfig); zero values
 	// pick its defaults.
 	TrustedProxies *clientaddr.Proxies
@@ -232,7 +234,7 @@ func (s *Server) Run(ctx context.Context) error {
 	// A delivery may wait 30 s for a slow inbox, but a host that is not there is known after the 5 s of connecting.
 	client := fetch.New(fetch.Config{UserAgent: ua, AllowPrivate: s.cfg.AllowPrivate, Timeout: 30 * time.Second, HeaderTimeout: 30 * time.Second,
 		DialTimeout: fetch.DefaultDialTimeout})
-	deliveries, err := delivery.New(delivery.Config{Store: s.store, Client: client.HTTP(), Key: s.cfg.Key, KeyID: s.cfg.URLs.KeyID(), UserAgent: ua, Logger: s.log,
+	deliveries, err := delivery.New(delivery.Config{Store: s.store, Client: client.HTTP(), Key: s.cfg.Key, KeyID: s.cfg.URLs.KeyID(), UserAgent: ua, Logger: s.log, Lease: s.cfg.DeliveryLease,
 		Yield: s.inboxes().Busy, Synchronize: outbox.FollowersSynchronization(s.cfg.URLs, s.store)})
 	if err != nil {
 		return err

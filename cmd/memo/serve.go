@@ -181,11 +181,15 @@ func (a *app) handler() (http.Handler, *federation.Server, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("views: %w", err)
 	}
+	lease, err := a.cfg.deliveryLease() // checked with the other settings
+	if err != nil {
+		return nil, nil, err
+	}
 	refusedAge, refusedRows, followLimit := a.cfg.inboxBounds()
 	proxies := a.cfg.proxies()
 	fed, err := federation.New(federation.Config{
 		URLs: urls, DisplayName: a.cfg.DisplayName, Version: version, AllowPrivate: a.cfg.AllowPrivate,
-		Key: a.key, Fetch: a.fetch, Logger: a.log, SigningPhrases: a.cfg.phrases(), NoAcknowledgement: !a.cfg.acknowledge(),
+		Key: a.key, Fetch: a.fetch, DeliveryLease: lease, Logger: a.log, SigningPhrases: a.cfg.phrases(), NoAcknowledgement: !a.cfg.acknowledge(),
 		TrustedProxies: proxies, RefusedMaxAge: refusedAge, RefusedMaxRows: refusedRows, FollowLimit: followLimit,
 	}, a.store)
 	if err != nil {

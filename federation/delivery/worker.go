@@ -22,10 +22,6 @@ import (
 	"github.com/memo-fediverse/memo/storage"
 )
 
-// EnvLease overrides the lease length (a Go duration, e.g. "3s"). It exists for tests and demos that kill a process
-// and do not want to wait the default lease out; production leaves it unset.
-const EnvLease = "MEMO_DELIVERY_LEASE"
-
 // Config is what a Worker needs. Store, Client, Key and KeyID are required; the rest have defaults.
 type Config struct {
 	Store  *storage.Store
@@ -43,7 +39,7 @@ type Config struct {
 	Owner       string
 	Concurrency int           // deliveries in flight at most (default 32)
 	PerDomain   int           // deliveries in flight per domain at most, across replicas (default 4)
-	Lease       time.Duration // how long a claimed row stays ours (default 2 min, or EnvLease)
+	Lease       time.Duration // how long a claimed row stays ours (default 2 min)
 	Poll        time.Duration // how often to look for due rows (default 20 ms)
 	Timeout     time.Duration // per request (default 30 s, and never more than half the lease)
 	Grace       time.Duration // on shutdown, how long running requests may finish (default 5 s)
@@ -115,13 +111,6 @@ func New(cfg Config) (*Worker, error) {
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = 2 * time.Minute
-		if v := os.Getenv(EnvLease); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 100*time.Millisecond {
-				return nil, fmt.Errorf("%s=%q: give a duration of at least 100ms, e.g. 3s", EnvLease, v)
-			}
-			cfg.Lease = d
-		}
 	}
 	if cfg.Poll <= 0 {
 		// `memo publish` and other replicas write rows this process learns of only by looking. The look is one
