@@ -12,6 +12,7 @@ import (
 	"github.com/memo-fediverse/memo/federation/copies"
 	"github.com/memo-fediverse/memo/federation/recheck"
 	"github.com/memo-fediverse/memo/storage"
+	"golang.org/x/sync/errgroup"
 )
 
 // runCopies: `memo copies` lists the copies that relayed signatures here; `memo copies block DOMAIN` and
@@ -101,8 +102,8 @@ const relayRecheckEvery = 6 * time.Hour
 
 // startCopy runs the copy side in the background when MEMO_COPY_OF is set, and on every instance the periodic
 // re-check of signatures copies relayed (a copy has none).
-func (a *app) startCopy(ctx context.Context) error {
-	go recheck.NewRelays(a.store, a.fetch, a.log).Run(ctx, relayRecheckEvery)
+func (a *app) startCopy(ctx context.Context, work *errgroup.Group) error {
+	work.Go(func() error { recheck.NewRelays(a.store, a.fetch, a.log).Run(ctx, relayRecheckEvery); return nil })
 	if a.cfg.CopyOf == "" {
 		return nil
 	}
@@ -113,7 +114,7 @@ func (a *app) startCopy(ctx context.Context) error {
 		return fmt.Errorf("MEMO_COPY_OF=%q: %v", a.cfg.CopyOf, err)
 	}
 	a.log.Info("running as a copy", "origin", a.cfg.CopyOf)
-	go c.Run(ctx)
+	work.Go(func() error { return c.Run(ctx) })
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/memo-fediverse/memo/federation/recheck"
 	"github.com/memo-fediverse/memo/federation/signing"
 	"github.com/memo-fediverse/memo/storage"
+	"golang.org/x/sync/errgroup"
 )
 
 // signaturesRecheck: `memo signatures recheck [--all|--since D]` fetches standing signatures' notes again and
@@ -88,11 +89,11 @@ func parseSince(v string, now time.Time) (time.Time, error) {
 
 // startSignatureRecheck runs the background re-check: every standing signature checked again within
 // storage.SignatureRecheckPeriod, a few requests per second at most.
-func (a *app) startSignatureRecheck(ctx context.Context) error {
+func (a *app) startSignatureRecheck(ctx context.Context, work *errgroup.Group) error {
 	m, err := signing.NewMatcher(a.cfg.phrases())
 	if err != nil {
 		return err
 	}
-	go recheck.NewSignatures(a.store, a.fetch, m, a.log).Run(ctx)
+	work.Go(func() error { recheck.NewSignatures(a.store, a.fetch, m, a.log).Run(ctx); return nil })
 	return nil
 }

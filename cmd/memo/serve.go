@@ -22,6 +22,7 @@ import (
 	"github.com/memo-fediverse/memo/federation/outbox"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/views"
+	"golang.org/x/sync/errgroup"
 )
 
 // app is what every subcommand opens: settings, database, key and logger.
@@ -118,21 +119,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer stopHTTP()
+	// Every goroutine of the background work is in work, and work is waited for before the store closes (the
+	// deferred a.close above runs after the deferred stop below).
 	workCtx, stopWork := context.WithCancel(context.Background())
-	workDone := make(chan error, 1)
-	go func() { workDone <- fed.Run(workCtx) }()
+	work, workCtx := errgroup.WithContext(workCtx)
+	defer func() { stopWork(); a.waitWork(work) }()
+	work.Go(func() error { return fed.Run(workCtx) })
 	retention, _ := parseRetention(cfg.InboxRetention) // checked by validate
-	pruneDone := make(chan struct{})
-	go func() { defer close(pruneDone); pruneInbox(workCtx, a.store, retention, a.log) }()
-	defer func() { stopWork(); <-pruneDone }()
-	if err := a.startCopy(workCtx); err != nil {
-		stopWork()
-		<-workDone
+	work.Go(func() error { pruneInbox(workCtx, a.store, retention, a.log); return nil })
+	if err := a.startCopy(workCtx, work); err != nil {
 		return err
 	}
-	if err := a.startSignatureRecheck(workCtx); err != nil {
-		stopWork()
-		<-workDone
+	if err := a.startSignatureRecheck(workCtx, work); err != nil {
 		return err
 	}
 
@@ -142,9 +140,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	select {
 	case err := <-serveErr:
-		stopWork()
-		<-workDone
 		return fmt.Errorf("serve: %w", err)
+	case <-workCtx.Done():
+		// A background task failed: the group cancelled the others, and the server stops rather than run half.
+		srv.Close()
+		return fmt.Errorf("background work: %w", a.waitWork(work))
 	case <-ctx.Done():
 	}
 	a.log.Info("shutting down")
@@ -155,15 +155,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		a.log.Warn("shutdown", "err", err)
 	}
 	stopWork()
-	select {
-	case err := <-workDone:
-		if err != nil && !errors.Is(err, context.Canceled) {
-			a.log.Warn("background work", "err", err)
-		}
-	case <-shutCtx.Done():
-		a.log.Warn("background work did not stop in time")
+	if err := a.waitWork(work); err != nil {
+		a.log.Warn("background work", "err", err)
 	}
 	a.log.Info("stopped")
+	return nil
+}
+
+// waitWork waits for every background goroutine, saying so when they take long to let go; cancellation is not
+// an error. It may be called more than once.
+func (a *app) waitWork(work *errgroup.Group) error {
+	slow := time.AfterFunc(10*time.Second, func() { a.log.Warn("background work is slow to stop; waiting for it") })
+	defer slow.Stop()
+	if err := work.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
 	return nil
 }
 
