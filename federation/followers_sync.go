@@ -8,8 +8,8 @@ import (
 
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/as"
-	"github.com/memo-fediverse/memo/federation/outbox"
 	"github.com/memo-fediverse/memo/federation/httpsign"
+	"github.com/memo-fediverse/memo/federation/outbox"
 )
 
 // registerFollowersSync serves the partial followers collection: to a signed GET only (the FEP asks for

@@ -15,8 +15,8 @@ import (
 
 	"github.com/go-fed/httpsig"
 
-	"github.com/memo-fediverse/memo/federation/signing"
 	"github.com/memo-fediverse/memo/federation/httpsign"
+	"github.com/memo-fediverse/memo/federation/signing"
 	"github.com/memo-fediverse/memo/storage"
 )
 

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memo-fediverse/memo/federation/signing"
 	"github.com/memo-fediverse/memo/federation/httpsign"
+	"github.com/memo-fediverse/memo/federation/signing"
 	"github.com/memo-fediverse/memo/storage"
 )
 

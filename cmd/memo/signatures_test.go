@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memo-fediverse/memo/federation/signing"
 	"github.com/memo-fediverse/memo/federation/httpsign"
+	"github.com/memo-fediverse/memo/federation/signing"
 	"github.com/memo-fediverse/memo/storage"
 )
 
