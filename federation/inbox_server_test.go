@@ -6,10 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/fedtest"
+	"github.com/memo-fediverse/memo/internal/testwait"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -38,13 +38,10 @@ func TestServerWiresTheInbox(t *testing.T) {
 		a := inst.NewActor("alice")
 		follow := a.Shape(t, fedtest.Fixture(t, "mastodon/follow.json"), fedtest.Target{Object: urls.Actor()})
 		fedtest.MustAccept(t, a.Post(t, urls.Inbox(), follow, fedtest.SignOptions{}))
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
-			if n, _ := store.FollowersCount(ctx); n == 1 {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		testwait.Until(t, "the follow to be applied", func() bool {
+			n, _ := store.FollowersCount(ctx)
+			return n == 1
+		})
 		if n, err := store.FollowersCount(ctx); err != nil || n != 1 {
 			t.Fatalf("followers: %d, want 1 (err %v)", n, err)
 		}

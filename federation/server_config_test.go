@@ -7,12 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/fedtest"
 	"github.com/memo-fediverse/memo/federation/fetch"
 	"github.com/memo-fediverse/memo/federation/outbox"
+	"github.com/memo-fediverse/memo/internal/testwait"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
@@ -70,20 +70,13 @@ func TestServerPassesSigningSettingsToInbox(t *testing.T) {
 	reply(t, alice, urls, "Je signe")
 	reply(t, bob, urls, "Je soutiens ce texte")
 	ctx := context.Background()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		replies, err := store.InteractionCounts(ctx, urls.Memo())
+	testwait.Until(t, "both replies to be applied", func() bool {
+		counts, err := store.InteractionCounts(ctx, urls.Memo())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if replies.Replies == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("replies applied: %d, want 2", replies.Replies)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return counts.Replies == 2
+	})
 	counts, err := store.CountSignatures(ctx)
 	if err != nil || counts.Total() != 1 {
 		t.Fatalf("signatures: %+v (err %v), want bob's only", counts, err)
@@ -91,7 +84,11 @@ func TestServerPassesSigningSettingsToInbox(t *testing.T) {
 	if _, err := storagetest.SignatureByActor(ctx, store, bob.IRI); err != nil {
 		t.Errorf("the configured phrase did not sign: %v", err)
 	}
-	time.Sleep(300 * time.Millisecond) // an acknowledgement would be queued with the signature and sent at once
+	// An acknowledgement is queued in the transaction that records the signature: none may be in the queue.
+	var queued int
+	if err := store.DB().GetContext(ctx, &queued, `SELECT COUNT(*) FROM deliveries`); err != nil || queued != 0 {
+		t.Errorf("%d deliveries queued although acknowledgements are off (err %v)", queued, err)
+	}
 	if got := inst.Received(); len(got) != 0 {
 		t.Errorf("%d deliveries although acknowledgements are off: %s", len(got), got[0].Body)
 	}
