@@ -48,6 +48,21 @@ type config struct {
 	// DeliveryLease is how long a claimed delivery stays this process's (a duration; empty: the worker's
 	// default). Tests and demos that kill a process shorten it so as not to wait the default lease out.
 	DeliveryLease string
+
+	// parsed holds the typed values validate read from the settings above: parsed once, used everywhere.
+	parsed parsedSettings
+}
+
+// parsedSettings are the settings that are not plain strings, as validate parsed them.
+type parsedSettings struct {
+	phrases        []string
+	acknowledge    bool
+	proxies        *clientaddr.Proxies
+	refusedMaxAge  time.Duration
+	refusedMaxRows int
+	followLimit    int // -1: no limit
+	inboxRetention time.Duration
+	deliveryLease  time.Duration // 0: the worker's default
 }
 
 // settings lists each setting once: flag name, environment variable, default and help.
@@ -159,13 +174,15 @@ func (c *config) validate() error {
 	} else if strings.Contains(c.Database, "://") {
 		return fmt.Errorf("MEMO_DATABASE=%q: use a SQLite file path or a postgres:// URL", c.Database)
 	}
-	if _, err := signing.NewMatcher(c.phrases()); err != nil {
+	p := &c.parsed
+	p.phrases = splitPhrases(c.Phrases)
+	if _, err := signing.NewMatcher(p.phrases); err != nil {
 		return fmt.Errorf("MEMO_SIGNING_PHRASES=%q: %v; give comma-separated phrases such as \"je signe,I sign\"", c.Phrases, err)
 	}
-	if _, err := strconv.ParseBool(c.Acknowledge); err != nil {
+	if p.acknowledge, err = strconv.ParseBool(c.Acknowledge); err != nil {
 		return fmt.Errorf("MEMO_ACKNOWLEDGE=%q: use true or false", c.Acknowledge)
 	}
-	if _, err := clientaddr.Parse(c.TrustedProxies); err != nil {
+	if p.proxies, err = clientaddr.Parse(c.TrustedProxies); err != nil {
 		return fmt.Errorf("MEMO_TRUSTED_PROXIES=%q: %v; give comma-separated CIDRs, e.g. 127.0.0.1/32,10.0.0.0/8", c.TrustedProxies, err)
 	}
 	if c.MetricsListen != "" {
@@ -176,19 +193,33 @@ func (c *config) validate() error {
 			return fmt.Errorf("MEMO_METRICS_LISTEN=%q: give another address than MEMO_LISTEN, so that the public cannot read it", c.MetricsListen)
 		}
 	}
-	for _, n := range []struct{ env, v string }{{"MEMO_REFUSED_MAX_DAYS", c.RefusedMaxDays}, {"MEMO_REFUSED_MAX_ROWS", c.RefusedMaxRows}, {"MEMO_FOLLOW_LIMIT", c.FollowLimit}} {
-		if i, err := strconv.Atoi(n.v); err != nil || i < 0 {
+	var days int
+	for _, n := range []struct {
+		env, v string
+		to     *int
+	}{{"MEMO_REFUSED_MAX_DAYS", c.RefusedMaxDays, &days}, {"MEMO_REFUSED_MAX_ROWS", c.RefusedMaxRows, &p.refusedMaxRows}, {"MEMO_FOLLOW_LIMIT", c.FollowLimit, &p.followLimit}} {
+		i, err := strconv.Atoi(n.v)
+		if err != nil || i < 0 {
 			return fmt.Errorf("%s=%q: give a whole number, 0 or more", n.env, n.v)
 		}
+		*n.to = i
 	}
-	if c.RefusedMaxDays == "0" || c.RefusedMaxRows == "0" {
+	if days == 0 || p.refusedMaxRows == 0 {
 		return errors.New("MEMO_REFUSED_MAX_DAYS and MEMO_REFUSED_MAX_ROWS must be at least 1: the refused table is bounded")
 	}
-	if _, err := parseRetention(c.InboxRetention); err != nil {
+	p.refusedMaxAge = time.Duration(days) * 24 * time.Hour
+	if p.followLimit == 0 {
+		p.followLimit = -1
+	}
+	if p.inboxRetention, err = parseRetention(c.InboxRetention); err != nil {
 		return fmt.Errorf("MEMO_INBOX_RETENTION=%q: %v; give days (30d) or a duration (720h)", c.InboxRetention, err)
 	}
-	if _, err := c.deliveryLease(); err != nil {
-		return err
+	if c.DeliveryLease != "" {
+		d, err := time.ParseDuration(c.DeliveryLease)
+		if err != nil || d < 100*time.Millisecond {
+			return fmt.Errorf("MEMO_DELIVERY_LEASE=%q: give a duration of at least 100ms, e.g. 3s", c.DeliveryLease)
+		}
+		p.deliveryLease = d
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -213,10 +244,10 @@ func (c *config) checkDataDir() error {
 	return nil
 }
 
-// phrases splits the signing phrases setting; empty items are dropped.
-func (c *config) phrases() []string {
+// splitPhrases splits the signing phrases setting; empty items are dropped.
+func splitPhrases(v string) []string {
 	var out []string
-	for _, p := range strings.Split(c.Phrases, ",") {
+	for _, p := range strings.Split(v, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			out = append(out, p)
 		}
@@ -224,39 +255,8 @@ func (c *config) phrases() []string {
 	return out
 }
 
-func (c *config) acknowledge() bool {
-	b, _ := strconv.ParseBool(c.Acknowledge)
-	return b
-}
-
-// proxies returns the trusted proxies (validate has parsed them).
-func (c *config) proxies() *clientaddr.Proxies {
-	p, _ := clientaddr.Parse(c.TrustedProxies)
-	return p
-}
-
-// inboxBounds returns the refused table's bounds and the follow limit for federation.Config (-1: no limit).
-func (c *config) inboxBounds() (maxAge time.Duration, maxRows, followLimit int) {
-	days, _ := strconv.Atoi(c.RefusedMaxDays)
-	maxRows, _ = strconv.Atoi(c.RefusedMaxRows)
-	followLimit, _ = strconv.Atoi(c.FollowLimit)
-	if followLimit == 0 {
-		followLimit = -1
-	}
-	return time.Duration(days) * 24 * time.Hour, maxRows, followLimit
-}
-
-// deliveryLease is the delivery worker's lease; 0 leaves the worker's default.
-func (c *config) deliveryLease() (time.Duration, error) {
-	if c.DeliveryLease == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(c.DeliveryLease)
-	if err != nil || d < 100*time.Millisecond {
-		return 0, fmt.Errorf("MEMO_DELIVERY_LEASE=%q: give a duration of at least 100ms, e.g. 3s", c.DeliveryLease)
-	}
-	return d, nil
-}
+// phrases are the configured signing phrases.
+func (c *config) phrases() []string { return c.parsed.phrases }
 
 func (c *config) urls() content.URLs {
 	return content.URLs{Base: c.PublicURL, Username: c.Username}

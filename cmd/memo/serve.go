@@ -125,8 +125,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	work, workCtx := errgroup.WithContext(workCtx)
 	defer func() { stopWork(); a.waitWork(work) }()
 	work.Go(func() error { return fed.Run(workCtx) })
-	retention, _ := parseRetention(cfg.InboxRetention) // checked by validate
-	work.Go(func() error { pruneInbox(workCtx, a.store, retention, a.log); return nil })
+	work.Go(func() error { pruneInbox(workCtx, a.store, cfg.parsed.inboxRetention, a.log); return nil })
 	if err := a.startCopy(workCtx, work); err != nil {
 		return err
 	}
@@ -187,16 +186,11 @@ func (a *app) handler() (http.Handler, *federation.Server, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("views: %w", err)
 	}
-	lease, err := a.cfg.deliveryLease() // checked with the other settings
-	if err != nil {
-		return nil, nil, err
-	}
-	refusedAge, refusedRows, followLimit := a.cfg.inboxBounds()
-	proxies := a.cfg.proxies()
+	set := a.cfg.parsed
 	fed, err := federation.New(federation.Config{
 		URLs: urls, DisplayName: a.cfg.DisplayName, Version: version, AllowPrivate: a.cfg.AllowPrivate,
-		Key: a.key, Fetch: a.fetch, DeliveryLease: lease, Logger: a.log, SigningPhrases: a.cfg.phrases(), NoAcknowledgement: !a.cfg.acknowledge(),
-		TrustedProxies: proxies, RefusedMaxAge: refusedAge, RefusedMaxRows: refusedRows, FollowLimit: followLimit,
+		Key: a.key, Fetch: a.fetch, DeliveryLease: set.deliveryLease, Logger: a.log, SigningPhrases: a.cfg.phrases(), NoAcknowledgement: !set.acknowledge,
+		TrustedProxies: set.proxies, RefusedMaxAge: set.refusedMaxAge, RefusedMaxRows: set.refusedMaxRows, FollowLimit: set.followLimit,
 	}, a.store)
 	if err != nil {
 		return nil, nil, fmt.Errorf("federation: %w", err)
@@ -210,12 +204,12 @@ func (a *app) handler() (http.Handler, *federation.Server, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
-	mux.HandleFunc("GET "+doctorPath, doctorEcho(urls, &a.key.PublicKey, proxies))
+	mux.HandleFunc("GET "+doctorPath, doctorEcho(urls, &a.key.PublicKey, set.proxies))
 	// /metrics is not on the public listener: MEMO_METRICS_LISTEN serves it on an address of its own.
 	fed.Register(mux, site.Handler())
 	fed.RegisterCopies(mux, site.CopiesPage())
 	mux.Handle("/", site.Handler())
-	return accessLog(a.log, proxies, metrics.Middleware(mux)), fed, nil
+	return accessLog(a.log, set.proxies, metrics.Middleware(mux)), fed, nil
 }
 
 // metricsServer serves /metrics alone, on MEMO_METRICS_LISTEN.

@@ -120,8 +120,8 @@ func TestDeliveryLeaseSetting(t *testing.T) {
 		if err := finish(); err != nil {
 			t.Fatalf("env %q flag %q: %v", c.env, c.flag, err)
 		}
-		if got, err := cfg.deliveryLease(); err != nil || got != c.want {
-			t.Errorf("env %q flag %q: lease %v, %v; want %v", c.env, c.flag, got, err, c.want)
+		if got := cfg.parsed.deliveryLease; got != c.want {
+			t.Errorf("env %q flag %q: lease %v; want %v", c.env, c.flag, got, c.want)
 		}
 	}
 }
