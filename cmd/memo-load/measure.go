@@ -87,6 +87,7 @@ func measure(ctx context.Context, o options, p *progress, res *result) error {
 	res.InboxLost, res.InboxDuplicates = ir.Lost, ir.Doubled
 	res.InboxRatio = safeDiv(res.InboxPerS, res.RSAVerifyPerS)
 	res.InboxAppliedS = ir.ProcessedS
+	res.InboxAppliedAfterS = max(0, ir.ProcessedS-ir.Sent.Elapsed.Seconds())
 	res.InboxSignatures, res.InboxSigsWanted = ir.Got.Signatures, ir.Expected.Signatures
 	if srv.Database != "" {
 		rows, err := inboxRows(ctx, srv.Database)
@@ -145,19 +146,31 @@ func measure(ctx context.Context, o options, p *progress, res *result) error {
 		p.say("fanout: skipped (it needs the server's database to publish: give --database with --target)")
 	}
 
-	// Pages, against the bare ceiling first.
+	// Pages, against the bare ceiling first: the raw client's (what the pages are loaded with) and wrk's, when
+	// installed, to show the client is not what limits the figures.
 	client := localClient(o.Concurrency)
 	bare, stopBare, err := bareWebFinger(ctx)
 	if err != nil {
 		return err
 	}
-	bs, err := hammer(ctx, client, bare+"/.well-known/webfinger?resource=acct:memo@127.0.0.1", "", o.Concurrency, o.PageTime)
+	bareURL := bare + "/.well-known/webfinger?resource=acct:memo@127.0.0.1"
+	bs, err := hammer(ctx, client, bareURL, o.Concurrency, o.PageTime)
+	if err == nil {
+		var wrkOK bool
+		res.WrkBarePerS, wrkOK, err = wrkRate(ctx, bareURL, o.Concurrency, o.PageTime)
+		if !wrkOK {
+			p.say("pages: wrk is not installed: the raw client's ceiling is not compared with it")
+		}
+	}
 	stopBare()
 	if err != nil {
 		return err
 	}
+	res.Client = "memo-load raw HTTP/1.1 (kept-alive connections, requests written once)"
 	res.BarePerS = bs.perSecond()
-	p.say("pages: bare net/http WebFinger %.0f/s  p99 %.2f ms", res.BarePerS, bs.percentileMS(0.99))
+	res.ClientCeilingPerS = res.BarePerS
+	res.ClientVsWrk = safeDiv(res.ClientCeilingPerS, res.WrkBarePerS)
+	p.say("pages: bare net/http WebFinger %.0f/s  p99 %.2f ms (raw client); wrk %.0f/s", res.BarePerS, bs.percentileMS(0.99), res.WrkBarePerS)
 	stopPerf = profileServer(o, srv, "pages", p)
 	pages, err := runPages(ctx, client, urls, o.Concurrency, o.PageTime, p)
 	stopPerf()
@@ -177,6 +190,9 @@ func measure(ctx context.Context, o options, p *progress, res *result) error {
 		}
 	}
 	res.WebFingerRatio = safeDiv(res.WebFingerPerS, res.BarePerS)
+	res.ActorRatio = safeDiv(res.ActorPerS, res.BarePerS)
+	res.HomeRatio = safeDiv(res.HomePerS, res.BarePerS)
+	res.MemoRatio = safeDiv(res.MemoPerS, res.BarePerS)
 	p.say("server peak memory so far: %.1f MB", srv.peakRSSMB())
 
 	// Signatures pages: as they are, then with S rows.

@@ -23,13 +23,18 @@ type pageResult struct {
 func runPages(ctx context.Context, client *http.Client, urls content.URLs, c int, d time.Duration, p *progress) ([]pageResult, error) {
 	wf := urls.Base + "/.well-known/webfinger?resource=" + url.QueryEscape("acct:"+urls.Username+"@"+urls.Host())
 	var out []pageResult
-	for _, pg := range []struct{ name, url, accept string }{
-		{"home", urls.Home(), "text/html"},
-		{"memo", urls.Memo(), activityJSON},
-		{"webfinger", wf, ""},
-		{"actor", urls.Actor(), activityJSON},
+	// Browsers and fediverse servers ask for compressed answers; the memo as JSON is the one large enough for it to
+	// matter.
+	for _, pg := range []struct {
+		name, url string
+		headers   []string
+	}{
+		{"home", urls.Home(), []string{"Accept: text/html", "Accept-Encoding: gzip"}},
+		{"memo", urls.Memo(), []string{"Accept: " + activityJSON, "Accept-Encoding: gzip"}},
+		{"webfinger", wf, nil},
+		{"actor", urls.Actor(), []string{"Accept: " + activityJSON}},
 	} {
-		s, err := hammer(ctx, client, pg.url, pg.accept, c, d)
+		s, err := hammer(ctx, client, pg.url, c, d, pg.headers...)
 		if err != nil {
 			return nil, err
 		}
@@ -49,7 +54,7 @@ func runSignaturePages(ctx context.Context, client *http.Client, urls content.UR
 		{"middle", urls.Signatures() + "?after=" + strconv.FormatInt(max(maxID/2, 1), 10)},
 		{"last", urls.Signatures() + "?before=" + strconv.FormatInt(maxID+1, 10)},
 	} {
-		s, err := hammer(ctx, client, pg.url, "text/html", c, d)
+		s, err := hammer(ctx, client, pg.url, c, d, "Accept: text/html")
 		if err != nil && s == nil {
 			return nil, fmt.Errorf("signatures %s page: %w", pg.name, err)
 		}
@@ -75,7 +80,7 @@ func runSearch(ctx context.Context, client *http.Client, urls content.URLs, rows
 	all := &stats{Status: map[int]int{}}
 	var firstErr error
 	for _, q := range searchQueries(rows) {
-		s, err := hammer(ctx, client, urls.Signatures()+"?q="+url.QueryEscape(q), "text/html", c, d)
+		s, err := hammer(ctx, client, urls.Signatures()+"?q="+url.QueryEscape(q), c, d, "Accept: text/html")
 		if err != nil && s == nil {
 			return nil, fmt.Errorf("search %q: %w", q, err)
 		}
