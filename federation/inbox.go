@@ -504,8 +504,9 @@ func (in *Inbox) ProcessPending(ctx context.Context) (int, error) {
 			return done, err
 		}
 		progressed := false
-		for _, row := range rows {
-			if perr := in.process(ctx, row); perr != nil {
+		errs := in.applyBatch(ctx, rows)
+		for i, row := range rows {
+			if perr := errs[i]; perr != nil {
 				in.log.Warn("inbox effect failed", "activity", row.IRI, "err", perr)
 				if in.failed(row.IRI) < maxEffectAttempts {
 					continue
