@@ -128,6 +128,11 @@ func (o objects) signaturesSummary(ctx context.Context) (map[string]any, error) 
 	if err != nil {
 		return nil, err
 	}
+	return o.signaturesSummaryOf(n)
+}
+
+// signaturesSummaryOf is signaturesSummary for a count already read.
+func (o objects) signaturesSummaryOf(n int) (map[string]any, error) {
 	c := streams.NewActivityStreamsOrderedCollection()
 	c.SetJSONLDId(idProp(o.urls.Signatures()))
 	c.SetActivityStreamsTotalItems(totalItemsProp(n))
@@ -137,6 +142,9 @@ func (o objects) signaturesSummary(ctx context.Context) (map[string]any, error) 
 
 // memoArticle is the living memo at its current revision. Once built, only the revision's number is read.
 func (o objects) memoArticle(ctx context.Context) (map[string]any, error) {
+	if o.cache != nil {
+		return o.memoArticleCached(ctx) // article_live.go
+	}
 	n, err := o.store.CurrentRevisionNumber(ctx)
 	if err != nil {
 		return nil, storeErr(err, "the memo is not published yet")

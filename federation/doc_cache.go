@@ -14,13 +14,16 @@ type docCache struct {
 	mu   sync.Mutex
 	docs map[string]map[string]any
 	byID map[string][]*wire // the same documents by their id, with their encoding (doc_wire.go)
+	live liveMembers        // the living memo's counts (article_live.go)
 }
 
 // maxCachedDocs bounds the cache; a publication has a handful of revisions, and a new revision's key replaces
 // nothing, so past the bound the cache simply starts again.
 const maxCachedDocs = 64
 
-func newDocCache() *docCache { return &docCache{docs: map[string]map[string]any{}, byID: map[string][]*wire{}} }
+func newDocCache() *docCache {
+	return &docCache{docs: map[string]map[string]any{}, byID: map[string][]*wire{}}
+}
 
 func articleKey(id string, revision int) string { return id + "@" + strconv.Itoa(revision) }
 

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // wire is a cached document's fixed members, encoded and compressed once. A request's document is a shallow copy
@@ -24,6 +25,27 @@ type wire struct {
 	gz    []byte // a gzip header and open's deflate blocks, flushed to a byte boundary and not final
 	crc   uint32 // CRC-32 of open
 	err   error
+	last  atomic.Pointer[wireTail]
+}
+
+// wireTail is the encoding of one set of live members, kept while requests bring the very same values (the
+// living memo's members are shared until its state changes: article_live.go).
+type wireTail struct {
+	live     map[string]any
+	plain    []byte // the members, the closing brace and a newline
+	gzipTail []byte // the same as the end of a gzip member after gz
+}
+
+func (t *wireTail) matches(live map[string]any) bool {
+	if len(t.live) != len(live) {
+		return false
+	}
+	for k, v := range live {
+		if lv, ok := t.live[k]; !ok || !sameValue(lv, v) {
+			return false
+		}
+	}
+	return true
 }
 
 func (w *wire) build() {
@@ -115,36 +137,49 @@ func (c *docCache) writeWire(rw http.ResponseWriter, r *http.Request, status int
 	if w == nil {
 		return false
 	}
-	var tail []byte
-	if len(live) > 0 {
-		enc, err := encodeJSON(live)
-		if err != nil {
+	t := w.last.Load()
+	if t == nil || !t.matches(live) {
+		var err error
+		if t, err = w.tail(live); err != nil {
 			return false
 		}
-		enc = bytes.TrimRight(enc, "\n")
-		tail = enc[1 : len(enc)-1] // the members, without their braces
-		if len(w.fixed) > 0 {
-			tail = append([]byte{','}, tail...)
-		}
+		w.last.Store(t)
 	}
-	tail = append(tail, "}\n"...)
 	h := rw.Header()
 	h.Set("Content-Type", contentType)
 	h.Add("Vary", "Accept-Encoding")
 	if !acceptsGzip(r) {
-		h.Set("Content-Length", strconv.Itoa(len(w.open)+len(tail)))
+		h.Set("Content-Length", strconv.Itoa(len(w.open)+len(t.plain)))
 		rw.WriteHeader(status)
 		rw.Write(w.open)
-		rw.Write(tail)
+		rw.Write(t.plain)
 		return true
 	}
-	end := gzipTail(tail, crc32.Update(w.crc, crc32.IEEETable, tail), uint32(len(w.open)+len(tail)))
 	h.Set("Content-Encoding", "gzip")
-	h.Set("Content-Length", strconv.Itoa(len(w.gz)+len(end)))
+	h.Set("Content-Length", strconv.Itoa(len(w.gz)+len(t.gzipTail)))
 	rw.WriteHeader(status)
 	rw.Write(w.gz)
-	rw.Write(end)
+	rw.Write(t.gzipTail)
 	return true
+}
+
+// tail encodes live members after w's fixed ones.
+func (w *wire) tail(live map[string]any) (*wireTail, error) {
+	var plain []byte
+	if len(live) > 0 {
+		enc, err := encodeJSON(live)
+		if err != nil {
+			return nil, err
+		}
+		enc = bytes.TrimRight(enc, "\n")
+		plain = enc[1 : len(enc)-1] // the members, without their braces
+		if len(w.fixed) > 0 {
+			plain = append([]byte{','}, plain...)
+		}
+	}
+	plain = append(plain, "}\n"...)
+	return &wireTail{live: live, plain: plain,
+		gzipTail: gzipTail(plain, crc32.Update(w.crc, crc32.IEEETable, plain), uint32(len(w.open)+len(plain)))}, nil
 }
 
 // gzipTail ends a gzip member: data as stored deflate blocks (the last one final), then the CRC and the size.

@@ -69,6 +69,15 @@ func TestWireAnswersTheSameDocument(t *testing.T) {
 			t.Errorf("Accept-Encoding %q: the answer differs from the document", enc)
 		}
 	}
+	// A live member replaced by a new value (a new count): its encoding follows.
+	doc["likes"] = map[string]any{"type": "Collection", "totalItems": 4}
+	rec0 := httptest.NewRecorder()
+	if !c.writeWire(rec0, httptest.NewRequest(http.MethodGet, "/memo", nil), http.StatusOK, activityJSONType, doc) {
+		t.Fatal("not answered from the cache after a live member changed")
+	}
+	if got := decodeAnswer(t, rec0); !reflect.DeepEqual(got, roundTrip(t, doc)) {
+		t.Errorf("after a new count: %v", got["likes"])
+	}
 	// The whole document again, without live members.
 	plain := c.put("k2", map[string]any{"id": "http://x.example/users/memo", "name": "memo"})
 	rec := httptest.NewRecorder()

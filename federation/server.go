@@ -46,6 +46,7 @@ type Server struct {
 	log   *slog.Logger
 	objs  objects
 	inbox inboxState
+	wf    webfingerAnswer // discovery_answer.go
 	// matcher recognises signing phrases (nil: the defaults).
 	matcher *signing.Matcher
 }
