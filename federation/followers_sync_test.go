@@ -186,3 +186,21 @@ func TestFollowersSynchronization(t *testing.T) {
 		}
 	})
 }
+
+// TestAddressedToMemo: the remembered answer is addressedTo's, for bodies that differ only where it matters.
+func TestAddressedToMemo(t *testing.T) {
+	const followers = "https://memo.example/users/memo/followers"
+	to := []byte(`{"type":"Update","to":["https://www.w3.org/ns/activitystreams#Public"],"cc":["` + followers + `"]}`)
+	notTo := []byte(`{"type":"Update","to":["https://www.w3.org/ns/activitystreams#Public"],"cc":["` + followers + `x"]}`)
+	for range 2 { // the second time from the memo
+		if !addressedToMemo(to, followers) {
+			t.Error("an activity with the followers in cc is not addressed to them")
+		}
+		if addressedToMemo(notTo, followers) {
+			t.Error("an activity naming another collection is addressed to the followers")
+		}
+		if addressedToMemo(to, followers+"/other") {
+			t.Error("the answer for one collection was given for another")
+		}
+	}
+}
