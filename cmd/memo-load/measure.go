@@ -154,12 +154,20 @@ func measure(ctx context.Context, o options, p *progress, res *result) error {
 		return err
 	}
 	bareURL := bare + "/.well-known/webfinger?resource=acct:memo@127.0.0.1"
+	// Raw client, wrk, raw client again: the cores are shared, and the better of the two raw runs is the ceiling
+	// (the stricter one for the ratios).
 	bs, err := hammer(ctx, client, bareURL, o.Concurrency, o.PageTime)
 	if err == nil {
 		var wrkOK bool
 		res.WrkBarePerS, wrkOK, err = wrkRate(ctx, bareURL, o.Concurrency, o.PageTime)
 		if !wrkOK {
 			p.say("pages: wrk is not installed: the raw client's ceiling is not compared with it")
+		}
+	}
+	if err == nil {
+		var again *stats
+		if again, err = hammer(ctx, client, bareURL, o.Concurrency, o.PageTime); err == nil && again.perSecond() > bs.perSecond() {
+			bs = again
 		}
 	}
 	stopBare()
