@@ -152,7 +152,8 @@ func (s *Site) memoPage(w http.ResponseWriter, r *http.Request) { s.serveMemo(w,
 
 func (s *Site) serveMemo(w http.ResponseWriter, r *http.Request, variant string) {
 	ctx := r.Context()
-	state, err := s.store.FrontState(ctx)
+	// One query for the revision, the count and the copy setting: the home page is the busiest page.
+	state, err := s.store.ArticleState(ctx, s.cfg.URLs.Memo())
 	if errors.Is(err, storage.ErrNotFound) {
 		s.fail(w, r, http.StatusServiceUnavailable, localeFor(r).T("error.norevision"))
 		return
@@ -163,7 +164,7 @@ func (s *Site) serveMemo(w http.ResponseWriter, r *http.Request, variant string)
 	}
 	n := state.Revision
 	l := localeFor(r)
-	cp, total, err := s.copyState(ctx, state.Signatures)
+	cp, total, err := s.copyState(ctx, state.CopyOf, state.Signatures)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
