@@ -13,14 +13,22 @@ import (
 
 const activityJSON = "application/activity+json"
 
-// pageResult holds one page's figures.
+// pageResult holds one page's figures, and the bare handler's in the slices of time between its own.
 type pageResult struct {
 	Name string
 	*stats
+	Bare *stats
 }
 
-// runPages loads the home page, the memo as JSON, WebFinger and the actor, each at concurrency c for d.
-func runPages(ctx context.Context, client *http.Client, urls content.URLs, c int, d time.Duration, p *progress) ([]pageResult, error) {
+// ratio is the page's rate over the bare handler's, measured in turns.
+func (r pageResult) ratio() float64 { return safeDiv(r.perSecond(), r.Bare.perSecond()) }
+
+// pageSlices is how many turns a page and the bare handler take.
+const pageSlices = 4
+
+// runPages loads the home page, the memo as JSON, WebFinger and the actor, each at concurrency c for d, in turns
+// with the bare handler at bareURL.
+func runPages(ctx context.Context, client *http.Client, urls content.URLs, bareURL string, c int, d time.Duration, p *progress) ([]pageResult, error) {
 	wf := urls.Base + "/.well-known/webfinger?resource=" + url.QueryEscape("acct:"+urls.Username+"@"+urls.Host())
 	var out []pageResult
 	// Browsers and fediverse servers ask for compressed answers; the memo as JSON is the one large enough for it to
@@ -34,12 +42,13 @@ func runPages(ctx context.Context, client *http.Client, urls content.URLs, c int
 		{"webfinger", wf, nil},
 		{"actor", urls.Actor(), []string{"Accept: " + activityJSON}},
 	} {
-		s, err := hammer(ctx, client, pg.url, c, d, pg.headers...)
+		s, bare, err := interleaved(ctx, client, pg.url, bareURL, c, d, pageSlices, pg.headers...)
 		if err != nil {
 			return nil, err
 		}
-		p.say("pages: %-10s %8.0f/s  p50 %.2f ms  p99 %.2f ms", pg.name, s.perSecond(), s.percentileMS(0.5), s.percentileMS(0.99))
-		out = append(out, pageResult{pg.name, s})
+		r := pageResult{pg.name, s, bare}
+		p.say("pages: %-10s %8.0f/s  p50 %.2f ms  p99 %.2f ms; bare in turns %.0f/s: ratio %.2f", pg.name, s.perSecond(), s.percentileMS(0.5), s.percentileMS(0.99), bare.perSecond(), r.ratio())
+		out = append(out, r)
 	}
 	return out, nil
 }
