@@ -204,3 +204,16 @@ func TestAddressedToMemo(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAddressedToMemo is the question asked for every inbox of a fan-out, on a 70 KB Update: once decoded,
+// then answered from the hash of the body.
+func BenchmarkAddressedToMemo(b *testing.B) {
+	const followers = "https://memo.example/users/memo/followers"
+	body := []byte(`{"type":"Update","to":["https://www.w3.org/ns/activitystreams#Public"],"cc":["` + followers + `"],"object":{"content":"` + strings.Repeat("texte du mémo ", 5000) + `"}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if !addressedToMemo(body, followers) {
+			b.Fatal("not addressed to the followers")
+		}
+	}
+}

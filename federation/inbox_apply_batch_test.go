@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"testing"
+	"time"
 
+	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/fedtest"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
@@ -55,4 +58,37 @@ func TestApplyBatchIsolatesFailures(t *testing.T) {
 			t.Errorf("%d activities still pending", got)
 		}
 	})
+}
+
+// BenchmarkApplyLikes is the background apply of stored Likes, 50 to a batch (what a burst leaves behind) on
+// SQLite; the figure is per activity.
+func BenchmarkApplyLikes(b *testing.B) {
+	store := storagetest.Open(b, storagetest.SQLiteDSN(b))
+	ctx := context.Background()
+	urls := content.URLs{Base: "http://memo.example", Username: "memo"}
+	if _, err := store.AddRevision(ctx, storage.Revision{Title: "Memo", Summary: "s", Markdown: "m", HTML: "<p>m</p>"}); err != nil {
+		b.Fatal(err)
+	}
+	in := NewInbox(InboxConfig{URLs: urls, Store: store, Logger: slog.New(slog.DiscardHandler)})
+	const batch = 50
+	n := 0
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		for range batch {
+			n++
+			actor := fmt.Sprintf("https://bench.example/users/u%d", n)
+			id := fmt.Sprintf("https://bench.example/likes/%d", n)
+			body := fmt.Sprintf(`{"@context":"https://www.w3.org/ns/activitystreams","id":%q,"type":"Like","actor":%q,"object":%q}`, id, actor, urls.Memo())
+			if _, err := store.InsertInboxActivity(ctx, storage.InboxActivity{IRI: id, Type: "Like", ActorIRI: actor, ObjectIRI: urls.Memo(), Body: body, KeyID: actor + "#main-key", ReceivedAt: time.Now()}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		done, err := in.ProcessPending(ctx)
+		if err != nil || done != batch {
+			b.Fatalf("processed %d of %d: %v", done, batch, err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/activity")
 }
