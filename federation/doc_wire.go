@@ -9,9 +9,10 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/memo-fediverse/memo/content"
 )
 
 // wire is a cached document's fixed members, encoded and compressed once. A request's document is a shallow copy
@@ -148,7 +149,7 @@ func (c *docCache) writeWire(rw http.ResponseWriter, r *http.Request, status int
 	h := rw.Header()
 	h.Set("Content-Type", contentType)
 	h.Add("Vary", "Accept-Encoding")
-	if !acceptsGzip(r) {
+	if !content.AcceptsGzip(r) {
 		h.Set("Content-Length", strconv.Itoa(len(w.open)+len(t.plain)))
 		rw.WriteHeader(status)
 		rw.Write(w.open)
@@ -202,21 +203,6 @@ func gzipTail(data []byte, crc, size uint32) []byte {
 	}
 	out = binary.LittleEndian.AppendUint32(out, crc)
 	return binary.LittleEndian.AppendUint32(out, size)
-}
-
-// acceptsGzip tells whether the client takes gzip: named in Accept-Encoding without q=0.
-func acceptsGzip(r *http.Request) bool {
-	for _, v := range r.Header.Values("Accept-Encoding") {
-		for part := range strings.SplitSeq(v, ",") {
-			coding, params, _ := strings.Cut(part, ";")
-			if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
-				continue
-			}
-			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
-			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
-		}
-	}
-	return false
 }
 
 // keepWire indexes m, just cached under key, by its id for writeWire.

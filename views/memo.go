@@ -84,9 +84,10 @@ func demoteHeadings(html string, top int) string {
 // memoCache keeps prepared revisions by number (a handful, never evicted: revisions are immutable) and the
 // latest rendered home pages, keyed by everything they show, so that the busiest page costs one small query.
 type memoCache struct {
-	mu    sync.RWMutex
-	revs  map[int]*shownRevision
-	pages map[homeKey][]byte
+	mu     sync.RWMutex
+	revs   map[int]*shownRevision
+	pages  map[homeKey][]byte
+	zipped map[homeKey][]byte // the same pages gzipped, made at the first request that takes gzip (page_gzip.go)
 }
 
 type homeKey struct {
@@ -99,7 +100,7 @@ type homeKey struct {
 const maxCachedPages = 32
 
 func newMemoCache() *memoCache {
-	return &memoCache{revs: map[int]*shownRevision{}, pages: map[homeKey][]byte{}}
+	return &memoCache{revs: map[int]*shownRevision{}, pages: map[homeKey][]byte{}, zipped: map[homeKey][]byte{}}
 }
 
 // revision returns revision n prepared for display, from memory after the first time.
@@ -133,6 +134,7 @@ func (c *memoCache) putPage(k homeKey, b []byte) {
 	defer c.mu.Unlock()
 	if len(c.pages) >= maxCachedPages {
 		clear(c.pages)
+		clear(c.zipped)
 	}
 	c.pages[k] = b
 }
@@ -171,7 +173,7 @@ func (s *Site) serveMemo(w http.ResponseWriter, r *http.Request, variant string)
 	}
 	key := homeKey{lang: l.Tag, variant: variant, rev: n, total: total}
 	if b, ok := s.memo.page(key); ok {
-		writeHTML(w, http.StatusOK, s.prefill(w, r, b))
+		s.writeMemoPage(w, r, key, b)
 		return
 	}
 	rev, err := s.shownRevision(ctx, n)
@@ -194,5 +196,5 @@ func (s *Site) serveMemo(w http.ResponseWriter, r *http.Request, variant string)
 		return
 	}
 	s.memo.putPage(key, b)
-	writeHTML(w, http.StatusOK, s.prefill(w, r, b))
+	s.writeMemoPage(w, r, key, b)
 }
