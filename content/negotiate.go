@@ -48,3 +48,19 @@ func WantsActivityJSON(r *http.Request) bool {
 	}
 	return best == "json"
 }
+
+// AcceptsGzip tells whether the client takes gzip: named in Accept-Encoding without q=0. The memo's pages and
+// document are kept compressed for such clients.
+func AcceptsGzip(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept-Encoding") {
+		for part := range strings.SplitSeq(v, ",") {
+			coding, params, _ := strings.Cut(part, ";")
+			if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+				continue
+			}
+			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
+}

@@ -87,7 +87,7 @@ func (s *Server) handleWebfinger(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", cacheControl)
-	writeJSON(w, http.StatusOK, "application/jrd+json; charset=utf-8", doc)
+	s.wf.write(w, doc)
 }
 
 // hostMeta is the XRD document pointing at WebFinger, still read by some older software.

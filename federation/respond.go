@@ -45,7 +45,9 @@ func (s *Server) serveDocument(w http.ResponseWriter, r *http.Request, build obj
 		writeError(w, http.StatusInternalServerError, "internal error")
 	default:
 		w.Header().Set("Cache-Control", cacheControl)
-		writeJSON(w, http.StatusOK, activityJSONType, doc)
+		if !s.objs.WriteCached(w, r, http.StatusOK, activityJSONType, doc) {
+			writeJSON(w, http.StatusOK, activityJSONType, doc)
+		}
 	}
 }
 

@@ -54,6 +54,7 @@ type Server struct {
 	log   *slog.Logger
 	objs  as.Builder
 	inbox inboxState
+	wf    webfingerAnswer
 	// matcher recognises signing phrases (nil: the defaults).
 	matcher *signing.Matcher
 	actors  *fetch.Actors

@@ -43,3 +43,21 @@ var (
 	_ querier = (*sqlx.DB)(nil)
 	_ querier = (*sqlx.Tx)(nil)
 )
+
+// Savepoint runs fn under a savepoint of tx: when fn fails, what it wrote is rolled back and the transaction goes
+// on with the rest; fn's error is returned. The error of the savepoint itself is returned as failed, the
+// transaction being unusable then.
+func (tx *Tx) Savepoint(ctx context.Context, fn func() error) (fnErr, failed error) {
+	if _, err := tx.tx.ExecContext(ctx, `SAVEPOINT work`); err != nil {
+		return nil, fmt.Errorf("savepoint: %w", err)
+	}
+	if fnErr = fn(); fnErr != nil {
+		if _, err := tx.tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT work`); err != nil {
+			return fnErr, fmt.Errorf("rollback to savepoint: %w", err)
+		}
+	}
+	if _, err := tx.tx.ExecContext(ctx, `RELEASE SAVEPOINT work`); err != nil {
+		return fnErr, fmt.Errorf("release savepoint: %w", err)
+	}
+	return fnErr, nil
+}

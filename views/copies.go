@@ -48,14 +48,10 @@ type copyNote struct {
 
 // copyState tells whether this instance is a copy and, if so, the network's signature count: the origin's, as
 // last read, plus the signatures made here that the origin has not confirmed yet. On an origin it returns nil
-// and local.
-func (s *Site) copyState(ctx context.Context, local int) (*copyNote, int, error) {
-	origin, err := s.store.Meta(ctx, storage.MetaCopyOf)
-	if errors.Is(err, storage.ErrNotFound) || origin == "" {
+// and local. origin is the copy setting (storage.MetaCopyOf), read with the page's state.
+func (s *Site) copyState(ctx context.Context, origin string, local int) (*copyNote, int, error) {
+	if origin == "" {
 		return nil, local, nil
-	}
-	if err != nil {
-		return nil, local, err
 	}
 	u, err := url.Parse(origin)
 	if err != nil || u.Host == "" {

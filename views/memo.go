@@ -84,9 +84,10 @@ func demoteHeadings(html string, top int) string {
 // memoCache keeps prepared revisions by number (a handful, never evicted: revisions are immutable) and the
 // latest rendered home pages, keyed by everything they show, so that the busiest page costs one small query.
 type memoCache struct {
-	mu    sync.RWMutex
-	revs  map[int]*shownRevision
-	pages map[homeKey][]byte
+	mu     sync.RWMutex
+	revs   map[int]*shownRevision
+	pages  map[homeKey][]byte
+	zipped map[homeKey][]byte // the same pages gzipped, made at the first request that takes gzip
 }
 
 type homeKey struct {
@@ -99,7 +100,7 @@ type homeKey struct {
 const maxCachedPages = 32
 
 func newMemoCache() *memoCache {
-	return &memoCache{revs: map[int]*shownRevision{}, pages: map[homeKey][]byte{}}
+	return &memoCache{revs: map[int]*shownRevision{}, pages: map[homeKey][]byte{}, zipped: map[homeKey][]byte{}}
 }
 
 // revision returns revision n prepared for display, from memory after the first time.
@@ -133,6 +134,7 @@ func (c *memoCache) putPage(k homeKey, b []byte) {
 	defer c.mu.Unlock()
 	if len(c.pages) >= maxCachedPages {
 		clear(c.pages)
+		clear(c.zipped)
 	}
 	c.pages[k] = b
 }
@@ -152,7 +154,8 @@ func (s *Site) memoPage(w http.ResponseWriter, r *http.Request) { s.serveMemo(w,
 
 func (s *Site) serveMemo(w http.ResponseWriter, r *http.Request, variant string) {
 	ctx := r.Context()
-	state, err := s.store.FrontState(ctx)
+	// One query for the revision, the count and the copy setting: the home page is the busiest page.
+	state, err := s.store.ArticleState(ctx, s.cfg.URLs.Memo())
 	if errors.Is(err, storage.ErrNotFound) {
 		s.fail(w, r, http.StatusServiceUnavailable, localeFor(r).T("error.norevision"))
 		return
@@ -163,14 +166,14 @@ func (s *Site) serveMemo(w http.ResponseWriter, r *http.Request, variant string)
 	}
 	n := state.Revision
 	l := localeFor(r)
-	cp, total, err := s.copyState(ctx, state.Signatures)
+	cp, total, err := s.copyState(ctx, state.CopyOf, state.Signatures)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	key := homeKey{lang: l.Tag, variant: variant, rev: n, total: total}
 	if b, ok := s.memo.page(key); ok {
-		writeHTML(w, http.StatusOK, s.prefill(w, r, b))
+		s.writeMemoPage(w, r, key, b)
 		return
 	}
 	rev, err := s.shownRevision(ctx, n)
@@ -193,5 +196,5 @@ func (s *Site) serveMemo(w http.ResponseWriter, r *http.Request, variant string)
 		return
 	}
 	s.memo.putPage(key, b)
-	writeHTML(w, http.StatusOK, s.prefill(w, r, b))
+	s.writeMemoPage(w, r, key, b)
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -147,18 +148,51 @@ func localClient(c int) *http.Client {
 	}
 }
 
-// hammer sends GET url with the given Accept at concurrency c for d (after a short warm-up) and checks every answer
-// is 200.
-func hammer(ctx context.Context, client *http.Client, url, accept string, c int, d time.Duration) (*stats, error) {
-	newReq := func() *http.Request {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if accept != "" {
-			req.Header.Set("Accept", accept)
-		}
-		return req
+// hammer sends GET url with the given header lines ("Accept: text/html") at concurrency c for d and checks every
+// answer is 200. A few requests through net/http check the answer first (and warm the server); the load itself
+// goes through the raw client (rawWorker), whose ceiling the run reports.
+func hammer(ctx context.Context, client *http.Client, url string, c int, d time.Duration, headers ...string) (*stats, error) {
+	g, err := checkedGet(ctx, client, url, c, headers...)
+	if err != nil {
+		return nil, err
 	}
+	return allOK(url, rawHammer(ctx, g, c, d))
+}
+
+// interleaved loads url and the bare handler in turns, slices times each for d in all, so that both meet the same
+// share of the cores: other work on a shared machine changes from one second to the next, and a ratio of figures
+// taken at different moments measured that as much as the server.
+func interleaved(ctx context.Context, client *http.Client, url, bareURL string, c int, d time.Duration, slices int, headers ...string) (page, bare *stats, err error) {
+	g, err := checkedGet(ctx, client, url, c, headers...)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := newRawGet(bareURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	page, bare = &stats{Status: map[int]int{}}, &stats{Status: map[int]int{}}
+	for range slices {
+		bare.merge(rawHammer(ctx, b, c, d/time.Duration(slices)))
+		page.merge(rawHammer(ctx, g, c, d/time.Duration(slices)))
+	}
+	if _, err := allOK(bareURL, bare); err != nil {
+		return page, bare, err
+	}
+	_, err = allOK(url, page)
+	return page, bare, err
+}
+
+// checkedGet checks a few answers to url through net/http (and warms the server), then prepares the raw request.
+func checkedGet(ctx context.Context, client *http.Client, url string, c int, headers ...string) (*rawGet, error) {
 	for range min(c, 20) {
-		resp, err := client.Do(newReq())
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		for _, h := range headers {
+			if name, value, ok := strings.Cut(h, ":"); ok {
+				req.Header.Set(name, strings.TrimSpace(value))
+			}
+		}
+		resp, err := client.Do(req)
 		if err != nil {
 			return nil, fmt.Errorf("GET %s: %w", url, err)
 		}
@@ -168,23 +202,11 @@ func hammer(ctx context.Context, client *http.Client, url, accept string, c int,
 			return nil, fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
 		}
 	}
-	workers := make([]*worker, c)
-	var wg sync.WaitGroup
-	start := time.Now()
-	stop := start.Add(d)
-	for i := range workers {
-		w := &worker{status: map[int]int{}}
-		workers[i] = w
-		wg.Go(func() {
-			for ctx.Err() == nil && time.Now().Before(stop) {
-				t := time.Now()
-				resp, err := client.Do(newReq())
-				w.record(time.Since(t), resp, err)
-			}
-		})
-	}
-	wg.Wait()
-	s := collect(workers, time.Since(start))
+	return newRawGet(url, headers...)
+}
+
+// allOK returns s, with an error when some answers were not 200.
+func allOK(url string, s *stats) (*stats, error) {
 	if bad := s.Requests - s.ok(http.StatusOK); bad > 0 {
 		return s, fmt.Errorf("GET %s: %d of %d answers were not 200 (%v, last error %q)", url, bad, s.Requests, s.Status, s.LastErr)
 	}

@@ -26,6 +26,7 @@ var requiredFields = []string{
 	"inbox_per_s", "inbox_p99_ms", "inbox_lost", "inbox_duplicates", "inbox_ratio", "fanout_instances", "fanout_s",
 	"fanout_ratio", "rsa_sign_per_s", "rsa_verify_per_s", "home_per_s", "webfinger_per_s", "webfinger_ratio",
 	"actor_per_s", "sigpage_p99_ms_small", "sigpage_p99_ms_large", "search_p99_ms_large", "rss_mb",
+	"client_ceiling_per_s", "actor_ratio", "home_ratio", "memo_ratio", "inbox_applied_after_burst_s",
 }
 
 // runTiny runs the tool end to end in its tiny mode and returns the decoded last line of stdout.
@@ -67,7 +68,7 @@ func checkFigures(t *testing.T, got map[string]any, database string) {
 		}
 	}
 	for _, f := range []string{"inbox_per_s", "inbox_ratio", "rsa_sign_per_s", "rsa_verify_per_s", "home_per_s",
-		"webfinger_per_s", "webfinger_ratio", "actor_per_s", "sigpage_p99_ms_small", "sigpage_p99_ms_large", "search_p99_ms_large", "rss_mb"} {
+		"webfinger_per_s", "webfinger_ratio", "actor_per_s", "actor_ratio", "home_ratio", "memo_ratio", "client_ceiling_per_s", "sigpage_p99_ms_small", "sigpage_p99_ms_large", "search_p99_ms_large", "rss_mb"} {
 		if v, _ := got[f].(float64); v <= 0 {
 			t.Errorf("%s = %v, want a positive figure", f, got[f])
 		}

@@ -128,7 +128,11 @@ func (o Builder) signaturesSummary(ctx context.Context) (map[string]any, error) 
 	if err != nil {
 		return nil, err
 	}
-	n := counts.Total()
+	return o.signaturesSummaryOf(counts.Total())
+}
+
+// signaturesSummaryOf is signaturesSummary for a count already read.
+func (o Builder) signaturesSummaryOf(n int) (map[string]any, error) {
 	c := streams.NewActivityStreamsOrderedCollection()
 	c.SetJSONLDId(idProp(o.urls.Signatures()))
 	c.SetActivityStreamsTotalItems(totalItemsProp(n))
@@ -138,6 +142,9 @@ func (o Builder) signaturesSummary(ctx context.Context) (map[string]any, error) 
 
 // MemoArticle is the living memo at its current revision. Once built, only the revision's number is read.
 func (o Builder) MemoArticle(ctx context.Context) (map[string]any, error) {
+	if o.cache != nil {
+		return o.memoArticleCached(ctx)
+	}
 	n, err := o.store.CurrentRevisionNumber(ctx)
 	if err != nil {
 		return nil, StoreErr(err, "the memo is not published yet")

@@ -13,13 +13,17 @@ import (
 type docCache struct {
 	mu   sync.Mutex
 	docs map[string]map[string]any
+	byID map[string][]*wire // the same documents by their id, with their encoding
+	live liveMembers        // the living memo's counts
 }
 
 // maxCachedDocs bounds the cache; a publication has a handful of revisions, and a new revision's key replaces
 // nothing, so past the bound the cache simply starts again.
 const maxCachedDocs = 64
 
-func newDocCache() *docCache { return &docCache{docs: map[string]map[string]any{}} }
+func newDocCache() *docCache {
+	return &docCache{docs: map[string]map[string]any{}, byID: map[string][]*wire{}}
+}
 
 func articleKey(id string, revision int) string { return id + "@" + strconv.Itoa(revision) }
 
@@ -45,7 +49,9 @@ func (c *docCache) put(key string, m map[string]any) map[string]any {
 	c.mu.Lock()
 	if len(c.docs) >= maxCachedDocs {
 		clear(c.docs)
+		clear(c.byID)
 	}
+	c.keepWire(m)
 	c.docs[key] = m
 	c.mu.Unlock()
 	return maps.Clone(m)

@@ -3,6 +3,7 @@ package as
 import (
 	"fmt"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/go-fed/activity/streams"
@@ -19,6 +20,19 @@ const asPublic = content.PublicAudience
 // defines every extension term we emit, the way Mastodon's own documents do. Terms of our own (the signatures
 // collection) live in a namespace under the instance's address.
 func ldContext(urls content.URLs) []any {
+	if c, ok := ldContexts.Load(urls.Base); ok {
+		return c.([]any)
+	}
+	c := buildLDContext(urls)
+	ldContexts.Store(urls.Base, c)
+	return c
+}
+
+// ldContexts keeps each base URL's context: the same value every time lets a served document's encoding be
+// reused (wire). Nobody modifies it; appending to it copies it (its capacity is its length).
+var ldContexts sync.Map
+
+func buildLDContext(urls content.URLs) []any {
 	return []any{
 		content.ActivityStreamsContext,
 		"https://w3id.org/security/v1",

@@ -136,20 +136,21 @@ func keepsBody(typ string) bool {
 	return false
 }
 
-// process applies one stored activity's effects, in one transaction with the mark that it is processed: either
-// both happen or neither, and a second worker finds nothing to do.
-func (in *Inbox) process(ctx context.Context, row storage.InboxActivity) error {
+// prepare does what an activity's effects need read or fetched before the write transaction, and returns the
+// transaction's work: the effects, and the mark that the activity is processed, in one transaction (either both
+// happen or neither, and a second worker finds nothing to do); applyBatch runs several in one.
+func (in *Inbox) prepare(ctx context.Context, row storage.InboxActivity) (func(tx *storage.Tx) error, error) {
 	if !keepsBody(row.Type) {
-		return in.cfg.Store.InTx(ctx, func(tx *storage.Tx) error {
+		return func(tx *storage.Tx) error {
 			if ok, err := tx.ClaimInboxActivity(ctx, row.IRI); err != nil || !ok {
 				return err
 			}
 			return tx.SetInboxResult(ctx, row.IRI, "ignored: type "+row.Type)
-		})
+		}, nil
 	}
 	act, err := inbound.DecodeActivity([]byte(row.Body))
 	if err != nil {
-		return fmt.Errorf("decode stored %s: %w", row.IRI, err)
+		return nil, fmt.Errorf("decode stored %s: %w", row.IRI, err)
 	}
 	act.Actor = row.ActorIRI // verified at reception
 	var cached storage.RemoteActor
@@ -157,43 +158,43 @@ func (in *Inbox) process(ctx context.Context, row storage.InboxActivity) error {
 		// Read before the transaction: SQLite allows one writer, and the actor was cached when its key was.
 		cached, err = in.cfg.Store.Actor(ctx, row.ActorIRI)
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return err
+			return nil, err
 		}
 	}
 	var origin []byte
 	if fromOrigin(act, row.KeyID) {
 		var refused string
 		if origin, refused, err = in.resolveStored(ctx, act); err != nil {
-			return err
+			return nil, err
 		}
 		if refused != "" {
-			return in.cfg.Store.InTx(ctx, func(tx *storage.Tx) error {
+			return func(tx *storage.Tx) error {
 				if ok, err := tx.ClaimInboxActivity(ctx, row.IRI); err != nil || !ok {
 					return err
 				}
 				return tx.SetInboxResult(ctx, row.IRI, "refused: "+refused)
-			})
+			}, nil
 		}
 	}
 	var ownReply bool
 	if act.Type == "Create" && act.Object != nil && act.Object.Inline != nil {
 		if ownReply, err = in.ownObject(ctx, act.Object.Inline.InReplyTo); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	var move *movedTo
 	if act.Type == "Move" {
 		if move, err = in.prepareMove(ctx, act); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	var sig *signingInput
 	if (act.Type == "Create" && ownReply) || (act.Type == "Update" && act.Object != nil) {
 		if sig, err = in.prepareSigning(ctx, row, act, origin); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return in.cfg.Store.InTx(ctx, func(tx *storage.Tx) error {
+	return func(tx *storage.Tx) error {
 		ok, err := tx.ClaimInboxActivity(ctx, row.IRI)
 		if err != nil || !ok {
 			return err
@@ -204,7 +205,7 @@ func (in *Inbox) process(ctx context.Context, row storage.InboxActivity) error {
 		}
 		in.log.Debug("inbox activity processed", "type", act.Type, "activity", row.IRI, "result", result)
 		return tx.SetInboxResult(ctx, row.IRI, result)
-	})
+	}, nil
 }
 
 func (in *Inbox) apply(ctx context.Context, tx *storage.Tx, row storage.InboxActivity, act *inbound.Activity, cached storage.RemoteActor, ownReply bool, sig *signingInput, move *movedTo) (string, error) {

@@ -21,9 +21,9 @@ import (
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/clientaddr"
 	"github.com/memo-fediverse/memo/federation/fetch"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 	"github.com/memo-fediverse/memo/federation/inbound"
 	"github.com/memo-fediverse/memo/federation/signing"
-	"github.com/memo-fediverse/memo/federation/httpsign"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -502,8 +502,9 @@ func (in *Inbox) ProcessPending(ctx context.Context) (int, error) {
 			return done, err
 		}
 		progressed := false
-		for _, row := range rows {
-			if perr := in.process(ctx, row); perr != nil {
+		errs := in.applyBatch(ctx, rows)
+		for i, row := range rows {
+			if perr := errs[i]; perr != nil {
 				in.log.Warn("inbox effect failed", "activity", row.IRI, "err", perr)
 				if in.failed(row.IRI) < maxEffectAttempts {
 					continue

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/memo-fediverse/memo/federation/fedtest"
-	"github.com/memo-fediverse/memo/federation/signing"
 	"github.com/memo-fediverse/memo/federation/httpsign"
+	"github.com/memo-fediverse/memo/federation/signing"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )

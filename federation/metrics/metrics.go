@@ -125,8 +125,31 @@ func Middleware(next http.Handler) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
-		requestDuration.WithLabelValues(methodLabel(r.Method), route, codeLabel(rec.status)).Observe(time.Since(start).Seconds())
+		requestObserver(methodLabel(r.Method), route, rec.status).Observe(time.Since(start).Seconds())
 	})
+}
+
+// observerKey names one series of requestDuration.
+type observerKey struct {
+	method, route string
+	code          int
+}
+
+// observers keeps each series' observer: WithLabelValues hashes its three labels on every call, which was most
+// of the middleware's cost. The keys are as bounded as the series.
+var observers sync.Map
+
+func requestObserver(method, route string, code int) prometheus.Observer {
+	if code < 100 || code > 599 {
+		code = 0 // codeLabel's "other"
+	}
+	k := observerKey{method, route, code}
+	if o, ok := observers.Load(k); ok {
+		return o.(prometheus.Observer)
+	}
+	o := requestDuration.WithLabelValues(method, route, codeLabel(code))
+	observers.Store(k, o)
+	return o
 }
 
 // methodLabel keeps the method label to the methods HTTP defines for us: a client may send any token as a method,

@@ -41,3 +41,34 @@ func xorSHA256(iris ...string) string {
 	}
 	return hex.EncodeToString(out)
 }
+
+// TestAddressedToMemo: the remembered answer is addressedTo's, for bodies that differ only where it matters.
+func TestAddressedToMemo(t *testing.T) {
+	const followers = "https://memo.example/users/memo/followers"
+	to := []byte(`{"type":"Update","to":["https://www.w3.org/ns/activitystreams#Public"],"cc":["` + followers + `"]}`)
+	notTo := []byte(`{"type":"Update","to":["https://www.w3.org/ns/activitystreams#Public"],"cc":["` + followers + `x"]}`)
+	for range 2 { // the second time from the memo
+		if !addressedToMemo(to, followers) {
+			t.Error("an activity with the followers in cc is not addressed to them")
+		}
+		if addressedToMemo(notTo, followers) {
+			t.Error("an activity naming another collection is addressed to the followers")
+		}
+		if addressedToMemo(to, followers+"/other") {
+			t.Error("the answer for one collection was given for another")
+		}
+	}
+}
+
+// BenchmarkAddressedToMemo is the question asked for every inbox of a fan-out, on a 70 KB Update: once decoded,
+// then answered from the hash of the body.
+func BenchmarkAddressedToMemo(b *testing.B) {
+	const followers = "https://memo.example/users/memo/followers"
+	body := []byte(`{"type":"Update","to":["https://www.w3.org/ns/activitystreams#Public"],"cc":["` + followers + `"],"object":{"content":"` + strings.Repeat("texte du mémo ", 5000) + `"}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if !addressedToMemo(body, followers) {
+			b.Fatal("not addressed to the followers")
+		}
+	}
+}

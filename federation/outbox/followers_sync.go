@@ -42,7 +42,7 @@ func FollowersDigest(iris []string) string {
 func FollowersSynchronization(u content.URLs, store *storage.Store) func(ctx context.Context, inbox string, body []byte) string {
 	return func(ctx context.Context, inbox string, body []byte) string {
 		// Most deliveries (acknowledgements, Accepts) never name the followers: no need to decode them.
-		if !bytes.Contains(body, []byte(u.Followers())) || !addressedTo(body, u.Followers()) {
+		if !bytes.Contains(body, []byte(u.Followers())) || !addressedToMemo(body, u.Followers()) {
 			return ""
 		}
 		origin := content.Origin(inbox)

@@ -1,0 +1,44 @@
+package inbox
+
+import (
+	"context"
+
+	"github.com/memo-fediverse/memo/storage"
+)
+
+// applyBatch applies the effects of rows in one transaction, as the receiving side stores them in batches: one
+// write lock and one commit for up to 50 activities instead of one each, which is what kept the worker behind a
+// burst. Each activity runs under a savepoint of its own, so one that fails is rolled back alone and counted as
+// before. The reads and fetches an activity needs (prepare) happen before the transaction. errs[i] is rows[i]'s.
+func (in *Inbox) applyBatch(ctx context.Context, rows []storage.InboxActivity) []error {
+	errs := make([]error, len(rows))
+	works := make([]func(tx *storage.Tx) error, len(rows))
+	for i, row := range rows {
+		works[i], errs[i] = in.prepare(ctx, row)
+	}
+	ran := make([]bool, len(rows))
+	err := in.cfg.Store.InTx(ctx, func(tx *storage.Tx) error {
+		for i, work := range works {
+			if work == nil {
+				continue
+			}
+			werr, err := tx.Savepoint(ctx, func() error { return work(tx) })
+			errs[i] = werr
+			if err != nil {
+				return err
+			}
+			ran[i] = true
+		}
+		return nil
+	})
+	if err != nil {
+		// The batch as a whole failed (its commit, a savepoint): nothing of it holds; each is tried alone.
+		in.log.Warn("inbox batch failed, applying one by one", "activities", len(rows), "err", err)
+		for i, work := range works {
+			if work != nil && (errs[i] == nil || ran[i]) {
+				errs[i] = in.cfg.Store.InTx(ctx, work)
+			}
+		}
+	}
+	return errs
+}
