@@ -55,7 +55,7 @@ func TestFollowersSynchronization(t *testing.T) {
 		ctx := context.Background()
 		hs := httptest.NewUnstartedServer(nil)
 		urls := content.URLs{Base: "http://" + hs.Listener.Addr().String(), Username: "memo"}
-		srv, err := New(Config{URLs: urls, Version: "test", AllowPrivate: true, Key: fedtest.ServerKey(), Fetch: testFetch(urls), Logger: slog.New(slog.DiscardHandler)}, store)
+		srv, err := New(Config{URLs: urls, Version: "test", Key: fedtest.ServerKey(), Fetch: testFetch(urls), Deliver: testFetch(urls), Logger: slog.New(slog.DiscardHandler)}, store)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,7 +20,7 @@ func TestServerWiresTheInbox(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
 		hs := httptest.NewUnstartedServer(nil)
 		urls := content.URLs{Base: "http://" + hs.Listener.Addr().String(), Username: "memo"}
-		srv, err := New(Config{URLs: urls, Version: "test", AllowPrivate: true, Key: fedtest.ServerKey(), Fetch: testFetch(urls), Logger: slog.New(slog.DiscardHandler)}, store)
+		srv, err := New(Config{URLs: urls, Version: "test", Key: fedtest.ServerKey(), Fetch: testFetch(urls), Deliver: testFetch(urls), Logger: slog.New(slog.DiscardHandler)}, store)
 		if err != nil {
 			t.Fatal(err)
 		}

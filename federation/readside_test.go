@@ -81,8 +81,9 @@ func startReadSite(t testing.TB, store *storage.Store) *readSite {
 	key := rsKey(t)
 	fed, err := federation.New(federation.Config{
 		URLs: urls, DisplayName: "Pour du libre et de l’open en conscience", Version: "1.2.3", Key: key,
-		Fetch:  fetch.New(fetch.Config{UserAgent: "test", AllowPrivate: true, Key: key, KeyID: urls.KeyID()}),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Fetch:   fetch.New(fetch.Config{UserAgent: "test", AllowPrivate: true, Key: key, KeyID: urls.KeyID()}),
+		Deliver: fetch.New(fetch.Config{UserAgent: "test", AllowPrivate: true}),
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}, store)
 	if err != nil {
 		t.Fatal(err)

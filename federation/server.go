@@ -24,11 +24,10 @@ import (
 
 // Config is what the federation side needs to know about the instance.
 type Config struct {
-	URLs         content.URLs
-	DisplayName  string
-	Version      string
-	AllowPrivate bool
-	Key          *rsa.PrivateKey
+	URLs        content.URLs
+	DisplayName string
+	Version     string
+	Key         *rsa.PrivateKey
 	// SigningPhrases replaces the default signing phrases when not empty; NoAcknowledgement stops the replies
 	// that tell signers their number.
 	SigningPhrases    []string
@@ -37,6 +36,9 @@ type Config struct {
 	// Fetch makes every GET to other servers (actors, keys, notes); it is shared so that one pool and one memory
 	// of the hosts that want signed fetches serve the whole process.
 	Fetch *fetch.Client
+	// Deliver sends the deliveries: a client of its own because a POST may wait longer for a slow inbox than a
+	// fetch for a document.
+	Deliver *fetch.Client
 	// DeliveryLease is how long a claimed delivery stays this process's (zero: the worker's default).
 	DeliveryLease time.Duration
 	// TrustedProxies, RefusedMaxAge, RefusedMaxRows and FollowLimit go to the inbox (InboxConfig); zero values
@@ -68,8 +70,8 @@ func New(cfg Config, store *storage.Store) (*Server, error) {
 	if cfg.Key == nil {
 		return nil, errors.New("federation: the actor's key is missing")
 	}
-	if cfg.Fetch == nil {
-		return nil, errors.New("federation: the fetch client is missing")
+	if cfg.Fetch == nil || cfg.Deliver == nil {
+		return nil, errors.New("federation: the fetch and delivery clients are required")
 	}
 	if cfg.URLs.Base == "" || cfg.URLs.Username == "" {
 		return nil, errors.New("federation: the public URL and the username are required")
@@ -231,11 +233,8 @@ func (s *Server) serveStoredActivity(w http.ResponseWriter, r *http.Request) {
 
 // Run does the background work (the inbox's effects, deliveries) until ctx ends.
 func (s *Server) Run(ctx context.Context) error {
-	ua := fetch.UserAgent(s.cfg.Version, s.cfg.URLs.Base)
-	// A delivery may wait 30 s for a slow inbox, but a host that is not there is known after the 5 s of connecting.
-	client := fetch.New(fetch.Config{UserAgent: ua, AllowPrivate: s.cfg.AllowPrivate, Timeout: 30 * time.Second, HeaderTimeout: 30 * time.Second,
-		DialTimeout: fetch.DefaultDialTimeout})
-	deliveries, err := delivery.New(delivery.Config{Store: s.store, Client: client.HTTP(), Key: s.cfg.Key, KeyID: s.cfg.URLs.KeyID(), UserAgent: ua, Logger: s.log, Lease: s.cfg.DeliveryLease,
+	deliveries, err := delivery.New(delivery.Config{Store: s.store, Client: s.cfg.Deliver.HTTP(), Key: s.cfg.Key, KeyID: s.cfg.URLs.KeyID(),
+		UserAgent: s.cfg.Deliver.UserAgent(), Logger: s.log, Lease: s.cfg.DeliveryLease,
 		Yield: s.inboxes().Busy, Synchronize: outbox.FollowersSynchronization(s.cfg.URLs, s.store)})
 	if err != nil {
 		return err

@@ -29,7 +29,7 @@ func startServer(t *testing.T, store *storage.Store, cfg Config) content.URLs {
 	t.Helper()
 	hs := httptest.NewUnstartedServer(nil)
 	cfg.URLs = content.URLs{Base: "http://" + hs.Listener.Addr().String(), Username: "memo"}
-	cfg.Key, cfg.Fetch, cfg.Logger = fedtest.ServerKey(), testFetch(cfg.URLs), slog.New(slog.DiscardHandler)
+	cfg.Key, cfg.Fetch, cfg.Deliver, cfg.Logger = fedtest.ServerKey(), testFetch(cfg.URLs), testFetch(cfg.URLs), slog.New(slog.DiscardHandler)
 	if err := outbox.Seed(context.Background(), store, cfg.URLs); err != nil {
 		t.Fatal(err)
 	}
@@ -97,13 +97,16 @@ func TestServerPassesSigningSettingsToInbox(t *testing.T) {
 func TestServerRefusesBadSettings(t *testing.T) {
 	store := storagetest.Open(t, storagetest.SQLiteDSN(t))
 	urls := content.URLs{Base: "http://memo.test", Username: "memo"}
-	if _, err := New(Config{URLs: urls, Key: fedtest.ServerKey(), Fetch: testFetch(urls), SigningPhrases: []string{"  "}}, store); err == nil {
+	if _, err := New(Config{URLs: urls, Key: fedtest.ServerKey(), Fetch: testFetch(urls), Deliver: testFetch(urls), SigningPhrases: []string{"  "}}, store); err == nil {
 		t.Error("a blank phrase was accepted")
 	}
 	if _, err := New(Config{URLs: urls, Key: fedtest.ServerKey()}, store); err == nil {
 		t.Error("a server without a fetch client was built")
 	}
-	if _, err := New(Config{URLs: urls, Fetch: testFetch(urls)}, store); err == nil {
+	if _, err := New(Config{URLs: urls, Key: fedtest.ServerKey(), Fetch: testFetch(urls)}, store); err == nil {
+		t.Error("a server without a delivery client was built")
+	}
+	if _, err := New(Config{URLs: urls, Fetch: testFetch(urls), Deliver: testFetch(urls)}, store); err == nil {
 		t.Error("a server without a key was built")
 	}
 }

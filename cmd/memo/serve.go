@@ -33,6 +33,8 @@ type app struct {
 	log   *slog.Logger
 	// fetch is the one client that reads other servers' documents, shared by every part of the process.
 	fetch *fetch.Client
+	// deliver sends what the delivery queue holds.
+	deliver *fetch.Client
 }
 
 // openApp validates the data folder, opens (and migrates) the database, loads or creates the key and seeds the
@@ -51,8 +53,11 @@ func openApp(ctx context.Context, cfg *config, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	a := &app{cfg: cfg, store: store, key: key, log: newLogger(cfg, stderr)}
-	a.fetch = fetch.New(fetch.Config{UserAgent: fetch.UserAgent(version, cfg.urls().Base), AllowPrivate: cfg.AllowPrivate,
-		Key: key, KeyID: cfg.urls().KeyID()})
+	ua := fetch.UserAgent(version, cfg.urls().Base)
+	a.fetch = fetch.New(fetch.Config{UserAgent: ua, AllowPrivate: cfg.AllowPrivate, Key: key, KeyID: cfg.urls().KeyID()})
+	// A delivery may wait 30 s for a slow inbox, but a host that is not there is known after the 5 s of connecting.
+	a.deliver = fetch.New(fetch.Config{UserAgent: ua, AllowPrivate: cfg.AllowPrivate, Timeout: 30 * time.Second,
+		HeaderTimeout: 30 * time.Second, DialTimeout: fetch.DefaultDialTimeout})
 	if err := outbox.Seed(ctx, store, cfg.urls(), cfg.phrases()...); err != nil {
 		store.Close()
 		return nil, err
@@ -188,8 +193,8 @@ func (a *app) handler() (http.Handler, *federation.Server, error) {
 	}
 	set := a.cfg.parsed
 	fed, err := federation.New(federation.Config{
-		URLs: urls, DisplayName: a.cfg.DisplayName, Version: version, AllowPrivate: a.cfg.AllowPrivate,
-		Key: a.key, Fetch: a.fetch, DeliveryLease: set.deliveryLease, Logger: a.log, SigningPhrases: a.cfg.phrases(), NoAcknowledgement: !set.acknowledge,
+		URLs: urls, DisplayName: a.cfg.DisplayName, Version: version,
+		Key: a.key, Fetch: a.fetch, Deliver: a.deliver, DeliveryLease: set.deliveryLease, Logger: a.log, SigningPhrases: a.cfg.phrases(), NoAcknowledgement: !set.acknowledge,
 		TrustedProxies: set.proxies, RefusedMaxAge: set.refusedMaxAge, RefusedMaxRows: set.refusedMaxRows, FollowLimit: set.followLimit,
 	}, a.store)
 	if err != nil {

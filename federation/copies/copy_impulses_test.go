@@ -41,7 +41,8 @@ func TestCopyImportsImpulses(t *testing.T) {
 	put(origin, "lesson-1", "lesson", 1, "Texte **revu** à l’origine <script>alert(1)</script>")
 	put(origin, "lesson-2", "lesson", 2, "Deux")
 	put(origin, "measure-1", "measure", 1, "Une mesure")
-	fed, err := federation.New(federation.Config{URLs: ourls, Key: fedtest.ServerKey(), Fetch: fetch.New(fetch.Config{AllowPrivate: true, Key: fedtest.ServerKey(), KeyID: ourls.KeyID()})}, origin)
+	fed, err := federation.New(federation.Config{URLs: ourls, Key: fedtest.ServerKey(), Fetch: fetch.New(fetch.Config{AllowPrivate: true, Key: fedtest.ServerKey(), KeyID: ourls.KeyID()}),
+		Deliver: fetch.New(fetch.Config{AllowPrivate: true})}, origin)
 	if err != nil {
 		t.Fatal(err)
 	}
