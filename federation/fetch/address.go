@@ -6,7 +6,8 @@ import (
 	"syscall"
 )
 
-// The dialer refuses every address that is not public, after DNS resolution, so that a peer's URL cannot reach\nthis machine's network.
+// The dialer refuses every address that is not public, after DNS resolution, so that a peer's URL cannot reach
+// this machine's network.
 
 // control runs after DNS resolution, for every connection, including those made for redirects.
 func (c *Client) control(network, address string, _ syscall.RawConn) error {

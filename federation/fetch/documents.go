@@ -12,7 +12,8 @@ import (
 	"time"
 )
 
-// The document rules: an ActivityPub document is trusted only from its own origin, served as ActivityPub, and\nunder its own id.
+// The document rules: an ActivityPub document is trusted only from its own origin, served as ActivityPub, and
+// under its own id.
 
 // Refusals of a document under the rules: the answer came, and it is not one we may trust. Refused tells them
 // from failures of the network or of the remote server, which may be worth a retry.
