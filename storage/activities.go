@@ -94,3 +94,19 @@ func (s *Store) OutboxCount(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// OutboxPageAfter lists public activities with id > after, newest first: the page just newer than a given one,
+// which an OrderedCollectionPage links as prev.
+func (s *Store) OutboxPageAfter(ctx context.Context, after int64, limit int) ([]Activity, error) {
+	var out []Activity
+	if err := s.db.SelectContext(ctx, &out, s.rebind(`SELECT `+activityCols+` FROM activities WHERE in_outbox = TRUE AND id > ? ORDER BY id ASC LIMIT ?`), after, limit); err != nil {
+		return nil, fmt.Errorf("outbox page after %d: %w", after, err)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	for i := range out {
+		out[i].PublishedAt = fromMS(out[i].PublishedMS)
+	}
+	return out, nil
+}

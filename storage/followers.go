@@ -104,3 +104,30 @@ func (s *Store) FollowsOrSigned(ctx context.Context, actorIRI string) (bool, err
 	}
 	return n > 0, nil
 }
+
+// FollowersCollectionPage lists follower actor IRIs, oldest first, skipping offset.
+func (s *Store) FollowersCollectionPage(ctx context.Context, offset, limit int) ([]string, error) {
+	out := []string{}
+	if err := s.db.SelectContext(ctx, &out, s.rebind(`SELECT actor_iri FROM followers ORDER BY created_at, actor_iri LIMIT ? OFFSET ?`), limit, offset); err != nil {
+		return nil, fmt.Errorf("followers page: %w", err)
+	}
+	return out, nil
+}
+
+// FollowerRecipients returns one recipient per follower, its shared inbox when it has one, read in the
+// transaction so an activity and the list of its deliveries agree. InsertActivity removes duplicate inboxes.
+func (t *Tx) FollowerRecipients(ctx context.Context) ([]Recipient, error) {
+	rows := []struct {
+		Inbox  string `db:"inbox"`
+		Domain string `db:"domain"`
+	}{}
+	if err := t.tx.SelectContext(ctx, &rows, `SELECT CASE WHEN shared_inbox <> '' THEN shared_inbox ELSE inbox END AS inbox, domain
+		FROM followers ORDER BY domain, actor_iri`); err != nil {
+		return nil, fmt.Errorf("follower inboxes: %w", err)
+	}
+	out := make([]Recipient, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, Recipient{Inbox: r.Inbox, Domain: r.Domain})
+	}
+	return out, nil
+}

@@ -2,11 +2,15 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 )
+
+// interactions.visibility holds "public", "unlisted", "followers" or "direct". Only public and unlisted replies are
+// listed or counted: the others were not addressed to the world.
 
 // Interaction kinds.
 const (
@@ -114,4 +118,34 @@ func (s *Store) LocalObjectExists(ctx context.Context, kind, key string) (bool, 
 		return false, fmt.Errorf("%s %s exists: %w", kind, key, err)
 	}
 	return n > 0, nil
+}
+
+// InteractionCounts are the totals of an object's replies, likes and shares (boosts).
+type InteractionCounts struct {
+	Replies int `db:"replies"`
+	Likes   int `db:"likes"`
+	Shares  int `db:"shares"`
+}
+
+// InteractionCounts counts the interactions recorded on one of our objects.
+func (s *Store) InteractionCounts(ctx context.Context, objectIRI string) (InteractionCounts, error) {
+	// Kept by triggers (migration 0008); an object nobody interacted with has no row.
+	var c InteractionCounts
+	err := getRow(ctx, s.db, &c, "interaction counts of "+objectIRI, s.rebind(`SELECT replies, likes, shares FROM interaction_counts WHERE object_iri = ?`), objectIRI)
+	if errors.Is(err, ErrNotFound) {
+		return InteractionCounts{}, nil
+	}
+	return c, err
+}
+
+// ReplyIRIs lists the IRIs of the public and unlisted replies to an object, oldest first, skipping offset.
+func (s *Store) ReplyIRIs(ctx context.Context, objectIRI string, offset, limit int) ([]string, error) {
+	out := []string{}
+	err := s.db.SelectContext(ctx, &out, s.rebind(`SELECT CASE WHEN note_iri <> '' THEN note_iri ELSE activity_iri END
+		FROM interactions WHERE object_iri = ? AND kind = 'reply' AND visibility IN ('public', 'unlisted')
+		ORDER BY created_at, activity_iri LIMIT ? OFFSET ?`), objectIRI, limit, offset)
+	if err != nil {
+		return nil, fmt.Errorf("replies of %s: %w", objectIRI, err)
+	}
+	return out, nil
 }

@@ -11,8 +11,8 @@ import (
 )
 
 // Moderation writes that must happen together: a block hides what the blocked party signed and drops them as
-// followers in the same transaction. Refusing their activities is the inbox's check (IsBlocked in blocks.go),
-// read on every request, so a block made from the command line takes effect at once in a running server.
+// followers in the same transaction. Refusing their activities is the inbox's check (IsBlocked), read on every
+// request, so a block made from the command line takes effect at once in a running server.
 
 // Block is one row of the blocks table.
 type Block struct {

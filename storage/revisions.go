@@ -92,3 +92,53 @@ func (s *Store) SeedRevision(ctx context.Context, rev Revision) error {
 	}
 	return nil
 }
+
+// CurrentRevisionNumber returns the number of the latest revision (ErrNotFound before the first), a cheap query
+// that lets the home page reuse what it rendered for that revision.
+func (s *Store) CurrentRevisionNumber(ctx context.Context) (int, error) {
+	var n sql.NullInt64
+	if err := s.db.GetContext(ctx, &n, `SELECT MAX(number) FROM revisions`); err != nil {
+		return 0, fmt.Errorf("current revision number: %w", err)
+	}
+	if !n.Valid {
+		return 0, ErrNotFound
+	}
+	return int(n.Int64), nil
+}
+
+// FrontState is what the home page shows that changes: the current revision's number and the signature count.
+type FrontState struct {
+	Revision   int `db:"revision"`
+	Signatures int `db:"signatures"`
+}
+
+// FrontState reads both in one round trip, since the home page is the busiest page (ErrNotFound before the first
+// revision).
+func (s *Store) FrontState(ctx context.Context) (FrontState, error) {
+	var row struct {
+		Revision   sql.NullInt64 `db:"revision"`
+		Signatures int           `db:"signatures"`
+	}
+	err := s.db.GetContext(ctx, &row, `SELECT (SELECT MAX(number) FROM revisions) AS revision, (SELECT public + private FROM signature_counts WHERE id = 1) AS signatures`)
+	if err != nil {
+		return FrontState{}, fmt.Errorf("front page state: %w", err)
+	}
+	if !row.Revision.Valid {
+		return FrontState{}, ErrNotFound
+	}
+	return FrontState{Revision: int(row.Revision.Int64), Signatures: row.Signatures}, nil
+}
+
+// PublishedObjectCount counts what the publication has put out: the memo, the impulses that stand and the public
+// notes (NodeInfo's localPosts).
+func (s *Store) PublishedObjectCount(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.GetContext(ctx, &n, `SELECT
+		(SELECT CASE WHEN COUNT(*) > 0 THEN 1 ELSE 0 END FROM revisions)
+		+ (SELECT COUNT(*) FROM impulses WHERE retracted_at IS NULL)
+		+ (SELECT COUNT(*) FROM notes WHERE public = TRUE AND deleted_at IS NULL)`)
+	if err != nil {
+		return 0, fmt.Errorf("count published objects: %w", err)
+	}
+	return n, nil
+}

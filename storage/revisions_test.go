@@ -108,3 +108,21 @@ func TestImpulses(t *testing.T) {
 		}
 	})
 }
+
+func TestCurrentRevisionNumber(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		if _, err := s.CurrentRevisionNumber(ctx); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("empty: err = %v, want ErrNotFound", err)
+		}
+		if err := s.SeedRevision(ctx, storage.Revision{Title: "T", Markdown: "# T", HTML: "<h1>T</h1>", PublishedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := storagetest.AddRevision(ctx, s, storage.Revision{Title: "T", Markdown: "# T", HTML: "<h1>T</h1>"}); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.CurrentRevisionNumber(ctx); err != nil || n != 2 {
+			t.Fatalf("current number = %d, %v; want 2", n, err)
+		}
+	})
+}

@@ -8,7 +8,7 @@ import (
 )
 
 // Re-checks of standing signatures (migration 0011): the note of each is fetched again, because a deletion or an
-// edit may never reach us. See federation.SignatureRecheck.
+// edit may never reach us.
 
 // SignatureRecheckPeriod is the longest a standing signature goes without a re-check of its note.
 const SignatureRecheckPeriod = 30 * 24 * time.Hour

@@ -5,14 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
 // Signatures: one row per actor (actor_iri is unique). A row stands while withdrawn_at is NULL and status is not
 // 'hidden' (status is 'active' or 'hidden'; hiding is a moderator's act, withdrawing the signer's, and the two are
 // independent). visibility keeps the reply's addressing: 'public', 'unlisted', 'followers' or 'direct'; only the
-// first two are listed by name (listedWhere in web_read.go).
+// first two are listed by name (listedWhere).
 //
 // Numbering: a signature's number is its id. Signing again after a withdrawal re-activates the same row, so the
 // signer keeps their first number and place in the list; the new reply, text, revision, visibility, time and
@@ -95,9 +94,6 @@ const signatureCols = `id, actor_iri, actor_type, handle, display_name, domain, 
 
 // signatureCheckCols are the dates and the re-check state (migration 0011).
 const signatureCheckCols = `received_at, checked_at, check_result, check_failures, next_check_at`
-
-// signatureListCols leaves the evidence out of lists: it can weigh kilobytes per row and lists never show it.
-const signatureListCols = `id, actor_iri, actor_type, handle, display_name, domain, profile_url, note_iri, in_reply_to, content, revision, visibility, status, via_copy, '' AS evidence, signed_at, withdrawn_at`
 
 // AddSignature stores a new signature and returns its row. When the actor signed before and withdrew, the same
 // row is re-activated with the new reply (and keeps its number). When the actor has a signature that stands or
@@ -238,167 +234,6 @@ func (s *Store) SetSignatureHidden(ctx context.Context, id int64, hidden bool) e
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
-	}
-	return nil
-}
-
-// SignatureCounts are the numbers the collection and the pages announce.
-type SignatureCounts struct {
-	Public    int `db:"public"`    // standing, listed by name
-	Private   int `db:"private"`   // standing, followers-only or direct: counted, never named
-	Withdrawn int `db:"withdrawn"` // withdrawn by their signer
-	Hidden    int `db:"hidden"`    // hidden by a moderator (and not withdrawn)
-}
-
-// Total is the number of signatures that count, the number every page and collection announces: public and
-// private.
-func (c SignatureCounts) Total() int { return c.Public + c.Private }
-
-// CountSignatures counts signatures by state.
-func (s *Store) CountSignatures(ctx context.Context) (SignatureCounts, error) {
-	var c SignatureCounts
-	// Kept by triggers (migration 0006) in the transactions that change signatures.
-	err := s.db.GetContext(ctx, &c, `SELECT public, private, withdrawn, hidden FROM signature_counts WHERE id = 1`)
-	if err != nil {
-		return c, fmt.Errorf("count signatures: %w", err)
-	}
-	return c, nil
-}
-
-// InstanceCount is the number of listed signatures from one instance.
-type InstanceCount struct {
-	Domain string `db:"domain"`
-	Count  int    `db:"n"`
-}
-
-// SignaturesPerInstance counts listed signatures per instance, largest first. Private signatures are left out:
-// a count per instance could point at who signed privately on a small one.
-func (s *Store) SignaturesPerInstance(ctx context.Context, limit int) ([]InstanceCount, error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	out := []InstanceCount{}
-	// Kept by triggers (migration 0007), so the cost does not grow with the signatures.
-	err := s.db.SelectContext(ctx, &out, s.rebind(`SELECT domain, listed AS n FROM signature_domains WHERE listed > 0
-		ORDER BY listed DESC, domain LIMIT ?`), limit)
-	if err != nil {
-		return nil, fmt.Errorf("signatures per instance: %w", err)
-	}
-	return out, nil
-}
-
-// SignatureFilter selects signatures newest first, by keyset: Before is the id of the last row of the previous
-// page (0 for the first page), After the id of the first row of the next one, to page back (rows still come
-// newest first). Search matches display name, handle or instance, ignoring case and accents. By default only
-// listed signatures are returned; the flags widen that for moderators.
-type SignatureFilter struct {
-	Before, After    int64
-	Limit            int
-	Search           string
-	IncludePrivate   bool // followers-only and direct ones too
-	IncludeInactive  bool // withdrawn and hidden ones too
-	IncludeEvidence  bool // only for EachSignature
-	OldestFirstOrder bool // only for EachSignature
-}
-
-// where returns how the filter reads signatures (see searchFor) and its WHERE clause with arguments.
-func (f SignatureFilter) where(sq searchSQL) (searchSQL, string, []any) {
-	var conds []string
-	var args []any
-	switch {
-	case !f.IncludePrivate && !f.IncludeInactive:
-		conds = append(conds, listedWhere)
-	case !f.IncludeInactive:
-		conds = append(conds, activeWhere)
-	case !f.IncludePrivate:
-		conds = append(conds, `visibility IN ('public', 'unlisted')`)
-	}
-	if sq.cond != "" {
-		conds = append(conds, sq.cond)
-		args = append(args, sq.args...)
-	}
-	if len(conds) == 0 {
-		return sq, "", args
-	}
-	return sq, " WHERE " + strings.Join(conds, " AND "), args
-}
-
-// Signatures returns one page of signatures, newest first. It reads the signatures_listed index, so every page
-// costs about the same however long the list; a search reads the search index.
-func (s *Store) Signatures(ctx context.Context, f SignatureFilter) ([]Signature, error) {
-	if f.Limit <= 0 || f.Limit > 1000 {
-		f.Limit = 50
-	}
-	search, err := s.searchFor(ctx, f.Search)
-	if err != nil {
-		return nil, err
-	}
-	sq, where, args := f.where(search)
-	order := "DESC"
-	add := func(cond string, v int64) {
-		if where == "" {
-			where = " WHERE " + cond
-		} else {
-			where += " AND " + cond
-		}
-		args = append(args, v)
-	}
-	switch {
-	case f.Before > 0:
-		add(sq.id+" < ?", f.Before)
-	case f.After > 0:
-		add(sq.id+" > ?", f.After)
-		order = "ASC"
-	}
-	args = append(args, f.Limit)
-	out := []Signature{}
-	if err := s.db.SelectContext(ctx, &out, s.rebind(`SELECT `+signatureListCols+sq.from+where+` ORDER BY `+sq.id+` `+order+` LIMIT ?`), args...); err != nil {
-		return nil, fmt.Errorf("list signatures: %w", err)
-	}
-	if order == "ASC" {
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
-		}
-	}
-	for i := range out {
-		out[i].fill()
-	}
-	return out, nil
-}
-
-// EachSignature streams every signature the filter selects (Before, After and Limit are ignored) to fn, newest
-// first unless OldestFirstOrder, without holding them all in memory. fn's error stops the walk and is returned.
-func (s *Store) EachSignature(ctx context.Context, f SignatureFilter, fn func(Signature) error) error {
-	cols := signatureListCols
-	if f.IncludeEvidence {
-		cols = signatureCols
-	}
-	order := "DESC"
-	if f.OldestFirstOrder {
-		order = "ASC"
-	}
-	search, err := s.searchFor(ctx, f.Search)
-	if err != nil {
-		return err
-	}
-	sq, where, args := f.where(search)
-	rows, err := s.db.QueryxContext(ctx, s.rebind(`SELECT `+cols+sq.from+where+` ORDER BY `+sq.id+` `+order), args...)
-	if err != nil {
-		return fmt.Errorf("export signatures: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var g Signature
-		if err := rows.StructScan(&g); err != nil {
-			return fmt.Errorf("export signatures: %w", err)
-		}
-		g.fill()
-		if err := fn(g); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("export signatures: %w", err)
 	}
 	return nil
 }

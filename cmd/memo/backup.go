@@ -1,9 +1,6 @@
 package main
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
@@ -227,46 +224,6 @@ func snapshotIn(ctx context.Context, path string) (storage.Snapshot, error) {
 	return s.ReadSnapshot(ctx)
 }
 
-func pgDump(ctx context.Context, dsn, snapshot, out string) error {
-	bin, err := exec.LookPath("pg_dump")
-	if err != nil {
-		return err
-	}
-	conn, schema, err := storage.PostgresTarget(dsn)
-	if err != nil {
-		return err
-	}
-	args := []string{"--no-owner", "--no-privileges", "--snapshot", snapshot, "--file", out, "--dbname", conn}
-	if schema != "" {
-		args = append(args, "--schema", schema)
-	}
-	var errOut bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Stderr = &errOut
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("pg_dump: %v: %s", err, bytes.TrimSpace(errOut.Bytes()))
-	}
-	return nil
-}
-
-func psqlRestore(ctx context.Context, dsn string, dump io.Reader) error {
-	bin, err := exec.LookPath("psql")
-	if err != nil {
-		return errors.New("psql is not installed: install PostgreSQL's client to restore a dump")
-	}
-	conn, _, err := storage.PostgresTarget(dsn)
-	if err != nil {
-		return err
-	}
-	var errOut bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, "--quiet", "--no-psqlrc", "--single-transaction", "-v", "ON_ERROR_STOP=1", "--dbname", conn)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = dump, io.Discard, &errOut
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("psql: %v: %s", err, bytes.TrimSpace(errOut.Bytes()))
-	}
-	return nil
-}
-
 // writeNew writes a file that must not exist yet, with the database's mode.
 func writeNew(path string, r io.Reader) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
@@ -295,121 +252,4 @@ func mustBeEmptyDir(dir string) error {
 		return fmt.Errorf("MEMO_DATA=%q is not empty: restore into an empty or new folder, nothing was changed", dir)
 	}
 	return nil
-}
-
-type tarEntry struct {
-	name string
-	mode int64
-	body []byte
-	path string // read from this file when body is nil
-}
-
-// writeTarGz writes the archive next to its final name and renames it, so a crash never leaves a truncated backup
-// under the name asked for.
-func writeTarGz(file string, entries []tarEntry) (err error) {
-	tmp := file + ".partial"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	gz := gzip.NewWriter(f)
-	tw := tar.NewWriter(gz)
-	for _, e := range entries {
-		var r io.Reader = bytes.NewReader(e.body)
-		size := int64(len(e.body))
-		if e.body == nil {
-			src, err := os.Open(e.path)
-			if err != nil {
-				return fmt.Errorf("backup %s: %w", e.name, err)
-			}
-			defer src.Close()
-			st, err := src.Stat()
-			if err != nil {
-				return fmt.Errorf("backup %s: %w", e.name, err)
-			}
-			r, size = src, st.Size()
-		}
-		if err := tw.WriteHeader(&tar.Header{Name: e.name, Mode: e.mode, Size: size, ModTime: time.Now()}); err != nil {
-			return fmt.Errorf("backup %s: %w", e.name, err)
-		}
-		if _, err := io.Copy(tw, r); err != nil {
-			return fmt.Errorf("backup %s: %w", e.name, err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	if err := gz.Close(); err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	return os.Rename(tmp, file)
-}
-
-// readSmall reads the archive's manifest and key, the small entries that decide whether to restore at all.
-func readSmall(file string) (map[string][]byte, error) {
-	out := map[string][]byte{}
-	err := eachEntry(file, func(name string, r io.Reader) error {
-		if name == backupManifest || name == backupKey {
-			b, err := io.ReadAll(io.LimitReader(r, 1<<20))
-			if err != nil {
-				return err
-			}
-			out[name] = b
-		}
-		return nil
-	})
-	return out, err
-}
-
-// streamEntry hands one entry of the archive to fn without holding it in memory: a database can be large.
-func streamEntry(file, want string, fn func(io.Reader) error) error {
-	found := false
-	err := eachEntry(file, func(name string, r io.Reader) error {
-		if name != want {
-			return nil
-		}
-		found = true
-		return fn(r)
-	})
-	if err == nil && !found {
-		err = fmt.Errorf("%s holds no %s", file, want)
-	}
-	return err
-}
-
-func eachEntry(file string, fn func(name string, r io.Reader) error) error {
-	f, err := os.Open(file)
-	if err != nil {
-		return fmt.Errorf("open backup: %w", err)
-	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		return fmt.Errorf("%s is not a memo backup (not gzip): %v", file, err)
-	}
-	tr := tar.NewReader(gz)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read backup %s: %w", file, err)
-		}
-		if err := fn(h.Name, tr); err != nil {
-			return fmt.Errorf("read backup %s: %s: %w", file, h.Name, err)
-		}
-	}
 }

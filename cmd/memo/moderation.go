@@ -11,7 +11,7 @@ import (
 
 // runBlock: `memo block actor IRI`, `memo block domain NAME`, or `memo block` to list the blocks.
 func runBlock(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "copy" { // `memo block copy DOMAIN`: see copies.go
+	if len(args) > 0 && args[0] == "copy" { // `memo block copy DOMAIN`: the copies command blocks copies
 		return runCopies(ctx, append([]string{"block"}, args[1:]...), stdout, stderr)
 	}
 	fs, cfg, finish := newFlagSet("block", "[actor IRI | domain NAME] [--reason TEXT]",
@@ -64,7 +64,7 @@ func runBlock(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // runUnblock: `memo unblock actor IRI` or `memo unblock domain NAME`.
 func runUnblock(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "copy" { // `memo unblock copy DOMAIN`: see copies.go
+	if len(args) > 0 && args[0] == "copy" { // `memo unblock copy DOMAIN`: the copies command unblocks them
 		return runCopies(ctx, append([]string{"unblock"}, args[1:]...), stdout, stderr)
 	}
 	fs, cfg, finish := newFlagSet("unblock", "actor IRI | domain NAME",

@@ -49,7 +49,7 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer a.close()
-	if err := refuseOnCopy(ctx, a.store); err != nil { // copies.go
+	if err := refuseOnCopy(ctx, a.store); err != nil {
 		return err
 	}
 	n, err := outbox.PublishRevision(ctx, a.store, cfg.urls(), doc, strings.TrimSpace(*changelog), cfg.phrases()...)

@@ -15,7 +15,7 @@ import (
 )
 
 // signaturesRecheck: `memo signatures recheck [--all|--since D]` fetches standing signatures' notes again and
-// withdraws those whose author no longer stands behind them (see federation.SignatureRecheck).
+// withdraws those whose author no longer stands behind them (recheck.Signatures).
 func signaturesRecheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cfg, finish := newFlagSet("signatures recheck", "[--all | --since D]",
 		"Fetch standing signatures' replies again and withdraw those deleted (404, 410, Tombstone), edited so that\n"+

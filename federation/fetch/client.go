@@ -12,18 +12,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/memo-fediverse/memo/federation/httpsign"
@@ -49,25 +46,6 @@ var ErrForbiddenAddress = errors.New("address not allowed")
 
 // ErrTooLarge is returned when a response body exceeds the limit.
 var ErrTooLarge = errors.New("response too large")
-
-// Refusals of a document under the rules: the answer came, and it is not one we may trust. Refused tells them
-// from failures of the network or of the remote server, which may be worth a retry.
-var (
-	// ErrRedirectOffHost: a redirect to another scheme, host or port than the URL asked for. An open redirect on a
-	// big instance would otherwise let any host answer for one of its URLs.
-	ErrRedirectOffHost = errors.New("redirect leaves the origin")
-	// ErrContentType: the answer is not served as an ActivityPub document (a user upload served as text/plain or
-	// application/json, an HTML page).
-	ErrContentType = errors.New("not served as an ActivityPub document")
-	// ErrIDMismatch: the document's id is not the URL it was fetched from.
-	ErrIDMismatch = errors.New("document id is not the URL it was fetched from")
-)
-
-// Refused tells whether err is a refusal of the document under the rules (ErrRedirectOffHost, ErrContentType,
-// ErrIDMismatch): asking again will not make it trustworthy.
-func Refused(err error) bool {
-	return errors.Is(err, ErrRedirectOffHost) || errors.Is(err, ErrContentType) || errors.Is(err, ErrIDMismatch)
-}
 
 // StatusError is a response outside 2xx.
 type StatusError struct {
@@ -102,9 +80,6 @@ type Config struct {
 	// Now is the clock for signature dates (tests); time.Now by default.
 	Now func() time.Time
 }
-
-// SignedHostMemory is how long a host that refused an unsigned fetch gets signed fetches only.
-const SignedHostMemory = 24 * time.Hour
 
 // Client makes requests under the policy of its Config. It is safe for concurrent use.
 type Client struct {
@@ -186,52 +161,6 @@ func (c *Client) AllowsPrivate() bool { return c.cfg.AllowPrivate }
 // UserAgent is the User-Agent every request carries.
 func (c *Client) UserAgent() string { return c.cfg.UserAgent }
 
-// control runs after DNS resolution, for every connection, including those made for redirects.
-func (c *Client) control(network, address string, _ syscall.RawConn) error {
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return fmt.Errorf("dial %s: %w", address, ErrForbiddenAddress)
-	}
-	if c.cfg.AllowPrivate || !Forbidden(ap.Addr()) {
-		return nil
-	}
-	for _, ok := range c.cfg.Allow {
-		if ok.Addr() == ap.Addr().Unmap() && ok.Port() == ap.Port() {
-			return nil
-		}
-	}
-	return fmt.Errorf("dial %s: %w", address, ErrForbiddenAddress)
-}
-
-var extraForbidden = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),      // "this network"
-	netip.MustParsePrefix("100.64.0.0/10"),  // carrier-grade NAT
-	netip.MustParsePrefix("192.0.0.0/24"),   // IETF protocol assignments
-	netip.MustParsePrefix("198.18.0.0/15"),  // benchmarking
-	netip.MustParsePrefix("240.0.0.0/4"),    // reserved, and broadcast
-	netip.MustParsePrefix("64:ff9b::/96"),   // NAT64: would reach IPv4 space behind it
-	netip.MustParsePrefix("64:ff9b:1::/48"), // local-use NAT64
-	netip.MustParsePrefix("2001:db8::/32"),  // documentation
-	netip.MustParsePrefix("fec0::/10"),      // old site-local
-}
-
-// Forbidden tells whether addr is not a public unicast address: loopback, private, link-local (169.254.169.254,
-// the cloud metadata service, among them), unspecified, multicast, or another reserved range. IPv4-mapped IPv6
-// addresses are judged as the IPv4 address they carry.
-func Forbidden(addr netip.Addr) bool {
-	addr = addr.Unmap()
-	if !addr.IsValid() || addr.IsLoopback() || addr.IsPrivate() || addr.IsLinkLocalUnicast() ||
-		addr.IsLinkLocalMulticast() || addr.IsInterfaceLocalMulticast() || addr.IsMulticast() || addr.IsUnspecified() {
-		return true
-	}
-	for _, p := range extraForbidden {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
-}
-
 // Get fetches iri with a signed GET (when the client has a key) and returns its body, at most MaxBody bytes,
 // whatever its content type: for documents that are not ActivityPub objects (WebFinger). ActivityPub objects are
 // fetched with GetObject. Non-2xx answers are *StatusError.
@@ -239,135 +168,8 @@ func (c *Client) Get(ctx context.Context, iri string) ([]byte, error) {
 	return c.get(ctx, iri, c.cfg.Key != nil, false)
 }
 
-// GetObject fetches the ActivityPub object iri (a note, an activity, a collection) with a signed GET when the
-// client has a key, under the document rules: redirects within iri's origin only, an ActivityPub content type,
-// and the document's id equal to iri. The id is compared with the URL asked for, which is the id the caller
-// trusts; a same-origin redirect does not change it, and a document whose id names another URL is refused, not
-// fetched again from there. An iri with a fragment names a part of a document, never a document: refused.
-// Non-2xx answers are *StatusError; refusals under the rules satisfy Refused.
-func (c *Client) GetObject(ctx context.Context, iri string) ([]byte, error) {
-	if strings.Contains(iri, "#") {
-		return nil, fmt.Errorf("fetch %s: %w: an IRI with a fragment names a part of a document", iri, ErrIDMismatch)
-	}
-	body, err := c.get(ctx, iri, c.cfg.Key != nil, true)
-	if err != nil {
-		return nil, err
-	}
-	if err := CheckID(body, iri); err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", iri, err)
-	}
-	return body, nil
-}
-
-// CheckID requires body to be a JSON object whose id is want.
-func CheckID(body []byte, want string) error {
-	var doc struct {
-		ID any `json:"id"`
-	}
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return fmt.Errorf("%w: the document is not a JSON object (%v)", ErrIDMismatch, err)
-	}
-	id, ok := doc.ID.(string)
-	if !ok {
-		return fmt.Errorf("%w: it has no id", ErrIDMismatch)
-	}
-	if id != want {
-		return fmt.Errorf("%w: it has id %q", ErrIDMismatch, id)
-	}
-	return nil
-}
-
-// ActivityContentType tells whether a Content-Type header names an ActivityPub document:
-// application/activity+json, or application/ld+json with the ActivityStreams profile (one of the space-separated
-// profiles). Parameters such as charset are allowed. Anything else, application/json included, is refused, as
-// Mastodon refuses it (JsonLdHelper#valid_activitypub_content_type?): a host may serve user files as JSON.
-func ActivityContentType(header string) bool {
-	mt, params, err := mime.ParseMediaType(header)
-	if err != nil {
-		return false
-	}
-	switch mt {
-	case "application/activity+json":
-		return true
-	case "application/ld+json":
-		for _, p := range strings.Fields(params["profile"]) {
-			if p == "https://www.w3.org/ns/activitystreams" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// SameOrigin tells whether two URLs have the same scheme, host and port (a missing port is the scheme's default).
-func SameOrigin(a, b string) bool {
-	ua, err1 := url.Parse(a)
-	ub, err2 := url.Parse(b)
-	return err1 == nil && err2 == nil && ua.Host != "" && sameOrigin(ua, ub)
-}
-
-func sameOrigin(a, b *url.URL) bool {
-	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && portOf(a) == portOf(b)
-}
-
-func portOf(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-		return "443"
-	case "http":
-		return "80"
-	}
-	return ""
-}
-
-// GetPublic fetches an ActivityPub document that servers publish to anyone, an actor or its key, under the
-// document rules except the id (the key resolution decides what the id must be): unsigned first, since a
-// signature costs an RSA-2048 private-key operation (15 to 20 verifications' worth) and most servers answer
-// without one. A host that answers 401 or 403 is asked again with a signed GET, and gets signed GETs only for
-// SignedHostMemory. signed tells which kind of request the body answered.
-func (c *Client) GetPublic(ctx context.Context, iri string) (body []byte, signed bool, err error) {
-	if c.cfg.Key == nil || c.mustSign(Host(iri)) {
-		body, err = c.get(ctx, iri, c.cfg.Key != nil, true)
-		return body, c.cfg.Key != nil, err
-	}
-	body, err = c.get(ctx, iri, false, true)
-	var se *StatusError
-	if errors.As(err, &se) && (se.Code == http.StatusUnauthorized || se.Code == http.StatusForbidden) {
-		c.RequireSigned(Host(iri))
-		body, err = c.get(ctx, iri, true, true)
-		return body, true, err
-	}
-	return body, false, err
-}
-
 // CanSign tells whether the client has a key for signed GETs.
 func (c *Client) CanSign() bool { return c.cfg.Key != nil }
-
-// RequireSigned makes GetPublic sign its requests to host for SignedHostMemory.
-func (c *Client) RequireSigned(host string) {
-	now := c.cfg.Now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.signHosts) >= 10000 {
-		// Bounded: a flood of hosts must not grow the map for ever; expired entries decide nothing.
-		for h, until := range c.signHosts {
-			if now.After(until) {
-				delete(c.signHosts, h)
-			}
-		}
-	}
-	c.signHosts[strings.ToLower(host)] = now.Add(SignedHostMemory)
-}
-
-func (c *Client) mustSign(host string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	until, ok := c.signHosts[strings.ToLower(host)]
-	return ok && c.cfg.Now().Before(until)
-}
 
 // get fetches iri; activity requires an ActivityPub content type.
 func (c *Client) get(ctx context.Context, iri string, sign, activity bool) ([]byte, error) {

@@ -1,7 +1,6 @@
 // Package httpsign signs and verifies draft-cavage HTTP Signatures as Mastodon and its peers use them. go-fed/httpsig
 // does the RSA maths; this package enforces what it leaves out: the signed-header set, the Digest, the Date window
-// and the Host header. It also reads and writes RFC 9421 HTTP Message Signatures (rfc9421.go), which newer peers
-// send.
+// and the Host header. It also reads and writes RFC 9421 HTTP Message Signatures, which newer peers send.
 package httpsign
 
 import (

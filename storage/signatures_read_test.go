@@ -141,20 +141,20 @@ func names(list []storage.ListedSignature) string {
 	return out
 }
 
-func TestCurrentRevisionNumber(t *testing.T) {
+func TestSignatureTotal(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
 		ctx := context.Background()
-		if _, err := s.CurrentRevisionNumber(ctx); !errors.Is(err, storage.ErrNotFound) {
-			t.Fatalf("empty: err = %v, want ErrNotFound", err)
+		for i, st := range []struct {
+			status    string
+			withdrawn any
+		}{{"accepted", nil}, {"accepted", int64(5)}, {"hidden", nil}, {"accepted", nil}} {
+			insertRows(t, s, `INSERT INTO signatures (actor_iri, actor_type, handle, display_name, domain, note_iri, in_reply_to, content, revision, visibility, status, signed_at, withdrawn_at)
+				VALUES (?, 'Person', 'h', 'n', 'd.example', ?, 'x', 'je signe', 1, 'public', ?, 1, ?)`,
+				"https://d.example/u/"+string(rune('a'+i)), "https://d.example/n/"+string(rune('a'+i)), st.status, st.withdrawn)
 		}
-		if err := s.SeedRevision(ctx, storage.Revision{Title: "T", Markdown: "# T", HTML: "<h1>T</h1>", PublishedAt: time.Now()}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := storagetest.AddRevision(ctx, s, storage.Revision{Title: "T", Markdown: "# T", HTML: "<h1>T</h1>"}); err != nil {
-			t.Fatal(err)
-		}
-		if n, err := s.CurrentRevisionNumber(ctx); err != nil || n != 2 {
-			t.Fatalf("current number = %d, %v; want 2", n, err)
+		n, err := signatureTotal(ctx, s)
+		if err != nil || n != 2 {
+			t.Fatalf("total = %d, %v; want 2 (withdrawn and hidden left out)", n, err)
 		}
 	})
 }
