@@ -11,9 +11,9 @@ import (
 
 	"github.com/memo-fediverse/memo/federation/as"
 	"github.com/memo-fediverse/memo/federation/fetch"
+	"github.com/memo-fediverse/memo/federation/httpsign"
 	"github.com/memo-fediverse/memo/federation/inbound"
 	"github.com/memo-fediverse/memo/federation/signing"
-	"github.com/memo-fediverse/memo/federation/httpsign"
 	"github.com/memo-fediverse/memo/storage"
 )
 

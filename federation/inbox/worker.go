@@ -3,8 +3,6 @@ package inbox
 import (
 	"context"
 	"time"
-
-	"github.com/memo-fediverse/memo/storage"
 )
 
 // Kick wakes the worker.
@@ -57,13 +55,7 @@ func (in *Inbox) ProcessPending(ctx context.Context) (int, error) {
 				if in.failed(row.IRI) < maxEffectAttempts {
 					continue
 				}
-				err := in.cfg.Store.InTx(ctx, func(tx *storage.Tx) error {
-					if ok, err := tx.ClaimInboxActivity(ctx, row.IRI); err != nil || !ok {
-						return err
-					}
-					return tx.SetInboxResult(ctx, row.IRI, "failed: "+perr.Error())
-				})
-				if err != nil {
+				if err := in.settle(ctx, row.IRI, "failed: "+perr.Error()); err != nil {
 					return done, err
 				}
 				in.forget(row.IRI)
