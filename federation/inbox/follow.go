@@ -13,6 +13,14 @@ import (
 	"github.com/memo-fediverse/memo/storage"
 )
 
+// authorizeFollow accepts only a Follow of our actor.
+func (in *Inbox) authorizeFollow(act *inbound.Activity) *refusal {
+	if act.ObjectIRI() != in.cfg.URLs.Actor() {
+		return &refusal{status: http.StatusBadRequest, reason: fmt.Sprintf("Follow of %q: only %s can be followed here", act.ObjectIRI(), in.cfg.URLs.Actor())}
+	}
+	return nil
+}
+
 // limitFollow takes a Follow from the hourly budgets of its client address and its host. A stranger can make up
 // any number of actors on hosts that will never answer, and each follower costs a delivery of every revision; a
 // host or an address over budget gets 429, which peers retry later (Mastodon retries 429s), so an honest burst is
@@ -29,14 +37,6 @@ func (in *Inbox) limitFollow(host, ipKey string) *refusal {
 		if ok, after := l.lim.allow(l.key, now); !ok {
 			return &refusal{status: http.StatusTooManyRequests, reason: fmt.Sprintf("too many new follows from %s this hour (limit %d)", l.key, in.cfg.FollowLimit), retryAfter: after}
 		}
-	}
-	return nil
-}
-
-// authorizeFollow accepts only a Follow of our actor.
-func (in *Inbox) authorizeFollow(act *inbound.Activity) *refusal {
-	if act.ObjectIRI() != in.cfg.URLs.Actor() {
-		return &refusal{status: http.StatusBadRequest, reason: fmt.Sprintf("Follow of %q: only %s can be followed here", act.ObjectIRI(), in.cfg.URLs.Actor())}
 	}
 	return nil
 }

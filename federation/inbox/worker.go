@@ -69,6 +69,8 @@ func (in *Inbox) ProcessPending(ctx context.Context) (int, error) {
 	}
 }
 
+// failed counts a failure of an activity's effects and returns how many so far. The count is kept in memory only:
+// a restart gives every activity its attempts again, which costs little.
 func (in *Inbox) failed(iri string) int {
 	in.failMu.Lock()
 	defer in.failMu.Unlock()
@@ -76,6 +78,7 @@ func (in *Inbox) failed(iri string) int {
 	return in.failures[iri]
 }
 
+// forget drops the count of an activity set aside.
 func (in *Inbox) forget(iri string) {
 	in.failMu.Lock()
 	defer in.failMu.Unlock()
