@@ -12,10 +12,10 @@ import (
 	"github.com/memo-fediverse/memo/federation/outbox"
 )
 
-// registerFollowersSync serves the partial followers collection: to a signed GET only (the FEP asks for
+// followersSync serves the partial followers collection: to a signed GET only (the FEP asks for
 // authentication), and only the followers on the signer's own server, as Mastodon does.
-func (s *Server) registerFollowersSync(mux *http.ServeMux) {
-	mux.HandleFunc("GET /users/{username}"+outbox.FollowersSyncPath, func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) followersSync() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("username") != s.cfg.URLs.Username {
 			writeError(w, http.StatusNotFound, "no such actor")
 			return
@@ -54,7 +54,7 @@ func (s *Server) registerFollowersSync(mux *http.ServeMux) {
 		w.Header().Set("Content-Type", activityJSONType)
 		w.Header().Set("Cache-Control", "private, no-store")
 		w.Write(body)
-	})
+	}
 }
 
 // signedGET verifies a GET's draft-cavage signature (over (request-target), host and date, Date within the skew)

@@ -7,22 +7,22 @@ import (
 	"github.com/memo-fediverse/memo/federation/as"
 )
 
-// registerSignatures adds the signatures collection and each signature's JSON to mux.
-func (s *Server) registerSignatures(mux *http.ServeMux, pages http.Handler) {
-	mux.HandleFunc("GET /signatures", s.negotiated(pages, func(r *http.Request) (map[string]any, error) {
-		m, err := s.top(s.objs.Signatures(r.Context(), r.URL.Query()))
-		if err != nil {
-			return nil, err
-		}
-		return as.WithSignatureContext(m), nil
-	}))
-	mux.HandleFunc("GET /signatures/{id}", s.negotiated(pages, func(r *http.Request) (map[string]any, error) {
-		m, err := s.top(s.objs.Signature(r.Context(), r.PathValue("id")))
-		if err != nil {
-			return nil, err
-		}
-		return as.WithSignatureContext(m), nil
-	}))
+// signaturesDoc is the signatures collection, or one of its pages.
+func (s *Server) signaturesDoc(r *http.Request) (map[string]any, error) {
+	m, err := s.top(s.objs.Signatures(r.Context(), r.URL.Query()))
+	if err != nil {
+		return nil, err
+	}
+	return as.WithSignatureContext(m), nil
+}
+
+// signatureDoc is one public signature.
+func (s *Server) signatureDoc(r *http.Request) (map[string]any, error) {
+	m, err := s.top(s.objs.Signature(r.Context(), r.PathValue("id")))
+	if err != nil {
+		return nil, err
+	}
+	return as.WithSignatureContext(m), nil
 }
 
 // RegisterCopies serves the collection of known copies at content.URLs.Copies, and hands browsers to pages.

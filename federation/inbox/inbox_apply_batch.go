@@ -9,12 +9,12 @@ import (
 // applyBatch applies the effects of rows in one transaction, as the receiving side stores them in batches: one
 // write lock and one commit for up to 50 activities instead of one each, which is what kept the worker behind a
 // burst. Each activity runs under a savepoint of its own, so one that fails is rolled back alone and counted as
-// before. The reads and fetches an activity needs (prepare) happen before the transaction. errs[i] is rows[i]'s.
+// before. The reads and fetches an activity needs (work) happen before the transaction. errs[i] is rows[i]'s.
 func (in *Inbox) applyBatch(ctx context.Context, rows []storage.InboxActivity) []error {
 	errs := make([]error, len(rows))
 	works := make([]func(tx *storage.Tx) error, len(rows))
 	for i, row := range rows {
-		works[i], errs[i] = in.prepare(ctx, row)
+		works[i], errs[i] = in.work(ctx, row)
 	}
 	ran := make([]bool, len(rows))
 	err := in.cfg.Store.InTx(ctx, func(tx *storage.Tx) error {

@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"strconv"
 	"sync"
 	"time"
 
@@ -109,4 +110,13 @@ func (l *limiters) size() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.buckets)
+}
+
+// retryAfterSeconds formats a wait for Retry-After.
+func retryAfterSeconds(d time.Duration) string {
+	s := int(d.Seconds() + 0.999)
+	if s < 1 {
+		s = 1
+	}
+	return strconv.Itoa(s)
 }

@@ -1,11 +1,18 @@
 package inbox
 
 import (
+	"context"
 	"log/slog"
+	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/memo-fediverse/memo/federation/clientaddr"
+	"github.com/memo-fediverse/memo/federation/metrics"
+	"github.com/memo-fediverse/memo/storage"
 )
 
 // maxReasonBytes bounds every string a refusal stores or logs: a reason, an actor or activity id taken from an
@@ -104,5 +111,49 @@ func (l *refusalLog) log(log *slog.Logger, now time.Time, source string, attrs .
 	}
 	if write {
 		log.Info("inbox refused", append(attrs, "source", source, "suppressed", suppressed)...)
+	}
+}
+
+// pruneRefusedEvery is how many recorded refusals trigger a prune of the table; Run also prunes hourly.
+const pruneRefusedEvery = 100
+
+// refusal is an inbox answer other than 202, with what the refused table records.
+type refusal struct {
+	status     int
+	reason     string
+	actor      string
+	activity   string
+	retryAfter string
+}
+
+// refused logs and records a refusal. Every string is clipped first: the reason may quote what the sender sent.
+// A 429 is logged but not recorded: a flood would otherwise write a row per request it makes, and the limit is
+// there precisely so that such requests cost nothing. The log says at most a line a minute per source.
+func (in *Inbox) refused(ctx context.Context, client netip.Addr, ref *refusal) {
+	metrics.InboxActivity("", "refused")
+	ref.reason = clip(ref.reason, maxReasonBytes)
+	ref.actor, ref.activity = clip(ref.actor, maxReasonBytes), clip(ref.activity, maxReasonBytes)
+	addr := clientaddr.String(client)
+	now := in.cfg.Now()
+	in.refusalLog.log(in.log, now, clientaddr.Key(client), "status", ref.status, "reason", ref.reason, "actor", ref.actor, "activity", ref.activity, "remote", addr)
+	if ref.status == http.StatusTooManyRequests {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	if err := in.cfg.Store.AddRefusal(ctx, storage.Refusal{
+		RemoteAddr: addr, ActorIRI: ref.actor, Activity: ref.activity, Status: ref.status, Reason: ref.reason,
+	}); err != nil {
+		in.log.Error("record refusal", "err", err)
+		return
+	}
+	if in.refusedSincePrune.Add(1)%pruneRefusedEvery == 0 {
+		in.pruneRefused(ctx)
+	}
+}
+
+// pruneRefused applies the age and row bounds of the refused table.
+func (in *Inbox) pruneRefused(ctx context.Context) {
+	if _, err := in.cfg.Store.PruneRefused(ctx, in.cfg.Now().Add(-in.cfg.RefusedMaxAge), in.cfg.RefusedMaxRows); err != nil {
+		in.log.Warn("prune refusals", "err", err)
 	}
 }
