@@ -5,9 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
@@ -53,21 +51,7 @@ func syncParams(t *testing.T, v string) map[string]string {
 func TestFollowersSynchronization(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
 		ctx := context.Background()
-		hs := httptest.NewUnstartedServer(nil)
-		urls := content.URLs{Base: "http://" + hs.Listener.Addr().String(), Username: "memo"}
-		srv, err := New(Config{URLs: urls, Version: "test", Key: fedtest.ServerKey(), Fetch: testFetch(urls), Deliver: testFetch(urls), Logger: slog.New(slog.DiscardHandler)}, store)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mux := http.NewServeMux()
-		srv.Register(mux, http.NotFoundHandler())
-		hs.Config.Handler = mux
-		hs.Start()
-		defer hs.Close()
-		runCtx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { srv.Run(runCtx); close(done) }()
-		defer func() { cancel(); <-done }()
+		urls := startServer(t, store, Config{Version: "test"})
 
 		one, two := fedtest.NewInstance(t, "mastodon"), fedtest.NewInstance(t, "other")
 		a1, a2, b1 := one.NewActor("a1"), one.NewActor("a2"), two.NewActor("b1")

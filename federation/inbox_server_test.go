@@ -2,12 +2,8 @@ package federation
 
 import (
 	"context"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 
-	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/fedtest"
 	"github.com/memo-fediverse/memo/internal/testwait"
 	"github.com/memo-fediverse/memo/storage"
@@ -18,21 +14,8 @@ import (
 // Run applies their effects without anyone calling the worker by hand.
 func TestServerWiresTheInbox(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
-		hs := httptest.NewUnstartedServer(nil)
-		urls := content.URLs{Base: "http://" + hs.Listener.Addr().String(), Username: "memo"}
-		srv, err := New(Config{URLs: urls, Version: "test", Key: fedtest.ServerKey(), Fetch: testFetch(urls), Deliver: testFetch(urls), Logger: slog.New(slog.DiscardHandler)}, store)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mux := http.NewServeMux()
-		srv.Register(mux, http.NotFoundHandler())
-		hs.Config.Handler = mux
-		hs.Start()
-		defer hs.Close()
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { srv.Run(ctx); close(done) }()
-		defer func() { cancel(); <-done }()
+		urls := startServer(t, store, Config{Version: "test"})
+		ctx := context.Background()
 
 		inst := fedtest.NewInstance(t, "mastodon")
 		a := inst.NewActor("alice")
