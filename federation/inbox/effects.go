@@ -145,6 +145,9 @@ func (in *Inbox) apply(ctx context.Context, tx *storage.Tx, p *prepared) (string
 		return in.applyMove(ctx, tx, act, p.move)
 	case "Block":
 		return in.applyBlock(ctx, tx, act)
+	case "Add", "Remove":
+		// A copy's relay is checked and recorded as it is received (authorizeRelay): nothing is left to apply.
+		return "relay recorded on reception", nil
 	}
 	return "ignored: type " + act.Type, nil
 }
