@@ -2,7 +2,6 @@ package federation
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -54,7 +53,7 @@ func reply(t *testing.T, a *fedtest.Actor, urls content.URLs, text string) strin
 	id := a.Instance.NextID("notes")
 	note := map[string]any{"id": id, "type": "Note", "attributedTo": a.IRI, "inReplyTo": urls.Memo(),
 		"content": "<p>" + text + "</p>", "to": []string{content.PublicAudience}, "cc": []string{a.IRI + "/followers"}}
-	body, _ := json.Marshal(map[string]any{"@context": "https://www.w3.org/ns/activitystreams", "id": id + "/activity",
+	body := fedtest.MustJSON(t, map[string]any{"@context": "https://www.w3.org/ns/activitystreams", "id": id + "/activity",
 		"type": "Create", "actor": a.IRI, "to": note["to"], "cc": note["cc"], "object": note})
 	fedtest.MustAccept(t, a.Post(t, urls.SharedInbox(), body, fedtest.SignOptions{}))
 	return id

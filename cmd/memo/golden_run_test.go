@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -38,7 +37,7 @@ func TestScriptedRunIsUnchanged(t *testing.T) {
 	post := func(who *fedtest.Actor, body map[string]any) {
 		t.Helper()
 		body["@context"] = "https://www.w3.org/ns/activitystreams"
-		b, _ := json.Marshal(body)
+		b := fedtest.MustJSON(t, body)
 		if resp := who.Post(t, srv.base+"/inbox", b, fedtest.SignOptions{}); resp.Status != http.StatusAccepted {
 			t.Fatalf("%s: %d %s", body["type"], resp.Status, resp.Body)
 		}
@@ -142,8 +141,11 @@ func (r *runRecord) crawl(start ...string) {
 		if err != nil {
 			r.t.Fatalf("GET %s: %v", u, err)
 		}
-		body, _ := io.ReadAll(resp.Body)
+		body, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		if err != nil {
+			r.t.Fatalf("GET %s: %v", u, err)
+		}
 		ct := resp.Header.Get("Content-Type")
 		if !strings.Contains(ct, "json") && !strings.Contains(ct, "xml") {
 			continue // a web page (an address under url or href): not a document of the protocol
