@@ -6,7 +6,6 @@ import (
 	"crypto/rsa"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -87,16 +86,6 @@ type server struct {
 	out  *syncBuffer
 	done chan error
 	base string
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // memoEnv is the environment of one process: its data folder and database, and the public URL every replica shares.
