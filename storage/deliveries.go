@@ -92,11 +92,10 @@ func (s *Store) ClaimDeliveries(ctx context.Context, c Claim) ([]Delivery, error
 		c.PerDomain = 1
 	}
 	now := ms(c.Now)
-	// Enough candidates to fill the claim even when the oldest rows crowd into a few domains.
-	candidates := c.Limit * c.PerDomain * 4
-	if candidates < 64 {
-		candidates = 64
-	}
+	// Domains with a live lease are left out before ranking, so rows crowding into one domain cost a claim at
+	// most PerDomain of its places, and the next claim skips that domain. Twice the limit fills most claims; a
+	// wider net cost more than it caught (every candidate is read and ranked).
+	candidates := max(2*c.Limit, 16)
 	due, dueArgs := dueRows(now, candidates)
 	ranked := `SELECT id FROM (
     SELECT id, ROW_NUMBER() OVER (PARTITION BY domain ORDER BY next_attempt_at, id) AS rn FROM (` + due + `) AS candidates
@@ -165,6 +164,35 @@ func (s *Store) MarkDelivered(ctx context.Context, o Outcome) (bool, error) {
 	return s.finish(ctx, o, DeliveryDelivered, time.Time{})
 }
 
+// MarkAllDelivered records several successes in one transaction, and forgets the failures of their domains as
+// ClearDomain does: during a fan-out the commit, not the update, was most of what recording a result cost. It
+// reports, for each outcome, whether its row was still leased to its owner. When it fails, nothing is recorded.
+func (s *Store) MarkAllDelivered(ctx context.Context, os []Outcome, domains []string) ([]bool, error) {
+	ok := make([]bool, len(os))
+	err := s.InTx(ctx, func(tx *Tx) error {
+		if len(domains) > 0 {
+			q, args, err := sqlx.In(`DELETE FROM domains WHERE domain IN (?)`, domains)
+			if err != nil {
+				return fmt.Errorf("clear domains: %w", err)
+			}
+			if _, err := tx.tx.ExecContext(ctx, tx.tx.Rebind(q), args...); err != nil {
+				return fmt.Errorf("clear domains: %w", err)
+			}
+		}
+		for i, o := range os {
+			var err error
+			if ok[i], err = finish(ctx, tx.tx, o, DeliveryDelivered, time.Time{}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ok, nil
+}
+
 // MarkFailed ends a delivery for good (a refusal, or retries exhausted).
 func (s *Store) MarkFailed(ctx context.Context, o Outcome) (bool, error) {
 	return s.finish(ctx, o, DeliveryFailed, time.Time{})
@@ -176,6 +204,10 @@ func (s *Store) MarkRetry(ctx context.Context, o Outcome, next time.Time) (bool,
 }
 
 func (s *Store) finish(ctx context.Context, o Outcome, state string, next time.Time) (bool, error) {
+	return finish(ctx, s.db, o, state, next)
+}
+
+func finish(ctx context.Context, q querier, o Outcome, state string, next time.Time) (bool, error) {
 	set := `state = ?, attempts = attempts + 1, lease_until = NULL, leased_by = '', last_status = ?, last_error = ?, updated_at = ?`
 	args := []any{state, o.Status, truncate(o.Error, 500), ms(o.Now)}
 	if state == DeliveryPending {
@@ -183,7 +215,7 @@ func (s *Store) finish(ctx context.Context, o Outcome, state string, next time.T
 		args = append(args, ms(next))
 	}
 	args = append(args, o.ID, o.Owner)
-	res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE deliveries SET `+set+` WHERE id = ? AND state = 'inflight' AND leased_by = ?`), args...)
+	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE deliveries SET `+set+` WHERE id = ? AND state = 'inflight' AND leased_by = ?`), args...)
 	if err != nil {
 		return false, fmt.Errorf("record delivery %d as %s: %w", o.ID, state, err)
 	}

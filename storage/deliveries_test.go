@@ -3,6 +3,7 @@ package storage_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -267,6 +268,43 @@ func TestDomainUnavailableAndCleared(t *testing.T) {
 	})
 }
 
+// Successes recorded together: each row still needs its lease, and the domains' failures are forgotten.
+func TestMarkAllDelivered(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		iri := "https://memo.example/a/all"
+		enqueue(t, s, iri, rcpt("a.example", 1), rcpt("b.example", 1))
+		got, err := s.ClaimDeliveries(ctx, storage.Claim{Now: t0, LeaseUntil: t0.Add(time.Minute), Owner: "w1", Limit: 10, PerDomain: 1})
+		if err != nil || len(got) != 2 {
+			t.Fatalf("claim = %+v, %v", got, err)
+		}
+		if _, err := s.RecordDomainFailure(ctx, "a.example", "refused", t0, storage.DomainRule{MinFailures: 1}); err != nil {
+			t.Fatal(err)
+		}
+		byDomain := map[string]storage.Delivery{got[0].Domain: got[0], got[1].Domain: got[1]}
+		ok, err := s.MarkAllDelivered(ctx, []storage.Outcome{
+			{ID: byDomain["a.example"].ID, Owner: "w1", Status: 202, Now: t0},
+			{ID: byDomain["b.example"].ID, Owner: "w2", Status: 202, Now: t0}, // not w2's lease
+		}, []string{"a.example", "b.example"})
+		if err != nil || !slices.Equal(ok, []bool{true, false}) {
+			t.Fatalf("MarkAllDelivered = %v, %v; want [true false]", ok, err)
+		}
+		rows, err := storagetest.DeliveriesOf(ctx, s, iri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range rows {
+			want := map[string]string{"a.example": storage.DeliveryDelivered, "b.example": storage.DeliveryInflight}[d.Domain]
+			if d.State != want {
+				t.Errorf("%s: state %s, want %s", d.Domain, d.State, want)
+			}
+		}
+		if _, err := storagetest.DomainStatus(ctx, s, "a.example"); err != storage.ErrNotFound {
+			t.Fatalf("a.example's failure still recorded after a success: %v", err)
+		}
+	})
+}
+
 // BenchmarkClaimAndFinish measures one worker's queue overhead per delivery on SQLite: claim in batches of 16, then
 // record each result, as the workers do, over a fan-out of b.N inboxes spread on domains of 4 inboxes each.
 func BenchmarkClaimAndFinish(b *testing.B) {
@@ -296,4 +334,55 @@ func BenchmarkClaimAndFinish(b *testing.B) {
 		}
 		done += len(got)
 	}
+}
+
+// BenchmarkClaimFanout claims and records as the worker does during a fan-out: one row for each of 1,000 domains,
+// 32 rows claimed whenever the last claim's are all started, successes recorded 8 at a time. Reported per row.
+func BenchmarkClaimFanout(b *testing.B) {
+	s := storagetest.Open(b, storagetest.SQLiteDSN(b))
+	ctx := context.Background()
+	var now time.Time
+	var claimT time.Duration
+	defer func() { b.Logf("claim %v of %v", claimT, b.Elapsed()) }()
+	for b.Loop() {
+		b.StopTimer()
+		rs := make([]storage.Recipient, 1000)
+		for i := range rs {
+			rs[i] = rcpt(fmt.Sprintf("d%d.example", i), 0)
+		}
+		iri := fmt.Sprintf("https://memo.example/bench/%d", now.UnixNano())
+		if err := s.InsertActivity(ctx, storage.Activity{IRI: iri, Type: "Update", Body: "{}"}, rs); err != nil {
+			b.Fatal(err)
+		}
+		now = time.Now().Add(time.Second)
+		b.StartTimer()
+		var inflight []storage.Delivery
+		for done := 0; done < len(rs); {
+			if len(inflight) == 0 {
+				t1 := time.Now()
+				got, err := s.ClaimDeliveries(ctx, storage.Claim{Now: now, LeaseUntil: now.Add(time.Minute), Owner: "bench", Limit: 32, PerDomain: 4})
+				if err != nil {
+					b.Fatal(err)
+				}
+				claimT += time.Since(t1)
+				if len(got) == 0 {
+					b.Fatalf("nothing to claim after %d of %d", done, len(rs))
+				}
+				inflight = got
+			}
+			n := min(8, len(inflight))
+			var os []storage.Outcome
+			var domains []string
+			for _, d := range inflight[:n] {
+				os = append(os, storage.Outcome{ID: d.ID, Owner: "bench", Status: 202, Now: now})
+				domains = append(domains, d.Domain)
+			}
+			if ok, err := s.MarkAllDelivered(ctx, os, domains); err != nil || slices.Contains(ok, false) {
+				b.Fatal(ok, err)
+			}
+			inflight = inflight[n:]
+			done += n
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*1000), "µs/row")
 }

@@ -68,6 +68,8 @@ type Worker struct {
 	// quarter of the fan-out's CPU. Stored activities never change, so the copy stays right.
 	bodies     map[string][]byte
 	bodiesSize int
+	// successes carries delivered rows to the goroutine that records them in groups (recordSuccesses).
+	successes chan success
 }
 
 // Bounds of the body cache: past either, it starts again.
@@ -134,7 +136,8 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.Rand == nil {
 		cfg.Rand = mrand.Float64
 	}
-	return &Worker{cfg: cfg, log: cfg.Logger.With("owner", cfg.Owner), poke: make(chan struct{}, 1), bodies: map[string][]byte{}}, nil
+	return &Worker{cfg: cfg, log: cfg.Logger.With("owner", cfg.Owner), poke: make(chan struct{}, 1), bodies: map[string][]byte{},
+		successes: make(chan success)}, nil
 }
 
 // Owner is the id this worker writes in leased_by.
@@ -156,6 +159,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	sendCtx, cut := context.WithCancel(context.Background())
 	defer cut()
 	var wg sync.WaitGroup
+	recorded := make(chan struct{})
+	stopRecording := make(chan struct{})
+	go func() { w.recordSuccesses(stopRecording); close(recorded) }()
+	defer func() { close(stopRecording); <-recorded }()
 	done := make(chan struct{}, w.cfg.Concurrency)
 	active := 0
 	ticker := time.NewTicker(w.cfg.Poll)
@@ -184,8 +191,10 @@ func (w *Worker) Run(ctx context.Context) error {
 		if w.cfg.Yield != nil && w.cfg.Yield() {
 			limit = min(limit, YieldConcurrency)
 		}
+		// A claim takes a whole round of rows even when only some slots are free: its cost is mostly its own, not
+		// its rows', and the rest wait in the queue for the next free slots.
 		if free := w.cfg.Concurrency - active; free > 0 && claimNow && len(queue) == 0 {
-			jobs, err := w.claim(ctx, free)
+			jobs, err := w.claim(ctx, w.cfg.Concurrency)
 			if err != nil && ctx.Err() == nil {
 				w.log.Warn("claim deliveries", "err", err)
 			}
@@ -348,75 +357,4 @@ func (w *Worker) deliver(sendCtx context.Context, j job) {
 		return
 	}
 	w.record(rctx, log, j, status, retryAfter, err, classify(status, err))
-}
-
-func (w *Worker) record(ctx context.Context, log *slog.Logger, j job, status int, retryAfter string, sendErr error, res result) {
-	now := w.cfg.Clock()
-	o := storage.Outcome{ID: j.ID, Owner: w.cfg.Owner, Status: status, Now: now}
-	if sendErr != nil {
-		o.Error = sendErr.Error()
-	} else if res.verdict != delivered {
-		o.Error = fmt.Sprintf("HTTP %d", status)
-	}
-	// Side effects on followers and domains come first and the row's new state last, so that anyone who sees the
-	// row settled also sees its effects, and a crash in between only repeats idempotent steps.
-	var (
-		ok  bool
-		err error
-	)
-	switch res.verdict {
-	case delivered:
-		if err = w.cfg.Store.ClearDomain(ctx, j.Domain); err == nil {
-			ok, err = w.cfg.Store.MarkDelivered(ctx, o)
-		}
-		if err == nil && ok {
-			metrics.DeliverySent()
-			log.Debug("delivered", "status", status)
-		}
-	case retry:
-		if res.domainFailure {
-			var d storage.Domain
-			record := w.cfg.Store.RecordDomainFailure
-			if sendErr != nil && unreachable(sendErr) {
-				record = w.cfg.Store.RecordDomainUnreachable
-			}
-			d, err = record(ctx, j.Domain, o.Error, now, w.cfg.Policy.Domain)
-			if err == nil && d.Unavailable() && d.UnavailableSinceMS.Int64 == now.UnixMilli() {
-				log.Warn("domain marked unavailable", "domain", j.Domain, "failures", d.Failures, "since", d.FirstFailureAt())
-			}
-		}
-		if err != nil {
-			break
-		}
-		next, again := w.cfg.Policy.Next(now, j.CreatedAt(), j.Attempts+1, parseRetryAfter(retryAfter, now), w.cfg.Rand())
-		if again {
-			ok, err = w.cfg.Store.MarkRetry(ctx, o, next)
-			metrics.DeliveryRetried(res.reason)
-			log.Info("delivery will be retried", "reason", res.reason, "error", o.Error, "next", next)
-		} else {
-			o.Error = "gave up after retrying for days: " + o.Error
-			ok, err = w.cfg.Store.MarkFailed(ctx, o)
-			metrics.DeliveryFailed("expired")
-			log.Warn("delivery given up", "reason", res.reason, "error", o.Error)
-		}
-	case failed:
-		ok, err = w.cfg.Store.MarkFailed(ctx, o)
-		metrics.DeliveryFailed(res.reason)
-		log.Warn("delivery refused", "status", status, "error", o.Error)
-	case gone:
-		var g storage.GoneInbox
-		if g, err = w.cfg.Store.RemoveGoneInbox(ctx, j.ActivityIRI, j.Inbox, now); err == nil {
-			log.Info("inbox gone", "followers_removed", g.FollowersRemoved, "rerouted", g.Rerouted)
-			ok, err = w.cfg.Store.MarkFailed(ctx, o)
-			metrics.DeliveryFailed("gone")
-		}
-	}
-	if err != nil {
-		log.Error("record delivery result", "err", err)
-		return
-	}
-	if !ok {
-		// Our lease ran out and another worker owns the row now; its result stands.
-		log.Warn("delivery result dropped: lease lost")
-	}
 }
