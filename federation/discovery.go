@@ -5,9 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net/http"
-	"strings"
 
-	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/as"
 )
 
@@ -37,57 +35,6 @@ type webfingerDoc struct {
 	Subject string          `json:"subject"`
 	Aliases []string        `json:"aliases"`
 	Links   []webfingerLink `json:"links"`
-}
-
-// subscribeTemplate is where this server would send one of its users to interact with a remote object. It has no
-// user accounts, so the template leads to the home page with the object's address, where the page explains how to
-// reply from one's own instance.
-func (s *Server) subscribeTemplate() string { return s.cfg.URLs.Home() + "?uri={uri}" }
-
-// resolveWebfinger answers a resource: acct:USER@HOST (the acct: prefix and a leading @ are optional, and user and
-// host match without regard to case, as Mastodon does), or the actor's or profile page's URL.
-func (s *Server) resolveWebfinger(resource string) (webfingerDoc, error) {
-	urls := s.cfg.URLs
-	resource = strings.TrimSpace(resource)
-	if resource == "" {
-		return webfingerDoc{}, as.BadRequest("the resource parameter is required, e.g. resource=acct:%s@%s", urls.Username, urls.Host())
-	}
-	subject := "acct:" + urls.Username + "@" + urls.Host()
-	switch {
-	case resource == urls.Actor() || resource == urls.Home() || resource == urls.Base:
-	case strings.HasPrefix(resource, "http://") || strings.HasPrefix(resource, "https://"):
-		return webfingerDoc{}, as.NotFound("no account at %s", resource)
-	default:
-		acct := strings.TrimPrefix(strings.TrimPrefix(resource, "acct:"), "@")
-		user, host, ok := strings.Cut(acct, "@")
-		if !ok || user == "" || host == "" {
-			return webfingerDoc{}, as.BadRequest("resource %q: use acct:USER@HOST or the actor's URL", resource)
-		}
-		if !strings.EqualFold(user, urls.Username) || !strings.EqualFold(host, urls.Host()) {
-			return webfingerDoc{}, as.NotFound("no account %s here; this server has only %s", resource, subject)
-		}
-	}
-	return webfingerDoc{
-		Subject: subject,
-		Aliases: []string{urls.Actor(), urls.Home()},
-		Links: []webfingerLink{
-			{Rel: relSelf, Type: content.ActivityJSON, Href: urls.Actor()},
-			{Rel: relProfilePage, Type: "text/html", Href: urls.Home()},
-			{Rel: relSubscribe, Template: s.subscribeTemplate()},
-			{Rel: relAvatar, Type: "image/png", Href: urls.Icon()},
-		},
-	}, nil
-}
-
-func (s *Server) handleWebfinger(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Access-Control-Allow-Origin", "*")
-	doc, err := s.resolveWebfinger(r.URL.Query().Get("resource"))
-	if p, ok := err.(*as.Problem); ok {
-		writeError(w, p.Status, p.Reason)
-		return
-	}
-	w.Header().Set("Cache-Control", cacheControl)
-	s.wf.write(w, doc)
 }
 
 // hostMeta is the XRD document pointing at WebFinger, still read by some older software.

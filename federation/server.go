@@ -56,7 +56,7 @@ type Server struct {
 	log   *slog.Logger
 	objs  as.Builder
 	inbox inboxState
-	wf    webfingerAnswer
+	wf    *webfinger
 	// matcher recognises signing phrases (nil: the defaults).
 	matcher *signing.Matcher
 	actors  *fetch.Actors
@@ -84,7 +84,11 @@ func New(cfg Config, store *storage.Store) (*Server, error) {
 		}
 		matcher = m
 	}
-	return &Server{cfg: cfg, store: store, log: cfg.Logger, objs: as.NewServing(cfg.URLs, store, cfg.SigningPhrases, cfg.DisplayName, &cfg.Key.PublicKey), matcher: matcher, actors: fetch.NewActors(cfg.Fetch, store)}, nil
+	wf, err := newWebfinger(cfg.URLs)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg, store: store, log: cfg.Logger, objs: as.NewServing(cfg.URLs, store, cfg.SigningPhrases, cfg.DisplayName, &cfg.Key.PublicKey), matcher: matcher, actors: fetch.NewActors(cfg.Fetch, store), wf: wf}, nil
 }
 
 // Register adds the ActivityPub routes to mux. Object URLs are negotiated: requests that do not ask for
