@@ -118,9 +118,10 @@ func orNotFound(err error) error {
 
 // Run does the background work (the inbox's effects, deliveries) until ctx ends.
 func (s *Server) Run(ctx context.Context) error {
+	in := s.inboxes()
 	deliveries, err := delivery.New(delivery.Config{Store: s.store, Client: s.cfg.Deliver.HTTP(), Key: s.cfg.Key, KeyID: s.cfg.URLs.KeyID(),
 		UserAgent: s.cfg.Deliver.UserAgent(), Logger: s.log, Lease: s.cfg.DeliveryLease,
-		Yield: s.inboxes().Busy, Synchronize: outbox.FollowersSynchronization(s.cfg.URLs, s.store)})
+		Yield: func() bool { return in.Busy() || in.Behind() }, Synchronize: outbox.FollowersSynchronization(s.cfg.URLs, s.store)})
 	if err != nil {
 		return err
 	}

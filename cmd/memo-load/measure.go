@@ -250,6 +250,7 @@ func measure(ctx context.Context, o options, p *progress, res *result) error {
 	}
 	res.SearchP99Large = search.percentileMS(0.99)
 	res.RSSMB = srv.peakRSSMB()
+	res.RSSFileMB = srv.fileRSSMB()
 	res.ElapsedS = time.Since(start).Seconds()
 	return nil
 }

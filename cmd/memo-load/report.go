@@ -63,6 +63,7 @@ type result struct {
 	SearchP99Large    float64 `json:"search_p99_ms_large"`
 	SearchError       string  `json:"search_error,omitempty"`
 	RSSMB             float64 `json:"rss_mb"`
+	RSSFileMB         float64 `json:"rss_file_mb"` // of RSSMB's kind, at the end: pages mapped from the binary
 	ElapsedS          float64 `json:"elapsed_s"`
 }
 
@@ -78,7 +79,7 @@ func (r *result) writeJSON(w io.Writer) error {
 	for _, p := range []*float64{&r.InboxPerS, &r.InboxP99MS, &r.InboxRatio, &r.InboxAppliedS, &r.InboxWarmPerS, &r.InboxWarmP99MS, &r.InboxWarmRatio, &r.FanoutS, &r.FanoutRatio,
 		&r.FanoutPublishS, &r.RSASignPerS, &r.RSAVerifyPerS, &r.HomePerS, &r.MemoPerS, &r.WebFingerPerS, &r.BarePerS,
 		&r.WebFingerRatio, &r.ActorPerS, &r.ActorRatio, &r.HomeRatio, &r.MemoRatio, &r.ClientCeilingPerS, &r.WrkBarePerS,
-		&r.ClientVsWrk, &r.InboxAppliedAfterS, &r.SigPageP99Small, &r.SigPageP99Large, &r.SearchP99Large, &r.RSSMB, &r.ElapsedS} {
+		&r.ClientVsWrk, &r.InboxAppliedAfterS, &r.SigPageP99Small, &r.SigPageP99Large, &r.SearchP99Large, &r.RSSMB, &r.RSSFileMB, &r.ElapsedS} {
 		*p = round(*p)
 	}
 	b, err := json.Marshal(r)
@@ -112,7 +113,7 @@ func (r *result) goals() []goal {
 		{"memo_ratio (JSON, gzip)", fmt.Sprintf("%.2f (%.0f/s)", r.MemoRatio, r.MemoPerS), "≥ 0.2", r.MemoRatio >= 0.2},
 		{"signatures page p99", fmt.Sprintf("%.2f ms at %d rows, %.2f ms at %d rows", r.SigPageP99Small, r.SigPageSmallRows, r.SigPageP99Large, r.SigPageLargeRows), "large ≤ 1.5 × small", sigFlat},
 		{"search p99", fmt.Sprintf("%.2f ms at %d rows", r.SearchP99Large, r.SigPageLargeRows), "≤ 50 ms at 1,000,000", r.SearchP99Large > 0 && r.SearchP99Large <= 50},
-		{"rss", fmt.Sprintf("%.1f MB", r.RSSMB), "≤ 64 MB", r.RSSMB > 0 && r.RSSMB <= 64},
+		{"rss", fmt.Sprintf("%.1f MB peak; at the end %.1f MB of it mapped from the binary", r.RSSMB, r.RSSFileMB), "≤ 64 MB", r.RSSMB > 0 && r.RSSMB <= 64},
 	}
 }
 

@@ -220,7 +220,14 @@ func (s *memoServer) publish(ctx context.Context, markdown, changelog string) er
 }
 
 // peakRSSMB reads the server's peak resident memory (VmHWM) from /proc; 0 when the process is not ours.
-func (s *memoServer) peakRSSMB() float64 {
+func (s *memoServer) peakRSSMB() float64 { return s.statusMB("VmHWM:") }
+
+// fileRSSMB reads how much of the server's resident memory is mapped from files (RssFile): the binary's code and
+// read-only data, shared and given back by the kernel under pressure, counted in VmHWM all the same.
+func (s *memoServer) fileRSSMB() float64 { return s.statusMB("RssFile:") }
+
+// statusMB reads one "NAME: N kB" field of the server's /proc status, in MB.
+func (s *memoServer) statusMB(field string) float64 {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return 0
 	}
@@ -231,7 +238,7 @@ func (s *memoServer) peakRSSMB() float64 {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), field); ok {
 			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
 			return kb / 1024
 		}

@@ -78,6 +78,8 @@ type Inbox struct {
 	kick   chan struct{}
 	// receiving counts the requests being received now; Busy reads it.
 	receiving atomic.Int64
+	// behind tells that the background apply found a full batch pending the last time it looked.
+	behind atomic.Bool
 
 	failMu   sync.Mutex
 	failures map[string]int
@@ -178,3 +180,8 @@ const busyReceiving = 4
 // Busy tells whether several requests are being received at this moment: background work (deliveries) then
 // gives way, since remote servers wait on our answer while nobody waits on a delivery for a few seconds.
 func (in *Inbox) Busy() bool { return in.receiving.Load() >= busyReceiving }
+
+// Behind tells whether received activities wait to be applied beyond the batch being applied. Deliveries give way
+// then too: a signature counted and a follower listed come before the acknowledgement and the Accept that tell
+// the sender about it, and each delivery's RSA signature takes a core from the apply.
+func (in *Inbox) Behind() bool { return in.behind.Load() }

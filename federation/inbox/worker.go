@@ -61,6 +61,7 @@ func (in *Inbox) ProcessPending(ctx context.Context) (int, error) {
 		if err != nil {
 			return done, err
 		}
+		in.behind.Store(len(rows) == limit)
 		progressed := false
 		errs := in.applyBatch(ctx, rows)
 		for i, row := range rows {

@@ -1,0 +1,84 @@
+package inbox
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/storage"
+	"github.com/memo-fediverse/memo/storage/storagetest"
+)
+
+// pendingLikes stores Likes of the memo from actors from to to-1, received and not yet applied.
+func pendingLikes(t *testing.T, store *storage.Store, urls content.URLs, from, to int) {
+	t.Helper()
+	ctx := context.Background()
+	for i := from; i < to; i++ {
+		actor := fmt.Sprintf("https://backlog.example/users/u%d", i)
+		id := fmt.Sprintf("https://backlog.example/likes/%d", i)
+		body := fmt.Sprintf(`{"@context":"https://www.w3.org/ns/activitystreams","id":%q,"type":"Like","actor":%q,"object":%q}`, id, actor, urls.Memo())
+		if _, err := store.InsertInboxActivityWithActor(ctx, storage.InboxActivity{IRI: id, Type: "Like", ActorIRI: actor, ObjectIRI: urls.Memo(), Body: body, KeyID: actor + "#main-key", ReceivedAt: time.Now()}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Deliveries give way while a backlog waits to be applied (Behind), and only then; while requests are being
+// received the apply takes small batches, and still applies everything.
+func TestApplyBacklogIsReported(t *testing.T) {
+	store := storagetest.Open(t, storagetest.SQLiteDSN(t))
+	ctx := context.Background()
+	urls := content.URLs{Base: "http://memo.example", Username: "memo"}
+	if _, err := storagetest.AddRevision(ctx, store, storage.Revision{Title: "Memo", Summary: "s", Markdown: "m", HTML: "<p>m</p>"}); err != nil {
+		t.Fatal(err)
+	}
+	in := New(Config{URLs: urls, Store: store, Logger: slog.New(slog.DiscardHandler)})
+	if in.Behind() {
+		t.Fatal("behind before anything was received")
+	}
+	pendingLikes(t, store, urls, 0, 3*applyBatchIdle)
+	var sawBehind atomic.Bool
+	stop := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if in.Behind() {
+				sawBehind.Store(true)
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
+	}()
+	done, err := in.ProcessPending(ctx)
+	close(stop)
+	<-watched
+	if err != nil || done != 3*applyBatchIdle {
+		t.Fatalf("processed %d of %d: %v", done, 3*applyBatchIdle, err)
+	}
+	if !sawBehind.Load() {
+		t.Error("Behind never reported the backlog of three full batches")
+	}
+	if in.Behind() {
+		t.Error("still behind once everything is applied")
+	}
+
+	// Receiving: batches of applyBatchBusy, and nothing is left out.
+	in.receiving.Store(busyReceiving)
+	defer in.receiving.Store(0)
+	if !in.Busy() {
+		t.Fatal("not busy while receiving")
+	}
+	pendingLikes(t, store, urls, 3*applyBatchIdle, 5*applyBatchIdle+3)
+	if done, err := in.ProcessPending(ctx); err != nil || done != 2*applyBatchIdle+3 {
+		t.Fatalf("processed %d of %d while busy: %v", done, 2*applyBatchIdle+3, err)
+	}
+}
