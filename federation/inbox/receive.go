@@ -148,7 +148,7 @@ func (in *Inbox) checkBlocks(ctx context.Context, a *arrival) *refusal {
 		blocked, err = in.cfg.Store.IsBlocked(ctx, "", fetch.Host(a.params.KeyID))
 	}
 	if err != nil {
-		in.log.Error("inbox block check", "err", err)
+		in.logFailure(ctx, "inbox block check", "err", err)
 		return a.refuse(http.StatusServiceUnavailable, "cannot check blocks now, retry later")
 	}
 	if blocked {
@@ -246,7 +246,7 @@ func (in *Inbox) store(ctx context.Context, a *arrival) (string, *refusal) {
 		return "", a.refuse(http.StatusUnauthorized, err.Error())
 	}
 	if err != nil {
-		in.log.Error("inbox store", "activity", a.act.ID, "err", err)
+		in.logFailure(ctx, "inbox store", "activity", a.act.ID, "err", err)
 		return "", a.refuse(http.StatusServiceUnavailable, "cannot store the activity now, retry later")
 	}
 	if !isNew {
@@ -301,4 +301,14 @@ func evidenceHeaders(r *http.Request, p httpsign.Params) string {
 	}
 	b, _ := json.Marshal(h)
 	return string(b)
+}
+
+// logFailure logs a failed step of receiving as an error, unless the request was given up meanwhile (the sender
+// hung up, or its time ran out): that is the sender's doing, and it would fill the error log during any burst.
+func (in *Inbox) logFailure(ctx context.Context, msg string, args ...any) {
+	if ctx.Err() != nil {
+		in.log.Debug(msg+" (request given up)", args...)
+		return
+	}
+	in.log.Error(msg, args...)
 }
