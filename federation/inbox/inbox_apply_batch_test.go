@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"testing"
-	"time"
 
 	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/fedtest"
@@ -71,19 +70,10 @@ func BenchmarkApplyLikes(b *testing.B) {
 	}
 	in := New(Config{URLs: urls, Store: store, Logger: slog.New(slog.DiscardHandler)})
 	const batch = 50
-	n := 0
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		for range batch {
-			n++
-			actor := fmt.Sprintf("https://bench.example/users/u%d", n)
-			id := fmt.Sprintf("https://bench.example/likes/%d", n)
-			body := fmt.Sprintf(`{"@context":"https://www.w3.org/ns/activitystreams","id":%q,"type":"Like","actor":%q,"object":%q}`, id, actor, urls.Memo())
-			if _, err := store.InsertInboxActivityWithActor(ctx, storage.InboxActivity{IRI: id, Type: "Like", ActorIRI: actor, ObjectIRI: urls.Memo(), Body: body, KeyID: actor + "#main-key", ReceivedAt: time.Now()}, nil); err != nil {
-				b.Fatal(err)
-			}
-		}
+		pendingLikes(b, store, urls, i*batch, (i+1)*batch)
 		b.StartTimer()
 		done, err := in.ProcessPending(ctx)
 		if err != nil || done != batch {

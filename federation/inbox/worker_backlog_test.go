@@ -14,7 +14,7 @@ import (
 )
 
 // pendingLikes stores Likes of the memo from actors from to to-1, received and not yet applied.
-func pendingLikes(t *testing.T, store *storage.Store, urls content.URLs, from, to int) {
+func pendingLikes(t testing.TB, store *storage.Store, urls content.URLs, from, to int) {
 	t.Helper()
 	ctx := context.Background()
 	for i := from; i < to; i++ {
