@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"testing"
 
-	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/fedtest"
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
@@ -62,13 +60,8 @@ func TestApplyBatchIsolatesFailures(t *testing.T) {
 // BenchmarkApplyLikes is the background apply of stored Likes, 50 to a batch (what a burst leaves behind) on
 // SQLite; the figure is per activity.
 func BenchmarkApplyLikes(b *testing.B) {
-	store := storagetest.Open(b, storagetest.SQLiteDSN(b))
+	store, urls, in := applyOnly(b)
 	ctx := context.Background()
-	urls := content.URLs{Base: "http://memo.example", Username: "memo"}
-	if _, err := storagetest.AddRevision(ctx, store, storage.Revision{Title: "Memo", Summary: "s", Markdown: "m", HTML: "<p>m</p>"}); err != nil {
-		b.Fatal(err)
-	}
-	in := New(Config{URLs: urls, Store: store, Logger: slog.New(slog.DiscardHandler)})
 	const batch = 50
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {

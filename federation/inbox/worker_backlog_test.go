@@ -13,6 +13,17 @@ import (
 	"github.com/memo-fediverse/memo/storage/storagetest"
 )
 
+// applyOnly is an inbox on a SQLite store holding the memo, for tests of the background apply alone.
+func applyOnly(t testing.TB) (*storage.Store, content.URLs, *Inbox) {
+	t.Helper()
+	store := storagetest.Open(t, storagetest.SQLiteDSN(t))
+	urls := content.URLs{Base: "http://memo.example", Username: "memo"}
+	if _, err := storagetest.AddRevision(context.Background(), store, storage.Revision{Title: "Memo", Summary: "s", Markdown: "m", HTML: "<p>m</p>"}); err != nil {
+		t.Fatal(err)
+	}
+	return store, urls, New(Config{URLs: urls, Store: store, Logger: slog.New(slog.DiscardHandler)})
+}
+
 // pendingLikes stores Likes of the memo from actors from to to-1, received and not yet applied.
 func pendingLikes(t testing.TB, store *storage.Store, urls content.URLs, from, to int) {
 	t.Helper()
@@ -30,13 +41,8 @@ func pendingLikes(t testing.TB, store *storage.Store, urls content.URLs, from, t
 // Deliveries give way while a backlog waits to be applied (Behind), and only then; while requests are being
 // received the apply takes small batches, and still applies everything.
 func TestApplyBacklogIsReported(t *testing.T) {
-	store := storagetest.Open(t, storagetest.SQLiteDSN(t))
+	store, urls, in := applyOnly(t)
 	ctx := context.Background()
-	urls := content.URLs{Base: "http://memo.example", Username: "memo"}
-	if _, err := storagetest.AddRevision(ctx, store, storage.Revision{Title: "Memo", Summary: "s", Markdown: "m", HTML: "<p>m</p>"}); err != nil {
-		t.Fatal(err)
-	}
-	in := New(Config{URLs: urls, Store: store, Logger: slog.New(slog.DiscardHandler)})
 	if in.Behind() {
 		t.Fatal("behind before anything was received")
 	}
