@@ -3,6 +3,8 @@ package storage
 import (
 	"context"
 	"sync"
+
+	"github.com/memo-fediverse/memo/internal/batch"
 )
 
 // On SQLite, received activities are stored in batches: requests that arrive while a commit is under way wait for
@@ -70,23 +72,11 @@ func (s *Store) runInboxBatches() {
 	b := &s.inbox
 	defer close(b.done)
 	for {
-		var batch []inboxInsert
-		select {
-		case req := <-b.reqs:
-			batch = append(batch, req)
-		case <-b.stop:
+		group, ok := batch.Next(b.reqs, b.stop, maxInboxBatch)
+		if !ok {
 			return
 		}
-	more:
-		for len(batch) < maxInboxBatch {
-			select {
-			case req := <-b.reqs:
-				batch = append(batch, req)
-			default:
-				break more
-			}
-		}
-		s.commitInboxBatch(batch)
+		s.commitInboxBatch(group)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/memo-fediverse/memo/federation/metrics"
+	"github.com/memo-fediverse/memo/internal/batch"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -117,23 +118,11 @@ func (w *Worker) markDelivered(ctx context.Context, o storage.Outcome, domain st
 // update: grouping them took a fan-out's recording from about 70 to 20 µs a row (BenchmarkClaimFanout).
 func (w *Worker) recordSuccesses(stop <-chan struct{}) {
 	for {
-		var batch []success
-		select {
-		case s := <-w.successes:
-			batch = append(batch, s)
-		case <-stop:
+		group, ok := batch.Next(w.successes, stop, maxRecordBatch)
+		if !ok {
 			return
 		}
-	more:
-		for len(batch) < maxRecordBatch {
-			select {
-			case s := <-w.successes:
-				batch = append(batch, s)
-			default:
-				break more
-			}
-		}
-		w.recordBatch(batch)
+		w.recordBatch(group)
 	}
 }
 
