@@ -127,8 +127,17 @@ func (s *Store) ActorByKeyID(ctx context.Context, keyID string) (RemoteActor, er
 }
 
 func (s *Store) actorWhere(ctx context.Context, where string, arg string) (RemoteActor, error) {
+	return actorWhere(ctx, s.db, where, arg)
+}
+
+// Actor is Store.Actor in a transaction.
+func (t *Tx) Actor(ctx context.Context, iri string) (RemoteActor, error) {
+	return actorWhere(ctx, t.tx, `iri = ?`, iri)
+}
+
+func actorWhere(ctx context.Context, q querier, where string, arg string) (RemoteActor, error) {
 	var a RemoteActor
-	if err := getRow(ctx, s.db, &a, "actor "+arg, s.rebind(`SELECT `+actorCols+` FROM actors WHERE `+where+` LIMIT 1`), arg); err != nil {
+	if err := getRow(ctx, q, &a, "actor "+arg, q.Rebind(`SELECT `+actorCols+` FROM actors WHERE `+where+` LIMIT 1`), arg); err != nil {
 		return a, err
 	}
 	a.fill()

@@ -85,6 +85,22 @@ func (t *Tx) InsertNote(ctx context.Context, n Note) (bool, error) {
 	return added > 0, nil
 }
 
+// DeleteAcknowledgements marks deleted, at now, our acknowledgements of the signing reply replyIRI (they are then
+// served as tombstones) and returns them; none when there are none left standing.
+func (t *Tx) DeleteAcknowledgements(ctx context.Context, replyIRI string, now time.Time) ([]Note, error) {
+	var out []Note
+	if err := t.tx.SelectContext(ctx, &out, t.tx.Rebind(`UPDATE notes SET deleted_at = ?
+WHERE kind = ? AND in_reply_to = ? AND deleted_at IS NULL RETURNING `+noteCols), ms(now), NoteAcknowledgement, replyIRI); err != nil {
+		return nil, fmt.Errorf("delete acknowledgements of %s: %w", replyIRI, err)
+	}
+	for i := range out {
+		if err := out[i].fill(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // InsertNote is Tx.InsertNote in a transaction of its own.
 func (s *Store) InsertNote(ctx context.Context, n Note) (bool, error) {
 	var added bool

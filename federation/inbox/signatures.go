@@ -202,6 +202,9 @@ func (in *Inbox) applySigning(ctx context.Context, tx *storage.Tx, act *inbound.
 		if err != nil {
 			return "", err
 		}
+		if err := in.deleteAcknowledgements(ctx, tx, act.Actor, act.Object.Inline.ID); err != nil {
+			return "", err
+		}
 		return fmt.Sprintf("signature %d withdrawn (phrase removed)", id), nil
 	}
 	row := d.Record.Row(s.signer.Type, s.evidence)
@@ -229,6 +232,9 @@ func (in *Inbox) withdrawBy(ctx context.Context, tx *storage.Tx, actorIRI, noteI
 		return "", nil
 	}
 	if err != nil {
+		return "", err
+	}
+	if err := in.deleteAcknowledgements(ctx, tx, actorIRI, noteIRI); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("; signature %d withdrawn", id), nil

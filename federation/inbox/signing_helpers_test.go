@@ -125,6 +125,26 @@ func (h *inboxHarness) acksTo(inbox string) int {
 		h.urls.Base+"/activities/create-note-ack-%", inbox)
 }
 
+// ackDeletesTo returns the objects of the Deletes of acknowledgements queued for inbox.
+func (h *inboxHarness) ackDeletesTo(t *testing.T, inbox string) []string {
+	t.Helper()
+	var objects []string
+	rows, err := h.store.DB().Query(h.store.DB().Rebind(`SELECT a.object_iri FROM deliveries d JOIN activities a ON a.iri = d.activity_iri
+WHERE a.type = 'Delete' AND a.object_iri LIKE ? AND d.inbox = ? ORDER BY a.object_iri`), h.urls.Base+"/notes/ack-%", inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var o string
+		if err := rows.Scan(&o); err != nil {
+			t.Fatal(err)
+		}
+		objects = append(objects, o)
+	}
+	return objects
+}
+
 // runDeliveries runs a delivery worker until the instance has received n requests.
 func (h *inboxHarness) runDeliveries(t *testing.T, inst *fedtest.Instance, n int) []fedtest.Received {
 	t.Helper()

@@ -3,8 +3,10 @@ package inbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/memo-fediverse/memo/content"
@@ -171,6 +173,68 @@ func TestAcknowledgementDelivered(t *testing.T) {
 			if slices.Contains(all, content.PublicAudience) != c.public {
 				t.Errorf("acknowledgement to %s addressed %v: public collection present = %v, want %v", c.who.Username, all, !c.public, c.public)
 			}
+		}
+	})
+}
+
+// A withdrawn signature takes its acknowledgement with it: the note becomes a tombstone and its Delete reaches the
+// signer, whether the reply was deleted or edited without the phrase; signing again brings a new one.
+func TestWithdrawalDeletesTheAcknowledgement(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+		ctx := context.Background()
+		h := newInboxHarness(t, store, inboxHarnessOpts{})
+		inst := fedtest.NewInstance(t, "mastodon")
+		alice, carol := inst.NewActor("alice"), inst.NewActor("carol")
+		n1, c1 := inst.NextID("notes"), inst.NextID("notes")
+		h.send(t, alice, fedtest.Mastodon, activityOf(t, alice, "Create", noteOf(alice, n1, h.urls.Memo(), "<p>Je signe.</p>", publicTo(alice))))
+		h.send(t, carol, fedtest.Mastodon, activityOf(t, carol, "Create", noteOf(carol, c1, h.urls.Memo(), "<p>Je signe.</p>", directTo(h))))
+		if got := h.ackDeletesTo(t, alice.Inbox); len(got) != 0 {
+			t.Fatalf("Deletes queued before any withdrawal: %v", got)
+		}
+
+		h.send(t, alice, fedtest.Mastodon, activityOf(t, alice, "Delete", map[string]any{"id": n1, "type": "Tombstone"}))
+		h.send(t, carol, fedtest.Mastodon, activityOf(t, carol, "Update", noteOf(carol, c1, h.urls.Memo(), "<p>Finalement non.</p>", directTo(h))))
+		for _, who := range []*fedtest.Actor{alice, carol} {
+			if got := h.ackDeletesTo(t, who.Inbox); len(got) != 1 {
+				t.Fatalf("Deletes of acknowledgements queued for %s: %v, want one", who.Username, got)
+			}
+		}
+		slug := strings.TrimPrefix(h.ackDeletesTo(t, alice.Inbox)[0], h.urls.Base+"/notes/")
+		if n, err := store.NoteBySlug(ctx, slug); err != nil || !n.Deleted() || n.InReplyTo != n1 {
+			t.Fatalf("alice's acknowledgement %s after withdrawal: %+v, %v; want it deleted", slug, n, err)
+		}
+
+		// Delivered: two Creates, then two Deletes whose Tombstone is the acknowledgement, addressed as it was.
+		got := h.runDeliveries(t, inst, 4)
+		deletes := map[string]map[string]any{}
+		for _, r := range got {
+			if r.SigErr != nil {
+				t.Errorf("delivery to %s: signature: %v", r.Path, r.SigErr)
+			}
+			if act := r.Activity(); act["type"] == "Delete" {
+				deletes[r.Path] = act
+			}
+		}
+		for _, c := range []struct {
+			who    *fedtest.Actor
+			public bool
+		}{{alice, true}, {carol, false}} {
+			act := deletes["/users/"+c.who.Username+"/inbox"]
+			obj, _ := act["object"].(map[string]any)
+			if act == nil || act["actor"] != h.urls.Actor() || obj["type"] != "Tombstone" || !strings.HasPrefix(fmt.Sprint(obj["id"]), h.urls.Base+"/notes/ack-") {
+				t.Fatalf("Delete delivered to %s: %v", c.who.Username, act)
+			}
+			all := append(strs(act["to"]), strs(act["cc"])...)
+			if !slices.Contains(all, c.who.IRI) || slices.Contains(all, content.PublicAudience) != c.public {
+				t.Errorf("Delete to %s addressed %v, want the signer, public = %v as the acknowledgement", c.who.Username, all, c.public)
+			}
+		}
+
+		// Signing again: a new acknowledgement, the old one stays deleted, nothing more is deleted.
+		n2 := inst.NextID("notes")
+		h.send(t, alice, fedtest.Mastodon, activityOf(t, alice, "Create", noteOf(alice, n2, h.urls.Memo(), "<p>Je signe à nouveau.</p>", publicTo(alice))))
+		if acks, dels := h.acksTo(alice.Inbox), h.ackDeletesTo(t, alice.Inbox); acks != 2 || len(dels) != 1 {
+			t.Errorf("after signing again: %d acknowledgements, Deletes %v; want 2 and the first one", acks, dels)
 		}
 	})
 }

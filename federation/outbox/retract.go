@@ -2,12 +2,11 @@ package outbox
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/memo-fediverse/memo/content"
+	"github.com/memo-fediverse/memo/federation/as"
 	"github.com/memo-fediverse/memo/storage"
 )
 
@@ -47,7 +46,8 @@ func Retract(ctx context.Context, store *storage.Store, urls content.URLs, slug 
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return r, err
 	}
-	body, err := deleteBody(urls, slug, r.ActivityIRI, imp.RetractedAt)
+	// Public, to the followers, as the impulse was.
+	body, err := as.DeleteTombstone(urls.Actor(), r.ActivityIRI, urls.Impulse(slug), []string{content.PublicAudience}, []string{urls.Followers()}, imp.RetractedAt)
 	if err != nil {
 		return r, err
 	}
@@ -69,29 +69,4 @@ func Retract(ctx context.Context, store *storage.Store, urls content.URLs, slug 
 		return r, fmt.Errorf("queue Delete of %s: %w", slug, err)
 	}
 	return r, nil
-}
-
-// deleteBody is the Delete{Tombstone} as Mastodon sends it for a removed status: public, to the followers, with the
-// object's former type and deletion time so receivers that keep tombstones can show them.
-func deleteBody(urls content.URLs, slug, id string, at time.Time) ([]byte, error) {
-	when := at.UTC().Format(time.RFC3339)
-	b, err := json.Marshal(map[string]any{
-		"@context":  content.ActivityStreamsContext,
-		"id":        id,
-		"type":      "Delete",
-		"actor":     urls.Actor(),
-		"published": when,
-		"to":        []string{content.PublicAudience},
-		"cc":        []string{urls.Followers()},
-		"object": map[string]any{
-			"id":         urls.Impulse(slug),
-			"type":       "Tombstone",
-			"formerType": "Note",
-			"deleted":    when,
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("encode Delete of %s: %w", slug, err)
-	}
-	return b, nil
 }
