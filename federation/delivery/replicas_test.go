@@ -28,8 +28,11 @@ func TestWorkersShareOnePostgresQueue(t *testing.T) {
 	}
 	const act = "http://memo.test/activities/shared"
 	publish(t, a, act)
-	startWorker(t, Config{Store: a, Clock: clk.Now, Lease: 20 * time.Second, Poll: 200 * time.Millisecond, UserAgent: "memo/test (+a)"})
-	startWorker(t, Config{Store: b, Clock: clk.Now, Lease: 20 * time.Second, Poll: 200 * time.Millisecond, UserAgent: "memo/test (+b)"})
+	// Eight in flight each: one worker alone then needs at least 600 ms for the 45 deliveries (100 ms each), so the
+	// other's polls find work even on a loaded machine; with 32, the first to claim could take every domain's
+	// lease before the other's first claim landed.
+	startWorker(t, Config{Store: a, Clock: clk.Now, Lease: 20 * time.Second, Poll: 200 * time.Millisecond, Concurrency: 8, UserAgent: "memo/test (+a)"})
+	startWorker(t, Config{Store: b, Clock: clk.Now, Lease: 20 * time.Second, Poll: 200 * time.Millisecond, Concurrency: 8, UserAgent: "memo/test (+b)"})
 	waitIdle(t, a, clk)
 	byUA := map[string]int{}
 	for _, inst := range insts {
