@@ -191,10 +191,11 @@ func (w *Worker) Run(ctx context.Context) error {
 		if w.cfg.Yield != nil && w.cfg.Yield() {
 			limit = min(limit, YieldConcurrency)
 		}
-		// A claim takes the free slots only: rows claimed beyond them would wait here while another replica on the
-		// same PostgreSQL queue sits idle.
+		// A claim takes a whole round of rows even when only some slots are free: its cost is mostly its own, not
+		// its rows', and the rest wait in the queue for the next free slots (a few deliveries' time). Replicas on
+		// one PostgreSQL queue still share a fan-out: each holds at most two rounds, the rest stays for the others.
 		if free := w.cfg.Concurrency - active; free > 0 && claimNow && len(queue) == 0 {
-			jobs, err := w.claim(ctx, free)
+			jobs, err := w.claim(ctx, w.cfg.Concurrency)
 			if err != nil && ctx.Err() == nil {
 				w.log.Warn("claim deliveries", "err", err)
 			}
