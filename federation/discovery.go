@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/memo-fediverse/memo/content"
 	"github.com/memo-fediverse/memo/federation/as"
 )
 
@@ -132,6 +133,24 @@ func (s *Server) handleNodeInfo(version string) http.HandlerFunc {
 			profile = nodeInfo21
 		}
 		writeJSON(w, http.StatusOK, `application/json; profile="`+profile+`#"`, doc)
+	}
+}
+
+// actorHandler serves the actor as any negotiated document, but from its kept encoding once there is one:
+// every peer that checks one of our signatures asks for it.
+func (s *Server) actorHandler(pages http.Handler) http.HandlerFunc {
+	doc := s.negotiated(pages, s.handleActor)
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("username") == s.cfg.URLs.Username && content.WantsActivityJSON(r) {
+			if write := s.objs.KeptActor(); write != nil {
+				h := w.Header()
+				h.Add("Vary", "Accept")
+				h.Set("Cache-Control", cacheControl)
+				write(w, r, http.StatusOK, activityJSONType)
+				return
+			}
+		}
+		doc(w, r)
 	}
 }
 

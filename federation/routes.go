@@ -27,7 +27,7 @@ func (s *Server) routes(pages http.Handler) []route {
 		{"GET /nodeinfo/2.0", s.handleNodeInfo("2.0")},
 		{"GET /nodeinfo/2.1", s.handleNodeInfo("2.1")},
 
-		doc("GET /users/{username}", s.handleActor),
+		{"GET /users/{username}", s.actorHandler(pages)},
 		doc("GET /users/{username}/outbox", s.actorCollection(s.outboxDoc)),
 		doc("GET /users/{username}/followers", s.actorCollection(s.followersDoc)),
 		doc("GET /users/{username}/following", s.actorCollection(s.followingDoc)),

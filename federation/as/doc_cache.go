@@ -15,6 +15,9 @@ type docCache struct {
 	docs map[string]map[string]any
 	byID map[string][]*wire // the same documents by their id, with their encoding
 	live liveMembers        // the living memo's counts
+	// actor is the actor's encoding, kept apart: it is asked for with every signed request a peer checks, and
+	// from the first revision on it never changes (KeptActor).
+	actor *wire
 }
 
 // maxCachedDocs bounds the cache; a publication has a handful of revisions, and a new revision's key replaces
@@ -51,7 +54,10 @@ func (c *docCache) put(key string, m map[string]any) map[string]any {
 		clear(c.docs)
 		clear(c.byID)
 	}
-	c.keepWire(m)
+	w := c.keepWire(m)
+	if key == actorKey {
+		c.actor = w
+	}
 	c.docs[key] = m
 	c.mu.Unlock()
 	return maps.Clone(m)

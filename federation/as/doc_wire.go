@@ -146,6 +146,12 @@ func (c *docCache) writeWire(rw http.ResponseWriter, r *http.Request, status int
 		}
 		w.last.Store(t)
 	}
+	writeWireTail(rw, r, status, contentType, w, t)
+	return true
+}
+
+// writeWireTail writes w's fixed members followed by t, plain or gzipped as the request takes it.
+func writeWireTail(rw http.ResponseWriter, r *http.Request, status int, contentType string, w *wire, t *wireTail) {
 	h := rw.Header()
 	h.Set("Content-Type", contentType)
 	h.Add("Vary", "Accept-Encoding")
@@ -154,14 +160,13 @@ func (c *docCache) writeWire(rw http.ResponseWriter, r *http.Request, status int
 		rw.WriteHeader(status)
 		rw.Write(w.open)
 		rw.Write(t.plain)
-		return true
+		return
 	}
 	h.Set("Content-Encoding", "gzip")
 	h.Set("Content-Length", strconv.Itoa(len(w.gz)+len(t.gzipTail)))
 	rw.WriteHeader(status)
 	rw.Write(w.gz)
 	rw.Write(t.gzipTail)
-	return true
 }
 
 // tail encodes live members after w's fixed ones.
@@ -206,14 +211,46 @@ func gzipTail(data []byte, crc, size uint32) []byte {
 }
 
 // keepWire indexes m, just cached under key, by its id for writeWire.
-func (c *docCache) keepWire(m map[string]any) {
+func (c *docCache) keepWire(m map[string]any) *wire {
 	id, _ := m["id"].(string)
 	if id == "" {
-		return
+		return nil
 	}
 	// A few per id: the revisions of the memo share its id; the newest is looked at first.
-	list := append(c.byID[id], &wire{fixed: m})
+	w := &wire{fixed: m}
+	list := append(c.byID[id], w)
 	c.byID[id] = list[max(0, len(list)-4):]
+	return w
+}
+
+// KeptActor returns what answers the actor from its kept encoding, or nil while there is none (before the first
+// revision, or before the actor was first built). Asking for it costs a lock and a pointer: no copy of the document
+// and no comparison of its members, which were most of what serving the actor cost beyond net/http.
+func (o Builder) KeptActor() func(rw http.ResponseWriter, r *http.Request, status int, contentType string) {
+	if o.cache == nil {
+		return nil
+	}
+	o.cache.mu.Lock()
+	w := o.cache.actor
+	o.cache.mu.Unlock()
+	if w == nil {
+		return nil
+	}
+	w.once.Do(w.build)
+	t := w.last.Load()
+	if t == nil {
+		var err error
+		if t, err = w.tail(nil); err != nil {
+			return nil
+		}
+		w.last.Store(t)
+	}
+	if w.err != nil {
+		return nil
+	}
+	return func(rw http.ResponseWriter, r *http.Request, status int, contentType string) {
+		writeWireTail(rw, r, status, contentType, w, t)
+	}
 }
 
 // WriteCached writes doc from its kept encoding when the builder keeps one for it (a document of the cache, with
