@@ -271,9 +271,20 @@ func TestBrowserHomeAndFollowBox(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(urls.Home())); err != nil {
 		t.Fatal(err)
 	}
-	prefilled, err := chromedp.Run(ctx, chromedp.Poll[string](`document.getElementById("instance").value`, chromedp.WithPollingTimeout(10*time.Second)))
-	if err != nil || prefilled != instance {
-		t.Errorf("follow box prefilled with %q, %v; want %q", prefilled, err, instance)
+	var prefilled string
+	testwait.Until(t, "the home page's script context", func() bool {
+		v, err := chromedp.Run(ctx, chromedp.Poll[string](`document.getElementById("instance").value`, chromedp.WithPollingTimeout(10*time.Second)))
+		if err != nil && strings.Contains(err.Error(), "Cannot find context with specified id") {
+			return false // the page's context was replaced while the navigation finished: ask the new one
+		}
+		if err != nil {
+			t.Fatalf("follow box: %v", err)
+		}
+		prefilled = v
+		return true
+	})
+	if prefilled != instance {
+		t.Errorf("follow box prefilled with %q; want %q", prefilled, instance)
 	}
 	// The cookie fills the box too; what only the script does is keep it in the browser's storage.
 	stored, err := chromedp.Run(ctx, chromedp.Evaluate[string](`localStorage.getItem("memo.instance") || ""`))

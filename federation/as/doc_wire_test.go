@@ -88,7 +88,10 @@ func TestWireAnswersTheSameDocument(t *testing.T) {
 		t.Errorf("got %v", got)
 	}
 	// A fixed member replaced (a copy pointing at its origin): encoded whole, never the cached form.
-	changed, _ := c.get("k")
+	changed, ok := c.get("k")
+	if !ok {
+		t.Fatal("the cached document is gone")
+	}
 	changed["contentMap"] = map[string]any{"fr": "autre"}
 	if c.writeWire(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil), http.StatusOK, "application/activity+json; charset=utf-8", changed) {
 		t.Error("a document whose fixed member changed was answered from the cached encoding")

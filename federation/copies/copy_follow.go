@@ -266,9 +266,6 @@ func (c *Copy) originRecipient() storage.Recipient {
 	return storage.Recipient{Inbox: inbox, Domain: fetch.Host(inbox)}
 }
 
-// Origin is the origin's actor IRI once resolved ("" before).
-func (c *Copy) Origin() string { return c.origin.actor.IRI }
-
 // Sync reads the origin's revisions, impulses and signature count and brings the copy in step. It returns how
 // many revisions it imported.
 func (c *Copy) Sync(ctx context.Context) (int, error) {

@@ -60,9 +60,8 @@ const YieldConcurrency = 2
 
 // Worker runs the delivery queue of one process.
 type Worker struct {
-	cfg  Config
-	log  *slog.Logger
-	poke chan struct{}
+	cfg Config
+	log *slog.Logger
 	// bodies keeps the activities being delivered (used by Run's goroutine only). A fan-out sends one activity
 	// to every follower's inbox; the memo's Update is the whole text, and reading it again for each claim was a
 	// quarter of the fan-out's CPU. Stored activities never change, so the copy stays right.
@@ -136,19 +135,8 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.Rand == nil {
 		cfg.Rand = mrand.Float64
 	}
-	return &Worker{cfg: cfg, log: cfg.Logger.With("owner", cfg.Owner), poke: make(chan struct{}, 1), bodies: map[string][]byte{},
+	return &Worker{cfg: cfg, log: cfg.Logger.With("owner", cfg.Owner), bodies: map[string][]byte{},
 		successes: make(chan success)}, nil
-}
-
-// Owner is the id this worker writes in leased_by.
-func (w *Worker) Owner() string { return w.cfg.Owner }
-
-// Poke makes the worker look for due rows now rather than at the next poll (same process publishing).
-func (w *Worker) Poke() {
-	select {
-	case w.poke <- struct{}{}:
-	default:
-	}
 }
 
 // Run delivers until ctx ends, then stops claiming, lets running requests finish for up to Grace, cancels the
@@ -224,8 +212,6 @@ func (w *Worker) Run(ctx context.Context) error {
 			// than the requests. The poll catches the rest.
 			claimNow = limit-active >= max(1, limit/4)
 		case <-ticker.C:
-			claimNow = true
-		case <-w.poke:
 			claimNow = true
 		}
 	}

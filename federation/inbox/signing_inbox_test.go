@@ -192,6 +192,23 @@ func TestWithdrawalDeletesTheAcknowledgement(t *testing.T) {
 			t.Fatalf("Deletes queued before any withdrawal: %v", got)
 		}
 
+		// A stranger on an instance of their own deletes and edits alice's reply: whether refused or ignored, the
+		// signature and its acknowledgement stand.
+		mallory := fedtest.NewInstance(t, "hostile").NewActor("mallory")
+		for _, body := range [][]byte{
+			activityOf(t, mallory, "Delete", map[string]any{"id": n1, "type": "Tombstone"}),
+			activityOf(t, mallory, "Update", noteOf(alice, n1, h.urls.Memo(), "<p>Plus rien.</p>", publicTo(alice))),
+		} {
+			mallory.Post(t, h.sharedInbox(), body, fedtest.SignOptions{})
+			h.process()
+		}
+		if g := h.signatureOf(t, alice); !g.Standing() {
+			t.Fatal("a stranger's Delete or Update withdrew alice's signature")
+		}
+		if got := h.ackDeletesTo(t, alice.Inbox); len(got) != 0 || h.count(`SELECT COUNT(*) FROM notes WHERE in_reply_to = ? AND deleted_at IS NOT NULL`, n1) != 0 {
+			t.Fatalf("a stranger's Delete or Update took alice's acknowledgement: Deletes %v", got)
+		}
+
 		h.send(t, alice, fedtest.Mastodon, activityOf(t, alice, "Delete", map[string]any{"id": n1, "type": "Tombstone"}))
 		h.send(t, carol, fedtest.Mastodon, activityOf(t, carol, "Update", noteOf(carol, c1, h.urls.Memo(), "<p>Finalement non.</p>", directTo(h))))
 		for _, who := range []*fedtest.Actor{alice, carol} {

@@ -28,6 +28,10 @@ func TestFollowersDigestFEPExample(t *testing.T) {
 	if got := FollowersDigest(nil); got != strings.Repeat("0", 64) {
 		t.Errorf("digest of nobody = %s", got)
 	}
+	three := []string{"https://a.example/users/x", "https://b.example/users/y", "https://a.example/users/z"}
+	if got, want := FollowersDigest(three), xorSHA256(three...); got != want {
+		t.Errorf("digest of %v = %s, the FEP's formula gives %s", three, got, want)
+	}
 }
 
 // xorSHA256 is the FEP's formula written out again, independently of FollowersDigest.
