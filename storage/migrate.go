@@ -112,7 +112,7 @@ func (s *Store) PendingMigrations(ctx context.Context) ([]string, error) {
 // CheckWritable writes a row in a transaction and rolls it back: it proves the database accepts writes (file
 // permissions, a read-only replica, a full disk on SQLite's journal) without changing anything.
 func (s *Store) CheckWritable(ctx context.Context) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
+	tx, err := s.writer.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
