@@ -93,6 +93,16 @@ func (s *Store) SeedRevision(ctx context.Context, rev Revision) error {
 	return nil
 }
 
+// RevisionPublishedAt returns when revision n was published, without its text (the memo's text is 70 KB, read
+// for every signature until this).
+func (s *Store) RevisionPublishedAt(ctx context.Context, n int) (time.Time, error) {
+	var at int64
+	if err := getRow(ctx, s.db, &at, "revision "+strconv.Itoa(n)+" date", s.rebind(`SELECT published_at FROM revisions WHERE number = ?`), n); err != nil {
+		return time.Time{}, err
+	}
+	return fromMS(at), nil
+}
+
 // CurrentRevisionNumber returns the number of the latest revision (ErrNotFound before the first), a cheap query
 // that lets the home page reuse what it rendered for that revision.
 func (s *Store) CurrentRevisionNumber(ctx context.Context) (int, error) {

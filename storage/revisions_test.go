@@ -40,6 +40,12 @@ func TestRevisions(t *testing.T) {
 		if _, err := s.Revision(ctx, 9); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("revision 9 err = %v", err)
 		}
+		if at, err := s.RevisionPublishedAt(ctx, 1); err != nil || !at.Equal(first) {
+			t.Fatalf("revision 1 published at %v, %v; want %v", at, err, first)
+		}
+		if _, err := s.RevisionPublishedAt(ctx, 9); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("revision 9 published at: err = %v", err)
+		}
 		list, err := s.Revisions(ctx)
 		if err != nil || len(list) != 2 || list[0].Number != 2 || list[1].Number != 1 {
 			t.Fatalf("revisions = %+v, %v", list, err)
