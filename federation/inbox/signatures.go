@@ -69,7 +69,14 @@ func (in *Inbox) prepareSigning(ctx context.Context, row storage.InboxActivity, 
 	note.LDSignature = ldSignatureOf([]byte(row.Body))
 
 	sender := row.ActorIRI
-	evidence, err := in.inboxEvidence(ctx, row)
+	// The sender's cached document is read once: for the key kept with the evidence and, when it wrote the
+	// reply, for the signature's record.
+	owner, err := in.cfg.Store.Actor(ctx, row.ActorIRI)
+	known := err == nil
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return nil, err
+	}
+	evidence, err := inboxEvidence(row, owner, known)
 	if err != nil {
 		return nil, err
 	}
@@ -93,9 +100,11 @@ func (in *Inbox) prepareSigning(ctx context.Context, row storage.InboxActivity, 
 		}
 	}
 
-	signer, err := in.cfg.Actors.Actor(ctx, sender, false)
-	if err != nil {
-		return nil, fmt.Errorf("signer %s: %w", sender, err)
+	signer := owner
+	if sender != row.ActorIRI || !known || owner.Deleted() {
+		if signer, err = in.cfg.Actors.Actor(ctx, sender, false); err != nil {
+			return nil, fmt.Errorf("signer %s: %w", sender, err)
+		}
 	}
 	author, err := signingActor(signer)
 	if err != nil {
@@ -127,11 +136,11 @@ func (in *Inbox) prepareSigning(ctx context.Context, row storage.InboxActivity, 
 // revisionPublished is when revision n was published, zero when it cannot be read (the reply's date is then
 // only checked against its reception).
 func revisionPublished(ctx context.Context, st *storage.Store, n int) time.Time {
-	rev, err := st.Revision(ctx, n)
+	at, err := st.RevisionPublishedAt(ctx, n)
 	if err != nil {
 		return time.Time{}
 	}
-	return rev.PublishedAt
+	return at
 }
 
 // errOriginUnreachable marks a forwarded note that its server did not serve.
@@ -275,7 +284,7 @@ func (in *Inbox) queueAcknowledgement(ctx context.Context, tx *storage.Tx, g sto
 
 // inboxEvidence rebuilds the signed request from what the inbox kept of it: the signed headers, the body and
 // the key.
-func (in *Inbox) inboxEvidence(ctx context.Context, row storage.InboxActivity) (string, error) {
+func inboxEvidence(row storage.InboxActivity, owner storage.RemoteActor, known bool) (string, error) {
 	var kept map[string]string
 	if err := json.Unmarshal([]byte(row.Headers), &kept); err != nil {
 		return "", fmt.Errorf("evidence of %s: headers: %w", row.IRI, err)
@@ -300,7 +309,7 @@ func (in *Inbox) inboxEvidence(ctx context.Context, row storage.InboxActivity) (
 	if ev.Headers.Get("Signature-Input") != "" {
 		ev.Scheme = httpsign.SchemeRFC9421
 	}
-	if owner, err := in.cfg.Store.Actor(ctx, row.ActorIRI); err == nil {
+	if known {
 		ev.KeyPEM = owner.PublicKeyPEM
 		if row.KeyID != owner.KeyID {
 			// An RFC 9421 signature may use an Ed25519 key of the actor's document.
@@ -308,8 +317,6 @@ func (in *Inbox) inboxEvidence(ctx context.Context, row storage.InboxActivity) (
 				ev.KeyPEM, _ = httpsign.PublicKeyPEM(pub)
 			}
 		}
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return "", err
 	}
 	return ev.Marshal()
 }
