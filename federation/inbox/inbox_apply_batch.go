@@ -2,6 +2,9 @@ package inbox
 
 import (
 	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/memo-fediverse/memo/storage"
 )
@@ -13,9 +16,7 @@ import (
 func (in *Inbox) applyBatch(ctx context.Context, rows []storage.InboxActivity) []error {
 	errs := make([]error, len(rows))
 	works := make([]func(tx *storage.Tx) error, len(rows))
-	for i, row := range rows {
-		works[i], errs[i] = in.work(ctx, row)
-	}
+	in.prepareAll(ctx, rows, works, errs)
 	ran := make([]bool, len(rows))
 	err := in.cfg.Store.InTx(ctx, func(tx *storage.Tx) error {
 		for i, work := range works {
@@ -41,4 +42,31 @@ func (in *Inbox) applyBatch(ctx context.Context, rows []storage.InboxActivity) [
 		}
 	}
 	return errs
+}
+
+// prepareAll runs work for every row, on as many goroutines as there are cores. Every activity of a batch is read
+// and checked before its transaction begins, so the order in which they are prepared changes nothing; done one
+// after the other, those checks were a third of the apply's time and left the other core idle after a burst.
+func (in *Inbox) prepareAll(ctx context.Context, rows []storage.InboxActivity, works []func(tx *storage.Tx) error, errs []error) {
+	n := min(runtime.GOMAXPROCS(0), len(rows))
+	if n <= 1 {
+		for i, row := range rows {
+			works[i], errs[i] = in.work(ctx, row)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for {
+				j := int(next.Add(1) - 1)
+				if j >= len(rows) {
+					return
+				}
+				works[j], errs[j] = in.work(ctx, rows[j])
+			}
+		})
+	}
+	wg.Wait()
 }
