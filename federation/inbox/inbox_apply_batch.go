@@ -44,12 +44,13 @@ func (in *Inbox) applyBatch(ctx context.Context, rows []storage.InboxActivity) [
 	return errs
 }
 
-// prepareAll runs work for every row, on as many goroutines as there are cores. Every activity of a batch is read
-// and checked before its transaction begins, so the order in which they are prepared changes nothing; done one
-// after the other, those checks were a third of the apply's time and left the other core idle after a burst.
+// prepareAll runs work for every row, on as many goroutines as there are cores once the inbox is not receiving.
+// Every activity of a batch is read and checked before its transaction begins, so the order in which they are
+// prepared changes nothing; done one after the other, those checks were a third of the apply's time and left the
+// other core idle after a burst. While requests arrive, the cores are theirs: one goroutine, as before.
 func (in *Inbox) prepareAll(ctx context.Context, rows []storage.InboxActivity, works []func(tx *storage.Tx) error, errs []error) {
 	n := min(runtime.GOMAXPROCS(0), len(rows))
-	if n <= 1 {
+	if n <= 1 || in.Busy() {
 		for i, row := range rows {
 			works[i], errs[i] = in.work(ctx, row)
 		}
