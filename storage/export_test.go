@@ -95,7 +95,8 @@ func (s *Store) EraseSignature(ctx context.Context, actorIRI string) (bool, erro
 	var erased bool
 	err := s.InTx(ctx, func(t *Tx) error {
 		var err error
-		erased, err = t.EraseSignature(ctx, actorIRI)
+		note, err := t.EraseSignature(ctx, actorIRI)
+		erased = note != ""
 		return err
 	})
 	return erased, err

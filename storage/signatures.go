@@ -212,14 +212,17 @@ func (t *Tx) WithdrawSignature(ctx context.Context, actorIRI, noteIRI string) (i
 	return id, nil
 }
 
-// eraseSignature is Store.EraseSignature in a transaction.
-func (t *Tx) EraseSignature(ctx context.Context, actorIRI string) (bool, error) {
-	res, err := t.tx.ExecContext(ctx, t.tx.Rebind(`DELETE FROM signatures WHERE actor_iri = ?`), actorIRI)
-	if err != nil {
-		return false, fmt.Errorf("erase signature of %s: %w", actorIRI, err)
+// EraseSignature deletes the actor's signature row entirely (the actor was deleted) and returns the IRI of the
+// reply that carried it, "" when there was none.
+func (t *Tx) EraseSignature(ctx context.Context, actorIRI string) (string, error) {
+	var notes []string
+	if err := t.tx.SelectContext(ctx, &notes, t.tx.Rebind(`DELETE FROM signatures WHERE actor_iri = ? RETURNING note_iri`), actorIRI); err != nil {
+		return "", fmt.Errorf("erase signature of %s: %w", actorIRI, err)
 	}
-	n, _ := res.RowsAffected()
-	return n > 0, nil
+	if len(notes) == 0 {
+		return "", nil
+	}
+	return notes[0], nil
 }
 
 // SetSignatureHidden hides a signature from lists and counts, or shows it again. ErrNotFound for an unknown id.

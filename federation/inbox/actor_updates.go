@@ -44,11 +44,16 @@ func (in *Inbox) applyActorDelete(ctx context.Context, tx *storage.Tx, act *inbo
 	if err := tx.MarkActorDeleted(ctx, act.Actor); err != nil {
 		return "", err
 	}
-	erased, err := tx.EraseSignature(ctx, act.Actor)
-	if err != nil {
+	reply, err := tx.EraseSignature(ctx, act.Actor)
+	if err != nil || reply == "" {
+		return "actor deleted; no signature", err
+	}
+	// Our acknowledgement named them and their number: it goes with the row. No Delete is sent, their account
+	// being gone.
+	if _, err := tx.DeleteAcknowledgements(ctx, reply, in.cfg.Store.Now()); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("actor deleted; signature erased: %v", erased), nil
+	return "actor deleted; signature erased", nil
 }
 
 // authorizeActorKey applies the key rules to an actor's Update of itself (actorKeyProblem), and refuses a key id

@@ -342,10 +342,30 @@ func TestSigningLifecycle(t *testing.T) {
 			t.Errorf("after the Update without phrase: standing %v, total %d", g.Standing(), total())
 		}
 
-		// Delete of the actor erases the row.
+		// Delete of the actor by anyone else changes nothing; by the actor, it erases the row and takes the
+		// acknowledgement of the standing reply with it, without a Delete sent to the gone account.
+		standingAcks := func() int {
+			return h.count(`SELECT COUNT(*) FROM notes WHERE in_reply_to = ? AND deleted_at IS NULL`, n3)
+		}
+		if standingAcks() != 1 {
+			t.Fatalf("acknowledgements of alice's standing reply: %d, want 1", standingAcks())
+		}
+		mallory := fedtest.NewInstance(t, "hostile").NewActor("mallory")
+		mallory.Post(t, h.sharedInbox(), activityOf(t, mallory, "Delete", alice.IRI), fedtest.SignOptions{})
+		h.process()
+		if g := h.signatureOf(t, alice); !g.Standing() || standingAcks() != 1 {
+			t.Fatalf("a stranger's Delete of alice: signature standing %v, acknowledgements %d", g.Standing(), standingAcks())
+		}
+		deletesBefore := len(h.ackDeletesTo(t, alice.Inbox))
 		h.send(t, alice, fedtest.Mastodon, activityOf(t, alice, "Delete", alice.IRI))
 		if _, err := storagetest.SignatureByActor(ctx, store, alice.IRI); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("after Delete of the actor: err %v, want the row erased", err)
+		}
+		if standingAcks() != 0 {
+			t.Errorf("after Delete of the actor: %d acknowledgements of the reply still standing", standingAcks())
+		}
+		if got := h.ackDeletesTo(t, alice.Inbox); len(got) != deletesBefore {
+			t.Errorf("Deletes queued for the deleted actor: %v, want none more than the %d before", got, deletesBefore)
 		}
 		if total() != 0 {
 			t.Errorf("total after everything: %d, want 0", total())
