@@ -84,6 +84,8 @@ type Inbox struct {
 	failMu   sync.Mutex
 	failures map[string]int
 
+	cleared domainsCleared
+
 	// followsByHost and followsByIP count accepted Follows per hour; nil when FollowLimit is negative.
 	followsByHost, followsByIP *limiters
 	refusalLog                 *refusalLog
@@ -129,6 +131,7 @@ func New(cfg Config) *Inbox {
 		byHost:   newLimiters(cfg.PerHost, cfg.PerHostBurst),
 		kick:     make(chan struct{}, 1),
 		failures: map[string]int{},
+		cleared:  domainsCleared{at: map[string]time.Time{}},
 	}
 	in.refusalLog = newRefusalLog(time.Minute, refusalLogSources)
 	if cfg.FollowLimit > 0 {

@@ -255,8 +255,11 @@ func (in *Inbox) store(ctx context.Context, a *arrival) (string, *refusal) {
 	}
 	metrics.InboxActivity(a.act.Type, "accepted")
 	// A server that talks to us is up again: its parked deliveries may go.
-	if err := in.cfg.Store.ClearDomain(ctx, a.owner.Domain); err != nil {
-		in.log.Warn("inbox: clear domain", "domain", a.owner.Domain, "err", err)
+	if in.cleared.due(a.owner.Domain, in.cfg.Now()) {
+		if err := in.cfg.Store.ClearDomain(ctx, a.owner.Domain); err != nil {
+			in.cleared.forget(a.owner.Domain)
+			in.log.Warn("inbox: clear domain", "domain", a.owner.Domain, "err", err)
+		}
 	}
 	in.Kick()
 	return "accepted", nil
