@@ -126,6 +126,31 @@ func (s *Store) ActorByKeyID(ctx context.Context, keyID string) (RemoteActor, er
 	return s.actorWhere(ctx, `key_id = ?`, keyID)
 }
 
+// KeyCandidates reads in one query what ActorByKeyID(keyID) and Actor(docIRI) would: the cached actor that
+// published keyID, and the cached actor whose document is docIRI ("" for none). Either is nil when not cached.
+// A first contact finds neither, and cost the inbox two reads before its key was fetched.
+func (s *Store) KeyCandidates(ctx context.Context, keyID, docIRI string) (byKey, byDoc *RemoteActor, err error) {
+	var rows []struct {
+		RemoteActor
+		ByKey bool `db:"by_key"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, s.rebind(`SELECT `+actorCols+`, (key_id = ? AND key_id <> '') AS by_key FROM actors
+WHERE (key_id = ? AND key_id <> '') OR iri = ? LIMIT 2`), keyID, keyID, docIRI); err != nil {
+		return nil, nil, fmt.Errorf("actors for key %s: %w", keyID, err)
+	}
+	for i := range rows {
+		a := rows[i].RemoteActor
+		a.fill()
+		if rows[i].ByKey && byKey == nil {
+			byKey = &a
+		}
+		if docIRI != "" && a.IRI == docIRI {
+			byDoc = &a
+		}
+	}
+	return byKey, byDoc, nil
+}
+
 func (s *Store) actorWhere(ctx context.Context, where string, arg string) (RemoteActor, error) {
 	return actorWhere(ctx, s.db, where, arg)
 }

@@ -81,3 +81,46 @@ func TestActorKeyOwnership(t *testing.T) {
 		}
 	})
 }
+
+// KeyCandidates answers in one query what ActorByKeyID and Actor answer in two: by key id, by document, both in one
+// row, or neither.
+func TestKeyCandidates(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		const base = "https://social.example/users/"
+		for _, a := range []storage.RemoteActor{
+			{IRI: base + "alice", Type: "Person", Username: "alice", Domain: "social.example", KeyID: base + "alice#main-key", PublicKeyPEM: "alice-pem"},
+			{IRI: base + "bob", Type: "Person", Username: "bob", Domain: "social.example", KeyID: base + "bob#main-key", PublicKeyPEM: "bob-pem"},
+			{IRI: base + "nokey", Type: "Person", Username: "nokey", Domain: "social.example"},
+		} {
+			if err := s.PutActor(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		iri := func(a *storage.RemoteActor) string {
+			if a == nil {
+				return ""
+			}
+			return a.IRI
+		}
+		for _, c := range []struct {
+			keyID, doc       string
+			wantKey, wantDoc string
+		}{
+			{base + "alice#main-key", base + "alice", base + "alice", base + "alice"},
+			{base + "alice#ed25519", base + "alice", "", base + "alice"},
+			{base + "bob#main-key", base + "alice", base + "bob", base + "alice"},
+			{base + "carol#main-key", base + "carol", "", ""},
+			{base + "nokey#main-key", "", "", ""},
+			{"", "", "", ""},
+		} {
+			byKey, byDoc, err := s.KeyCandidates(ctx, c.keyID, c.doc)
+			if err != nil || iri(byKey) != c.wantKey || iri(byDoc) != c.wantDoc {
+				t.Errorf("KeyCandidates(%q, %q) = %q, %q, %v; want %q, %q", c.keyID, c.doc, iri(byKey), iri(byDoc), err, c.wantKey, c.wantDoc)
+			}
+			if byKey != nil && (byKey.PublicKeyPEM == "" || byKey.FetchedAt.IsZero()) {
+				t.Errorf("KeyCandidates(%q): the actor by key is not read whole: %+v", c.keyID, *byKey)
+			}
+		}
+	})
+}

@@ -45,20 +45,25 @@ func NewActors(client *Client, store *storage.Store) *Actors {
 // latter is found again.
 func (a *Actors) Key(ctx context.Context, keyID string, refresh bool) (actor storage.RemoteActor, pub crypto.PublicKey, fromCache bool, err error) {
 	if !refresh {
-		cached, err := a.store.ActorByKeyID(ctx, keyID)
-		if err == nil && !cached.Deleted() && cached.PublicKeyPEM != "" {
-			pub, err := httpsign.ParsePublicKeyPEM(cached.PublicKeyPEM)
-			if err == nil {
-				return cached, pub, true, nil
-			}
-		} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		docIRI, _, _ := strings.Cut(keyID, "#")
+		if docIRI == keyID {
+			docIRI = "" // a key id without a fragment names no document to look in
+		}
+		byKey, byDoc, err := a.store.KeyCandidates(ctx, keyID, docIRI)
+		if err != nil {
 			return actor, nil, false, err
 		}
-		if docIRI, _, ok := strings.Cut(keyID, "#"); ok && err != nil {
-			if cached, err := a.store.Actor(ctx, docIRI); err == nil && !cached.Deleted() {
-				if pub, err := ActorKey(cached, keyID); err == nil {
-					return cached, pub, true, nil
+		switch {
+		case byKey != nil:
+			if !byKey.Deleted() && byKey.PublicKeyPEM != "" {
+				if pub, err := httpsign.ParsePublicKeyPEM(byKey.PublicKeyPEM); err == nil {
+					return *byKey, pub, true, nil
 				}
+			}
+		case byDoc != nil && !byDoc.Deleted():
+			// Nobody holds the key id: it may be another key of the document (an RFC 9421 Ed25519 key).
+			if pub, err := ActorKey(*byDoc, keyID); err == nil {
+				return *byDoc, pub, true, nil
 			}
 		}
 	}
