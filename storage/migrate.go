@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -112,16 +113,20 @@ func (s *Store) PendingMigrations(ctx context.Context) ([]string, error) {
 // CheckWritable writes a row in a transaction and rolls it back: it proves the database accepts writes (file
 // permissions, a read-only replica, a full disk on SQLite's journal) without changing anything.
 func (s *Store) CheckWritable(ctx context.Context) error {
-	tx, err := s.writer.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+	err := s.InTx(ctx, func(t *Tx) error {
+		if _, err := t.tx.ExecContext(ctx, s.rebind(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`), "doctor_write_check", "1"); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+		return errRolledBack
+	})
+	if errors.Is(err, errRolledBack) {
+		return nil
 	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`), "doctor_write_check", "1"); err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	return nil
+	return err
 }
+
+// errRolledBack ends a transaction that must change nothing.
+var errRolledBack = errors.New("rolled back on purpose")
 
 func (s *Store) dialectSQL(q string) string {
 	id := "INTEGER PRIMARY KEY AUTOINCREMENT"

@@ -30,11 +30,13 @@ const (
 
 // Store is the handle every other package uses. It is safe for concurrent use.
 type Store struct {
-	db      *sqlx.DB
-	writer  *sqlx.DB // transactions; on SQLite one connection of its own, on PostgreSQL db itself
-	dialect Dialect
-	now     func() time.Time
-	inbox   inboxBatcher
+	db     *sqlx.DB
+	writer *sqlx.DB // transactions; on SQLite one connection of its own, on PostgreSQL db itself
+	// writerWait bounds how long a transaction waits for its connection (writerConn).
+	writerWait time.Duration
+	dialect    Dialect
+	now        func() time.Time
+	inbox      inboxBatcher
 }
 
 var errStoreClosed = errors.New("store closed")
@@ -121,7 +123,7 @@ func open(ctx context.Context, dsn string, migrate bool) (*Store, error) {
 		closeBoth(db, writer)
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
-	s := &Store{db: db, writer: writer, dialect: dialect, now: time.Now}
+	s := &Store{db: db, writer: writer, writerWait: gateWait, dialect: dialect, now: time.Now}
 	if !migrate {
 		return s, nil
 	}

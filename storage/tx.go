@@ -17,7 +17,12 @@ type Tx struct {
 
 // InTx runs fn in one transaction, committed when fn returns nil and rolled back otherwise.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	tx, err := s.writer.BeginTxx(ctx, nil)
+	conn, err := s.writerConn(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -29,6 +34,20 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// writerConn takes the connection transactions run on, waiting at most s.writerWait for it. On SQLite every
+// transaction of the process queues for that one connection: a writer held up longer gets the error SQLite's
+// busy_timeout gives a writer of another process, and its caller answers "retry later", instead of waiting for
+// as long as the one ahead of it hangs. The wait alone is bounded: the transaction itself runs under ctx.
+func (s *Store) writerConn(ctx context.Context) (*sqlx.Conn, error) {
+	wctx, cancel := context.WithTimeout(ctx, s.writerWait)
+	defer cancel()
+	conn, err := s.writer.Connx(wctx)
+	if err != nil && ctx.Err() == nil && wctx.Err() != nil {
+		return nil, fmt.Errorf("database is locked: waited %s for another write of this process", s.writerWait)
+	}
+	return conn, err
 }
 
 // querier is what a read needs of a connection. Both the pool and a transaction offer it, so a read made alone
