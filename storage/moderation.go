@@ -86,6 +86,9 @@ func (s *Store) BlockAndHide(ctx context.Context, kind, value, reason string) (B
 		return eff, err
 	}
 	err = s.InTx(ctx, func(t *Tx) error {
+		if err := t.lockBlocks(ctx, true); err != nil {
+			return err
+		}
 		res, err := t.tx.ExecContext(ctx, t.tx.Rebind(`INSERT INTO blocks (kind, value, reason, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (kind, value) DO NOTHING`),
 			kind, value, reason, ms(s.now()))
 		if err != nil {
@@ -114,6 +117,10 @@ func (s *Store) BlockAndHide(ctx context.Context, kind, value, reason string) (B
 	})
 	return eff, err
 }
+
+// BlockedResult is the result recorded for a received activity that a block made before its effects leaves
+// without any.
+const BlockedResult = "refused: actor or domain blocked"
 
 // Unblock lifts a block and tells whether there was one. Signatures hidden by the block stay hidden: a moderator
 // shows them one by one (memo signatures show ID), since some may have been hidden for their own reasons.

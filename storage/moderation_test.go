@@ -3,6 +3,7 @@ package storage_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/memo-fediverse/memo/storage"
 	"github.com/memo-fediverse/memo/storage/storagetest"
@@ -83,6 +84,46 @@ func TestBlockHidesAndUnfollows(t *testing.T) {
 		}
 		if blocks, err := s.Blocks(ctx); err != nil || len(blocks) != 1 {
 			t.Fatalf("bad blocks were stored: %+v (err %v)", blocks, err)
+		}
+	})
+}
+
+// A block made while a transaction that checked the blocks is still open waits for it to commit, and then hides
+// what it recorded: an activity applied as the moderator blocks its author leaves no standing signature. Without
+// the wait (PostgreSQL under READ COMMITTED), the block would commit first and the signature recorded after it
+// would stand.
+func TestBlockWaitsForChecksUnderWay(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		g := newSig(1, "Troll", "troll.example", "public")
+		checked, blockDone := make(chan struct{}), make(chan error, 1)
+		go func() {
+			<-checked
+			_, err := s.BlockAndHide(ctx, storage.BlockActor, g.ActorIRI, "spam")
+			blockDone <- err
+		}()
+		err := s.InTx(ctx, func(tx *storage.Tx) error {
+			blocked, err := tx.IsBlocked(ctx, g.ActorIRI, g.Domain)
+			if err != nil || blocked {
+				t.Errorf("IsBlocked = %v, %v before the block", blocked, err)
+			}
+			close(checked)
+			time.Sleep(300 * time.Millisecond) // the block starts meanwhile
+			_, err = tx.AddSignature(ctx, g)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := <-blockDone; err != nil {
+			t.Fatal(err)
+		}
+		got, err := storagetest.SignatureByActor(ctx, s, g.ActorIRI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Standing() {
+			t.Errorf("the signature recorded as the block was made stands: %+v", got)
 		}
 	})
 }

@@ -187,10 +187,27 @@ func (r relayCheck) add(ctx context.Context) *refusal {
 		r.in.log.Error("relay: record copy", "copy", r.copyActor, "err", err)
 		return refuse(http.StatusServiceUnavailable, "cannot record the copy now, retry later")
 	}
-	if _, err := st.AddSignature(ctx, row); err != nil && !errors.Is(err, storage.ErrAlreadySigned) {
+	// The signer's block is read again in the transaction that records the signature: a block made since decide
+	// read it waits for this one, or is seen by it (storage.Tx.IsBlocked).
+	errBlocked := errors.New("blocked")
+	err = st.InTx(ctx, func(tx *storage.Tx) error {
+		blocked, err := tx.IsBlocked(ctx, row.ActorIRI, fetch.Host(row.ActorIRI))
+		if err != nil {
+			return err
+		}
+		if blocked {
+			return errBlocked
+		}
+		_, err = tx.AddSignature(ctx, row)
+		return err
+	})
+	switch {
+	case errors.Is(err, errBlocked):
+		return refuse(http.StatusForbidden, "the signer %s is blocked here", row.ActorIRI)
+	case err != nil && !errors.Is(err, storage.ErrAlreadySigned):
 		r.in.log.Error("relay: record signature", "note", r.noteIRI, "err", err)
 		return refuse(http.StatusServiceUnavailable, "cannot record the signature now, retry later")
-	} else if err == nil {
+	case err == nil:
 		r.in.log.Info("relayed signature recorded", "signer", row.ActorIRI, "copy", r.copyActor)
 	}
 	// A signer who signed here or through another copy already keeps that first signature: one per person.

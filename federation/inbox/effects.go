@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/memo-fediverse/memo/federation/fetch"
 	"github.com/memo-fediverse/memo/federation/inbound"
 	"github.com/memo-fediverse/memo/storage"
 )
@@ -52,6 +53,15 @@ func (in *Inbox) work(ctx context.Context, row storage.InboxActivity) (func(tx *
 		if err != nil || !ok {
 			return err
 		}
+		// The reception checked the blocks as they stood then; one made since leaves the activity without effects.
+		// Checked in this transaction, the answer holds until its commit (storage.Tx.IsBlocked).
+		blocked, err := blockedSince(ctx, tx, row)
+		if err != nil {
+			return err
+		}
+		if blocked {
+			return tx.SetInboxResult(ctx, row.IRI, storage.BlockedResult)
+		}
 		result, err := in.apply(ctx, tx, p)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", p.act.Type, row.IRI, err)
@@ -59,6 +69,16 @@ func (in *Inbox) work(ctx context.Context, row storage.InboxActivity) (func(tx *
 		in.log.Debug("inbox activity processed", "type", p.act.Type, "activity", row.IRI, "result", result)
 		return tx.SetInboxResult(ctx, row.IRI, result)
 	}, nil
+}
+
+// blockedSince tells whether the activity's actor, its host or the host of the key that signed it is blocked now.
+func blockedSince(ctx context.Context, tx *storage.Tx, row storage.InboxActivity) (bool, error) {
+	host := fetch.Host(row.ActorIRI)
+	blocked, err := tx.IsBlocked(ctx, row.ActorIRI, host)
+	if err == nil && !blocked && row.KeyID != "" && fetch.Host(row.KeyID) != host {
+		blocked, err = tx.IsBlocked(ctx, "", fetch.Host(row.KeyID))
+	}
+	return blocked, err
 }
 
 // settled is the transaction that marks an activity processed, with a result and no effect.
