@@ -1,0 +1,65 @@
+package main
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/memo-fediverse/memo/federation/httpsign"
+)
+
+// TestActorDoc holds the appended actor document to what encoding its members would give: valid JSON, every
+// member Mastodon sends, and a PEM that parses back to the actor's pool key.
+func TestActorDoc(t *testing.T) {
+	f, err := newFediverse(2, 2, "http://127.0.0.1:1", "http://127.0.0.1:1/actor#main-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.close()
+	a := f.actor(3)
+	k, ok := f.keyIndex(a.name)
+	if !ok {
+		t.Fatalf("keyIndex(%q) failed", a.name)
+	}
+	var got struct {
+		Context           []string `json:"@context"`
+		ID, Type, URL     string
+		PreferredUsername string
+		Name              string
+		Inbox, Outbox     string
+		Followers         string
+		Endpoints         struct{ SharedInbox string }
+		PublicKey         struct{ ID, Owner, PublicKeyPem string }
+	}
+	doc := a.inst.actorDoc(a.name, k)
+	if err := json.Unmarshal(doc, &got); err != nil {
+		t.Fatalf("actor document is not JSON: %v\n%s", err, doc)
+	}
+	want := map[string][2]string{
+		"id":                {got.ID, a.IRI},
+		"type":              {got.Type, "Person"},
+		"preferredUsername": {got.PreferredUsername, "u3"},
+		"name":              {got.Name, "Load u3"},
+		"url":               {got.URL, a.inst.Base + "/@u3"},
+		"inbox":             {got.Inbox, a.IRI + "/inbox"},
+		"outbox":            {got.Outbox, a.IRI + "/outbox"},
+		"followers":         {got.Followers, a.IRI + "/followers"},
+		"sharedInbox":       {got.Endpoints.SharedInbox, a.inst.Base + "/inbox"},
+		"publicKey.id":      {got.PublicKey.ID, a.KeyID},
+		"publicKey.owner":   {got.PublicKey.Owner, a.IRI},
+	}
+	for member, v := range want {
+		if v[0] != v[1] {
+			t.Errorf("%s = %q, want %q", member, v[0], v[1])
+		}
+	}
+	if len(got.Context) != 2 || got.Context[0] != "https://www.w3.org/ns/activitystreams" {
+		t.Errorf("@context = %q", got.Context)
+	}
+	pub, err := httpsign.ParsePublicKeyPEM(got.PublicKey.PublicKeyPem)
+	if err != nil {
+		t.Fatalf("publicKeyPem: %v", err)
+	}
+	if !pub.Equal(&a.key.PublicKey) {
+		t.Errorf("publicKeyPem is not actor u3's key")
+	}
+}
