@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/memo-fediverse/memo/content"
 )
@@ -22,15 +23,37 @@ func (s *Store) IsBlocked(ctx context.Context, actorIRI, domain string) (bool, e
 	return isBlocked(ctx, s.db, actorIRI, domain)
 }
 
-// IsBlocked is the same check inside the transaction that records what the actor did, so that an activity
-// received before a block and applied after it has no effect. Its answer holds until the transaction ends: a block
-// being made waits for it (lockBlocks).
+// IsBlocked is the same check inside the transaction that records what the actor did. Its answer holds until the
+// transaction ends: a block being made waits for it (lockBlocks).
 func (t *Tx) IsBlocked(ctx context.Context, actorIRI, domain string) (bool, error) {
 	if err := t.lockBlocks(ctx, false); err != nil {
 		return false, err
 	}
 	return isBlocked(ctx, t.tx, actorIRI, domain)
 }
+
+// BlockMadeSince tells whether a block was made after since, less blockClockSlack. The apply asks it for an
+// activity received at since, whose reception checked the blocks made before: only when it is true does the
+// activity need IsBlocked again, so that while no block is being made the apply pays one read per transaction,
+// not one per activity. Its answer holds until the transaction ends, as IsBlocked's.
+func (t *Tx) BlockMadeSince(ctx context.Context, since time.Time) (bool, error) {
+	if t.lastBlockMS == nil {
+		if err := t.lockBlocks(ctx, false); err != nil {
+			return false, err
+		}
+		var last int64
+		if err := t.tx.GetContext(ctx, &last, `SELECT COALESCE(MAX(created_at), 0) FROM blocks`); err != nil {
+			return false, fmt.Errorf("latest block: %w", err)
+		}
+		t.lastBlockMS = &last
+	}
+	return *t.lastBlockMS >= ms(since.Add(-blockClockSlack)), nil
+}
+
+// blockClockSlack covers what separates a block's time from an activity's reception time although the block came
+// after the reception's check: the request's time between its check and its insert (a writer may wait up to
+// 10 s), and the clocks of replicas that disagree.
+const blockClockSlack = time.Minute
 
 // lockBlocks orders the transactions that check blocks before recording effects with those that make a block,
 // which hide and remove what the blocked party did: a block waits for the checks under way to commit, and sees

@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -124,6 +125,67 @@ func TestBlockWaitsForChecksUnderWay(t *testing.T) {
 		}
 		if got.Standing() {
 			t.Errorf("the signature recorded as the block was made stands: %+v", got)
+		}
+	})
+}
+
+// BlockMadeSince tells of blocks made after an activity's reception, less a minute: the reception refused what
+// the blocks made before it cover. A failed savepoint does not leave the transaction without the blocks' lock.
+func TestBlockMadeSince(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, s *storage.Store) {
+		ctx := context.Background()
+		t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+		s.SetClock(func() time.Time { return t0 })
+		err := s.InTx(ctx, func(tx *storage.Tx) error {
+			recent, err := tx.BlockMadeSince(ctx, t0.Add(-time.Hour))
+			if err != nil || recent {
+				t.Errorf("BlockMadeSince without any block = %v, %v", recent, err)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.BlockAndHide(ctx, storage.BlockActor, "https://troll.example/users/troll", "spam"); err != nil {
+			t.Fatal(err)
+		}
+		err = s.InTx(ctx, func(tx *storage.Tx) error {
+			if _, err := tx.Savepoint(ctx, func() error {
+				if _, err := tx.BlockMadeSince(ctx, t0); err != nil {
+					return err
+				}
+				return errors.New("this activity fails")
+			}); err != nil {
+				return err
+			}
+			for received, want := range map[time.Time]bool{
+				t0.Add(-time.Hour):       true,  // received before the block
+				t0.Add(30 * time.Second): true,  // within the clocks' slack
+				t0.Add(2 * time.Minute):  false, // its reception saw the block
+			} {
+				got, err := tx.BlockMadeSince(ctx, received)
+				if err != nil {
+					return err
+				}
+				if got != want {
+					t.Errorf("BlockMadeSince(%s) = %v, want %v", received.Format(time.TimeOnly), got, want)
+				}
+			}
+			if s.DB().DriverName() == "pgx" {
+				// Read from another connection: the shared lock this transaction holds, taken again after the
+				// savepoint that first took it was rolled back (tests of other packages may hold it too).
+				var held int
+				if err := s.DB().Get(&held, `SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 727276 AND mode = 'ShareLock' AND granted`); err != nil {
+					return err
+				}
+				if held < 1 {
+					t.Errorf("%d shared locks of the blocks held, want this transaction's", held)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	})
 }

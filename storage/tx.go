@@ -13,6 +13,8 @@ import (
 type Tx struct {
 	tx *sqlx.Tx
 	s  *Store
+	// lastBlockMS is the time of the latest block, read once per transaction (BlockMadeSince).
+	lastBlockMS *int64
 }
 
 // InTx runs fn in one transaction, committed when fn returns nil and rolled back otherwise.
@@ -70,10 +72,14 @@ func (tx *Tx) Savepoint(ctx context.Context, fn func() error) (fnErr, failed err
 	if _, err := tx.tx.ExecContext(ctx, `SAVEPOINT work`); err != nil {
 		return nil, fmt.Errorf("savepoint: %w", err)
 	}
+	lastBlock := tx.lastBlockMS
 	if fnErr = fn(); fnErr != nil {
 		if _, err := tx.tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT work`); err != nil {
 			return fnErr, fmt.Errorf("rollback to savepoint: %w", err)
 		}
+		// PostgreSQL releases the locks taken under a savepoint rolled back, the blocks' lock among them: what
+		// was read under it is read again.
+		tx.lastBlockMS = lastBlock
 	}
 	if _, err := tx.tx.ExecContext(ctx, `RELEASE SAVEPOINT work`); err != nil {
 		return fnErr, fmt.Errorf("release savepoint: %w", err)

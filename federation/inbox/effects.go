@@ -54,7 +54,7 @@ func (in *Inbox) work(ctx context.Context, row storage.InboxActivity) (func(tx *
 			return err
 		}
 		// The reception checked the blocks as they stood then; one made since leaves the activity without effects.
-		// Checked in this transaction, the answer holds until its commit (storage.Tx.IsBlocked).
+		// Checked in this transaction, the answer holds until its commit (storage.Tx.BlockMadeSince).
 		blocked, err := blockedSince(ctx, tx, row)
 		if err != nil {
 			return err
@@ -71,8 +71,12 @@ func (in *Inbox) work(ctx context.Context, row storage.InboxActivity) (func(tx *
 	}, nil
 }
 
-// blockedSince tells whether the activity's actor, its host or the host of the key that signed it is blocked now.
+// blockedSince tells whether a block made since the activity's reception covers its actor, the actor's host or the
+// host of the key that signed it.
 func blockedSince(ctx context.Context, tx *storage.Tx, row storage.InboxActivity) (bool, error) {
+	if recent, err := tx.BlockMadeSince(ctx, row.ReceivedAt); err != nil || !recent {
+		return false, err
+	}
 	host := fetch.Host(row.ActorIRI)
 	blocked, err := tx.IsBlocked(ctx, row.ActorIRI, host)
 	if err == nil && !blocked && row.KeyID != "" && fetch.Host(row.KeyID) != host {
