@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
 	"testing"
 
 	"github.com/memo-fediverse/memo/federation/httpsign"
@@ -61,5 +63,35 @@ func TestActorDoc(t *testing.T) {
 	}
 	if !pub.Equal(&a.key.PublicKey) {
 		t.Errorf("publicKeyPem is not actor u3's key")
+	}
+}
+
+// binaryPages finds this test binary's own resident code, by package, within what the kernel counts as mapped from
+// files.
+func TestBinaryPages(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := binaryPages(os.Getpid(), exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0.0
+	for _, mb := range parts {
+		total += mb
+	}
+	if parts["runtime"] <= 0 || parts["testing"] <= 0 {
+		t.Errorf("no resident pages of runtime or testing: %v", topParts(parts, 8))
+	}
+	s := &memoServer{cmd: &exec.Cmd{Process: &os.Process{Pid: os.Getpid()}}}
+	if file := s.fileRSSMB(); total > file+0.01 {
+		t.Errorf("binary pages %.2f MB, more than RssFile %.2f MB", total, file)
+	}
+	if got := packageOf("github.com/go-fed/activity/streams/impl/activitystreams/property_object.(*X).Serialize"); got != "github.com/go-fed/activity/streams/..." {
+		t.Errorf("packageOf go-fed = %q", got)
+	}
+	if got := packageOf("net/http.(*conn).serve"); got != "net/http" {
+		t.Errorf("packageOf = %q, want net/http", got)
 	}
 }

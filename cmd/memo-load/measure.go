@@ -251,6 +251,13 @@ func measure(ctx context.Context, o options, p *progress, res *result) error {
 	res.SearchP99Large = search.percentileMS(0.99)
 	res.RSSMB = srv.peakRSSMB()
 	res.RSSFileMB = srv.fileRSSMB()
+	if srv.bin != "" && srv.cmd != nil && srv.cmd.Process != nil {
+		if parts, err := binaryPages(srv.cmd.Process.Pid, srv.bin); err != nil {
+			p.say("rss: %v", err)
+		} else {
+			res.RSSFileParts = parts
+		}
+	}
 	res.ElapsedS = time.Since(start).Seconds()
 	return nil
 }
