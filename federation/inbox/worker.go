@@ -62,6 +62,11 @@ func (in *Inbox) ProcessPending(ctx context.Context) (int, error) {
 			return done, err
 		}
 		in.behind.Store(len(rows) == limit)
+		if len(rows) == 0 {
+			// Nothing to apply is no transaction: an empty one still took the writer from the receiving side's
+			// commits, at every kick of a burst the worker had caught up with.
+			return done, nil
+		}
 		progressed := false
 		errs := in.applyBatch(ctx, rows)
 		for i, row := range rows {

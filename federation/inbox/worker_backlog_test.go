@@ -88,3 +88,33 @@ func TestApplyBacklogIsReported(t *testing.T) {
 		t.Fatalf("processed %d of %d while busy: %v", done, 2*applyBatchIdle+3, err)
 	}
 }
+
+// With nothing pending, the worker begins no transaction: it is kicked at every request of a burst, and an empty
+// transaction took SQLite's one writer from the receiving side's commits. Here a transaction holds the writer while
+// the worker runs: it must return at once, with nothing done.
+func TestNothingPendingTakesNoWriter(t *testing.T) {
+	store, _, in := applyOnly(t)
+	ctx := context.Background()
+	holding, release, held := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		held <- store.InTx(ctx, func(*storage.Tx) error {
+			close(holding)
+			<-release
+			return nil
+		})
+	}()
+	<-holding
+	// A worker that waited for the writer would wait for this context to end (the held transaction ends only
+	// after): its error tells.
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	n, err := in.ProcessPending(wctx)
+	waited := wctx.Err()
+	cancel()
+	close(release)
+	if err != nil || n != 0 || waited != nil {
+		t.Errorf("ProcessPending with nothing pending and the writer busy = %d, %v (its context: %v); want 0 at once", n, err, waited)
+	}
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+}
