@@ -76,7 +76,7 @@ func binaryPages(pid int, bin string) (map[string]float64, error) {
 	for part, n := range pages {
 		out[part] = float64(n*page) / (1 << 20)
 	}
-	return out, nil
+	return mainParts(out, 0.25), nil
 }
 
 // textFunc is a function of .text: its start, as an offset in the file, and its package.
@@ -128,17 +128,40 @@ func partAt(f *elf.File, funcs []textFunc, off uint64) string {
 	return "headers"
 }
 
-// packageOf is a Go symbol's package, with go-fed's hundreds of generated vocabulary packages as one.
+// packageOf is a Go symbol's package, with go-fed's hundreds of generated vocabulary packages as one, and the
+// linker's generated functions (type:, go:) as theirs.
 func packageOf(sym string) string {
-	slash := strings.LastIndexByte(sym, '/')
-	pkg := sym
-	if dot := strings.IndexByte(sym[slash+1:], '.'); dot >= 0 {
-		pkg = sym[:slash+1+dot]
+	for _, prefix := range []string{"type:", "go:"} {
+		if strings.HasPrefix(sym, prefix) {
+			return prefix + " (generated)"
+		}
+	}
+	head := sym
+	if i := strings.IndexAny(head, "[( "); i >= 0 { // type arguments, receivers and struct types name packages too
+		head = head[:i]
+	}
+	slash := strings.LastIndexByte(head, '/')
+	pkg := head
+	if dot := strings.IndexByte(head[slash+1:], '.'); dot >= 0 {
+		pkg = head[:slash+1+dot]
 	}
 	if strings.HasPrefix(pkg, "github.com/go-fed/activity/streams") {
 		return "github.com/go-fed/activity/streams/..."
 	}
 	return pkg
+}
+
+// mainParts keeps the parts of at least min MB and puts the rest together as "other".
+func mainParts(parts map[string]float64, min float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, mb := range parts {
+		if mb >= min {
+			out[k] = mb
+		} else {
+			out["other"] += mb
+		}
+	}
+	return out
 }
 
 // topParts lists the n largest parts, then the rest together, for the table.

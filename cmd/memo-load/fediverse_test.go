@@ -81,8 +81,8 @@ func TestBinaryPages(t *testing.T) {
 	for _, mb := range parts {
 		total += mb
 	}
-	if parts["runtime"] <= 0 || parts["testing"] <= 0 {
-		t.Errorf("no resident pages of runtime or testing: %v", topParts(parts, 8))
+	if parts["runtime"] <= 0 || parts[".gopclntab"] <= 0 {
+		t.Errorf("no resident pages of runtime or of the function tables: %v", topParts(parts, 8))
 	}
 	s := &memoServer{cmd: &exec.Cmd{Process: &os.Process{Pid: os.Getpid()}}}
 	if file := s.fileRSSMB(); total > file+0.01 {
@@ -91,7 +91,18 @@ func TestBinaryPages(t *testing.T) {
 	if got := packageOf("github.com/go-fed/activity/streams/impl/activitystreams/property_object.(*X).Serialize"); got != "github.com/go-fed/activity/streams/..." {
 		t.Errorf("packageOf go-fed = %q", got)
 	}
-	if got := packageOf("net/http.(*conn).serve"); got != "net/http" {
-		t.Errorf("packageOf = %q, want net/http", got)
+	for sym, want := range map[string]string{
+		"net/http.(*conn).serve": "net/http",
+		"crypto/ecdsa.signFIPS[go.shape.*crypto/internal/fips140/nistec.P256Point]": "crypto/ecdsa",
+		"slices.pdqsortCmpFunc[go.shape.struct { net/http.key string }]":            "slices",
+		"type:.eq.[16]github.com/jackc/pgx/v5/pgconn.X":                             "type: (generated)",
+		"main.main": "main",
+	} {
+		if got := packageOf(sym); got != want {
+			t.Errorf("packageOf(%q) = %q, want %q", sym, got, want)
+		}
+	}
+	if got := mainParts(map[string]float64{"a": 1, "b": 0.1, "c": 0.2}, 0.25); len(got) != 2 || got["a"] != 1 || got["other"] < 0.29 || got["other"] > 0.31 {
+		t.Errorf("mainParts = %v", got)
 	}
 }
