@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net"
 	"strings"
@@ -41,11 +42,11 @@ func (t *Tx) BlockMadeSince(ctx context.Context, since time.Time) (bool, error) 
 		if err := t.lockBlocks(ctx, false); err != nil {
 			return false, err
 		}
-		var last int64
-		if err := t.tx.GetContext(ctx, &last, `SELECT COALESCE(MAX(created_at), 0) FROM blocks`); err != nil {
+		var last sql.NullInt64 // NULL without any block; MAX alone lets SQLite read it from the index's end
+		if err := t.tx.GetContext(ctx, &last, `SELECT MAX(created_at) FROM blocks`); err != nil {
 			return false, fmt.Errorf("latest block: %w", err)
 		}
-		t.lastBlockMS = &last
+		t.lastBlockMS = &last.Int64
 	}
 	return *t.lastBlockMS >= ms(since.Add(-blockClockSlack)), nil
 }

@@ -94,7 +94,6 @@ func (s *Store) DeleteNote(ctx context.Context, slug string) error {
 func (s *Store) EraseSignature(ctx context.Context, actorIRI string) (bool, error) {
 	var erased bool
 	err := s.InTx(ctx, func(t *Tx) error {
-		var err error
 		note, err := t.EraseSignature(ctx, actorIRI)
 		erased = note != ""
 		return err

@@ -150,6 +150,9 @@ func (r relayCheck) decide(ctx context.Context, note signing.Note) (signing.Deci
 	return d, ra, nil
 }
 
+// errSignerBlocked ends the transaction of a relayed signature whose signer is blocked.
+var errSignerBlocked = errors.New("signer blocked")
+
 func (r relayCheck) add(ctx context.Context) *refusal {
 	follower, ref := r.knownCopy(ctx)
 	if ref != nil {
@@ -189,20 +192,19 @@ func (r relayCheck) add(ctx context.Context) *refusal {
 	}
 	// The signer's block is read again in the transaction that records the signature: a block made since decide
 	// read it waits for this one, or is seen by it (storage.Tx.IsBlocked).
-	errBlocked := errors.New("blocked")
 	err = st.InTx(ctx, func(tx *storage.Tx) error {
 		blocked, err := tx.IsBlocked(ctx, row.ActorIRI, fetch.Host(row.ActorIRI))
 		if err != nil {
 			return err
 		}
 		if blocked {
-			return errBlocked
+			return errSignerBlocked
 		}
 		_, err = tx.AddSignature(ctx, row)
 		return err
 	})
 	switch {
-	case errors.Is(err, errBlocked):
+	case errors.Is(err, errSignerBlocked):
 		return refuse(http.StatusForbidden, "the signer %s is blocked here", row.ActorIRI)
 	case err != nil && !errors.Is(err, storage.ErrAlreadySigned):
 		r.in.log.Error("relay: record signature", "note", r.noteIRI, "err", err)
